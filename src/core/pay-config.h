@@ -1,0 +1,82 @@
+/* pay-config.h: the service configuration (CONTRACT.md section 6): GKeyFile plus
+ * PAYMENT_<GROUP>_<KEY> environment overrides, validated once at start-up. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define PAY_CONFIG_ERROR (pay_config_error_quark ())
+GQuark pay_config_error_quark (void);
+
+typedef enum {
+  PAY_CONFIG_ERROR_FILE,      /* the file cannot be read or parsed */
+  PAY_CONFIG_ERROR_VALUE,     /* a key has a bad value; the message names GROUP.KEY */
+} PayConfigError;
+
+typedef struct {
+  gchar   *host;
+  guint16  port;
+  gchar   *user;
+  gchar   *password;
+  gchar   *database;
+  gchar   *socket;                  /* NULL: TCP */
+  guint    pool_size;
+  guint    connect_timeout_seconds;
+  guint    read_timeout_seconds;
+  guint    write_timeout_seconds;
+  guint    lock_wait_timeout_seconds;
+} PayMysqlSettings;
+
+typedef struct {
+  gchar   *host;
+  guint16  port;
+  gchar   *password;                /* NULL: no AUTH */
+  guint    db;
+  guint    ttl_seconds;
+  guint    timeout_ms;              /* connect and per-command wait */
+} PayRedisSettings;
+
+typedef struct {
+  struct {
+    gchar   *host;
+    guint16  rpc_port;
+    guint16  http_port;
+    guint32  max_frame_bytes;
+    guint    idle_timeout_seconds;
+    guint    shutdown_grace_seconds;
+  } server;
+  PayMysqlSettings mysql;
+  PayRedisSettings redis;
+  struct {
+    gboolean required;
+  } cache;
+  struct {
+    gint64 max_amount_cents;
+  } payment;
+  struct {
+    gchar *address;                 /* NULL: do not register */
+    gchar *service_name;
+    gchar *token;                   /* NULL: none */
+  } consul;
+  struct {
+    GLogLevelFlags level;           /* the least severe level printed */
+    gboolean       json;
+  } log;
+} PayConfig;
+
+/* Defaults for every key. Free with pay_config_free(). */
+PayConfig *pay_config_new_defaults (void);
+
+/* Loads @path (NULL: defaults only), then applies overrides from @envp (an environ-style
+ * NULL-terminated array; NULL: none). Fails with PAY_CONFIG_ERROR naming the file or
+ * the GROUP.KEY (or the variable) whose value is bad. */
+PayConfig *pay_config_load (const gchar        *path,
+                            const gchar *const *envp,
+                            GError            **error);
+
+void pay_config_free (PayConfig *config);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PayConfig, pay_config_free)
+
+G_END_DECLS

@@ -1,0 +1,52 @@
+/* pay-types.h: plain value types shared by the service, storage and both transports. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  PAY_STATUS_PAID               = 1,
+  PAY_STATUS_PARTIALLY_REFUNDED = 2,
+  PAY_STATUS_REFUNDED           = 3,
+} PayStatus;
+
+#define PAY_UUID_STRLEN        36   /* canonical lowercase UUID text, without NUL */
+#define PAY_PAYMENT_METHOD_MAX 32   /* longest payment_method we store */
+#define PAY_CARD_BRAND_MAX     16
+
+/* "PAID", "PARTIALLY_REFUNDED", "REFUNDED"; NULL for anything else. Static strings. */
+const gchar *pay_status_to_string (PayStatus status);
+/* Inverse of pay_status_to_string; FALSE when the text names no status. */
+gboolean     pay_status_from_string (const gchar *text, PayStatus *status);
+
+/* What a charge asks for, as decoded by a transport. Pointers are borrowed from the
+ * caller for the duration of the call. The card number is never copied elsewhere. */
+typedef struct {
+  gdouble      amount;          /* major units, as received at the API edge */
+  gboolean     has_card;
+  const gchar *card_number;     /* may contain spaces and dashes; NULL = missing */
+  gint32       card_cvv;
+  gint32       card_exp_year;
+  gint32       card_exp_month;
+  gint64       order_id;
+  gint64       user_id;
+  const gchar *payment_method;  /* NULL = the default, "credit_card" */
+} PayChargeRequest;
+
+/* One payment as stored: money in integer cents, card reduced to brand and last four. */
+typedef struct {
+  gchar     transaction_id[PAY_UUID_STRLEN + 1];
+  gint64    order_id;
+  gint64    user_id;
+  gint64    amount_cents;
+  gint64    refunded_cents;
+  PayStatus status;
+  gchar     payment_method[PAY_PAYMENT_METHOD_MAX + 1];
+  gchar     card_brand[PAY_CARD_BRAND_MAX + 1];
+  gchar     card_last4[5];
+  gint64    created_at_ms;      /* Unix time in milliseconds */
+  gint64    updated_at_ms;
+} PayPayment;
+
+G_END_DECLS

@@ -1,0 +1,109 @@
+/* main.c: parse options, load the configuration, build the app, run the loop, exit. */
+#define G_LOG_DOMAIN "payment"
+
+#include <glib-unix.h>
+#include <locale.h>
+#include <stdlib.h>
+
+#include "core/pay-app.h"
+#include "core/pay-config.h"
+#include "core/pay-log.h"
+#include "storage/pay-repository.h"
+#include "transport/thrift/pay-thrift-fixups.h"
+
+#define EXIT_CONFIG 2
+#define DEFAULT_CONFIG_PATH "conf/payment.conf"
+
+/* The only process-wide mutable state: what the signal handlers need. */
+typedef struct {
+  GMainLoop *loop;
+  PayApp    *app;
+  guint      signals_seen;
+} Process;
+
+static gboolean
+on_signal (gpointer user_data)
+{
+  Process *process = user_data;
+
+  if (++process->signals_seen > 1)
+    {
+      g_message ("second signal: exiting at once");
+      exit (EXIT_FAILURE);
+    }
+  pay_app_shutdown (process->app);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_stopped (PayApp *app, gpointer user_data)
+{
+  Process *process = user_data;
+
+  g_main_loop_quit (process->loop);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree gchar *config_path = NULL;
+  gboolean version = FALSE;
+  const GOptionEntry entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
+      "Configuration file (default: " DEFAULT_CONFIG_PATH ")", "FILE" },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) options = g_option_context_new ("- the payment service");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PayConfig) config = NULL;
+  g_auto(GStrv) env = g_get_environ ();
+  PayLogSettings log_settings;
+  Process process = { 0 };
+
+  setlocale (LC_ALL, "C");
+  g_option_context_add_main_entries (options, entries, NULL);
+  if (!g_option_context_parse (options, &argc, &argv, &error))
+    {
+      g_printerr ("payment-service: %s\n", error->message);
+      return EXIT_CONFIG;
+    }
+  if (version)
+    {
+      g_print ("payment-service %s\n", PAYMENT_VERSION);
+      return EXIT_SUCCESS;
+    }
+
+  config = pay_config_load (config_path != NULL ? config_path : DEFAULT_CONFIG_PATH,
+                            (const gchar *const *) env, &error);
+  if (config == NULL)
+    {
+      g_printerr ("payment-service: configuration: %s\n", error->message);
+      return EXIT_CONFIG;
+    }
+  log_settings.level = config->log.level;
+  log_settings.json = config->log.json;
+  pay_log_install (&log_settings);
+
+  pay_repository_library_init ();
+  pay_thrift_fixups_install ();
+
+  process.loop = g_main_loop_new (NULL, FALSE);
+  process.app = pay_app_new (config);
+  g_signal_connect (process.app, "stopped", G_CALLBACK (on_stopped), &process);
+  if (!pay_app_start (process.app, &error))
+    {
+      g_critical ("cannot start: %s", error->message);
+      g_clear_object (&process.app);
+      g_main_loop_unref (process.loop);
+      return EXIT_FAILURE;
+    }
+  g_unix_signal_add (SIGTERM, on_signal, &process);
+  g_unix_signal_add (SIGINT, on_signal, &process);
+
+  g_main_loop_run (process.loop);
+
+  g_clear_object (&process.app);
+  g_main_loop_unref (process.loop);
+  return EXIT_SUCCESS;
+}

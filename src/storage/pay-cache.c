@@ -1,0 +1,703 @@
+/* pay-cache.c: PayCache, the Redis cache of payment records: one hiredis async connection
+ * on the cache's GMainContext, reconnected with capped backoff, fed from any thread. */
+#define G_LOG_DOMAIN "payment-storage"
+
+#include "storage/pay-cache.h"
+
+#include <hiredis/adapters/glib.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <string.h>
+
+#include "core/pay-error.h"
+#include "storage/pay-payment-json.h"
+
+/* Reconnect delays: doubled after every failed attempt, back to the first on success. */
+#define PAY_CACHE_BACKOFF_INITIAL_MS 100
+#define PAY_CACHE_BACKOFF_MAX_MS     5000
+
+/* A connection not ready (connected, AUTH and SELECT answered) within timeout_ms, but at
+ * least this long, is abandoned and retried. */
+#define PAY_CACHE_MIN_CONNECT_TIMEOUT_MS 100
+
+/* Commands waiting this long (2 x timeout_ms, at least this) without any reply mean a
+ * stuck server: the connection is dropped so replies cannot pile up behind it. */
+#define PAY_CACHE_MIN_STALL_MS 1000
+
+/* How often the watchdog looks at the connection, clamped to these bounds. */
+#define PAY_CACHE_WATCHDOG_MIN_MS 50
+#define PAY_CACHE_WATCHDOG_MAX_MS 1000
+
+/* Both keys of one record go out together: SET payment:tx:..., SET payment:order:.... */
+#define PAY_CACHE_COMMANDS_PER_STORE 2
+
+struct _PayCache
+{
+  GObject parent_instance;
+
+  PayRedisSettings   settings;        /* deep copy */
+  GMainContext      *context;
+
+  /* Owned by the context's thread. */
+  redisAsyncContext *ac;              /* NULL while disconnected */
+  GSource           *source;          /* ac's RedisSource; destroyed in its cleanup hook */
+  GSource           *watchdog;
+  GSource           *retry;
+  gboolean           running;         /* between start and stop */
+  gboolean           ready;           /* connected and AUTH / SELECT answered */
+  guint              setup_pending;   /* AUTH / SELECT replies still to come */
+  guint              backoff_ms;
+  gint64             connect_started_us;
+  guint              replies_pending; /* store replies still to come on ac */
+  gint64             last_progress_us;
+
+  /* Any thread. */
+  gint               connected;       /* atomic copy of ready */
+  GMutex             stats_lock;
+  guint64            error_count;
+  gboolean           failing;         /* logged as failing, not yet as recovered */
+};
+
+G_DEFINE_FINAL_TYPE (PayCache, pay_cache, G_TYPE_OBJECT)
+
+/* A worker thread waiting in pay_cache_store_blocking(). Atomically refcounted (an
+ * g_atomic_rc_box): the waiter and the store in flight each hold a reference, so a reply
+ * arriving after the waiter gave up still finds live memory. */
+typedef struct {
+  GMutex   lock;
+  GCond    cond;
+  gboolean done;       /* the store finished */
+  gboolean ok;
+  gboolean abandoned;  /* the waiter timed out and counted the failure itself */
+} StoreWaiter;
+
+/* One pay_cache_store(): an g_atomic_rc_box with one reference for the hand-over to the
+ * context and one per command queued in hiredis. */
+typedef struct {
+  PayCache    *self;       /* borrowed; valid while hiredis holds the op (self owns ac) */
+  PayCache    *hold;       /* strong ref until the op has been handed to hiredis */
+  PayPayment   payment;
+  StoreWaiter *waiter;     /* NULL for fire-and-forget */
+  guint        replies_pending;
+  gboolean     failed;
+  gboolean     completed;
+} StoreOp;
+
+static void cache_connect (PayCache *self);
+
+/* ---- failure accounting ------------------------------------------------------------- */
+
+/* Counts a failure; logs it only when the cache was healthy until now. */
+static void
+note_failure (PayCache *self, const gchar *reason)
+{
+  gboolean log;
+
+  g_mutex_lock (&self->stats_lock);
+  self->error_count++;
+  log = !self->failing;
+  self->failing = TRUE;
+  g_mutex_unlock (&self->stats_lock);
+
+  if (log)
+    g_warning ("Redis cache at %s:%u failing: %s", self->settings.host,
+               self->settings.port, reason);
+}
+
+static void
+note_success (PayCache *self)
+{
+  gboolean log;
+
+  g_mutex_lock (&self->stats_lock);
+  log = self->failing;
+  self->failing = FALSE;
+  g_mutex_unlock (&self->stats_lock);
+
+  if (log)
+    g_message ("Redis cache at %s:%u working again", self->settings.host, self->settings.port);
+}
+
+/* ---- waiters and store operations --------------------------------------------------- */
+
+static void
+waiter_clear (gpointer data)
+{
+  StoreWaiter *waiter = data;
+
+  g_mutex_clear (&waiter->lock);
+  g_cond_clear (&waiter->cond);
+}
+
+static StoreWaiter *
+waiter_new (void)
+{
+  StoreWaiter *waiter = g_atomic_rc_box_new0 (StoreWaiter);
+
+  g_mutex_init (&waiter->lock);
+  g_cond_init (&waiter->cond);
+  return waiter;
+}
+
+static void
+waiter_release (StoreWaiter *waiter)
+{
+  g_atomic_rc_box_release_full (waiter, waiter_clear);
+}
+
+/* Wakes the waiter. FALSE when it had already given up (and counted its failure). */
+static gboolean
+waiter_finish (StoreWaiter *waiter, gboolean ok)
+{
+  gboolean waiting;
+
+  g_mutex_lock (&waiter->lock);
+  waiting = !waiter->abandoned;
+  waiter->done = TRUE;
+  waiter->ok = ok;
+  g_cond_broadcast (&waiter->cond);
+  g_mutex_unlock (&waiter->lock);
+  return waiting;
+}
+
+static void
+op_complete (StoreOp *op, gboolean ok, const gchar *reason)
+{
+  gboolean count = TRUE;
+
+  if (op->completed)
+    return;
+  op->completed = TRUE;
+
+  if (op->waiter != NULL && !waiter_finish (op->waiter, ok))
+    count = FALSE;
+  if (ok)
+    note_success (op->self);
+  else if (count)
+    note_failure (op->self, reason);
+}
+
+static void
+op_clear (gpointer data)
+{
+  StoreOp *op = data;
+
+  /* Dropped without an answer (the context went away before running it). */
+  if (!op->completed && op->waiter != NULL)
+    waiter_finish (op->waiter, FALSE);
+  g_clear_pointer (&op->waiter, waiter_release);
+  g_clear_object (&op->hold);
+}
+
+static void
+op_release (gpointer op)
+{
+  g_atomic_rc_box_release_full (op, op_clear);
+}
+
+/* The hand-over to the context is done: hiredis now holds what it needs, and self is kept
+ * alive by whoever owns it (its dispose frees ac, which answers every command). */
+static void
+op_handed_over (gpointer data)
+{
+  StoreOp *op = data;
+
+  g_clear_object (&op->hold);
+  op_release (op);
+}
+
+/* ---- the connection ----------------------------------------------------------------- */
+
+static void
+stop_watchdog (PayCache *self)
+{
+  if (self->watchdog != NULL)
+    {
+      g_source_destroy (self->watchdog);
+      g_clear_pointer (&self->watchdog, g_source_unref);
+    }
+}
+
+static gboolean
+retry_cb (gpointer data)
+{
+  PayCache *self = data;
+
+  g_clear_pointer (&self->retry, g_source_unref);
+  if (self->running && self->ac == NULL)
+    cache_connect (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_retry (PayCache *self)
+{
+  if (!self->running || self->retry != NULL)
+    return;
+
+  self->retry = g_timeout_source_new (self->backoff_ms);
+  g_source_set_callback (self->retry, retry_cb, self, NULL);
+  g_source_attach (self->retry, self->context);
+  g_debug ("reconnecting to Redis in %u ms", self->backoff_ms);
+  self->backoff_ms = MIN (self->backoff_ms * 2, PAY_CACHE_BACKOFF_MAX_MS);
+}
+
+/* Forgets the connection (already detached from self->ac, or being freed by hiredis),
+ * counts @reason (NULL: an orderly stop) and schedules the next attempt. */
+static void
+connection_down (PayCache *self, const gchar *reason)
+{
+  self->ready = FALSE;
+  g_atomic_int_set (&self->connected, FALSE);
+  self->setup_pending = 0;
+  self->replies_pending = 0;
+  stop_watchdog (self);
+
+  if (reason != NULL && self->running)
+    note_failure (self, reason);
+  schedule_retry (self);
+}
+
+/* Drops the current connection on our initiative. Every command still in hiredis is
+ * answered with a NULL reply, at once or, inside a hiredis callback, right after it. */
+static void
+drop_connection (PayCache *self, const gchar *reason)
+{
+  redisAsyncContext *ac = g_steal_pointer (&self->ac);
+
+  connection_down (self, reason);
+  if (ac != NULL)
+    redisAsyncFree (ac);
+}
+
+static void
+set_ready (PayCache *self)
+{
+  self->ready = TRUE;
+  self->backoff_ms = PAY_CACHE_BACKOFF_INITIAL_MS;
+  self->last_progress_us = g_get_monotonic_time ();
+  g_atomic_int_set (&self->connected, TRUE);
+  g_info ("connected to Redis at %s:%u", self->settings.host, self->settings.port);
+  note_success (self);
+}
+
+/* Replaces the adapter's cleanup: hiredis 0.14's glib adapter removes its poll fd but
+ * leaves the GSource attached, dispatching for a freed context. */
+static void
+source_cleanup (gpointer data)
+{
+  RedisSource *redis = data;
+  PayCache *self = redis->ac->data;
+  GSource *source = data;
+
+  redis_source_cleanup (data);
+  /* The dispatch that freed the context must not go on to read from it. */
+  redis->poll_fd.revents = 0;
+  g_source_destroy (source);
+  if (self->source == source)
+    g_clear_pointer (&self->source, g_source_unref);
+}
+
+static void
+connect_cb (const redisAsyncContext *ac, int status)
+{
+  PayCache *self = ac->data;
+
+  if (ac != self->ac)
+    return;
+
+  if (status != REDIS_OK)
+    {
+      g_autofree gchar *reason = g_strdup_printf ("cannot connect: %s", ac->errstr);
+
+      /* hiredis frees ac when this returns. */
+      self->ac = NULL;
+      connection_down (self, reason);
+      return;
+    }
+  if (self->setup_pending == 0)
+    set_ready (self);
+}
+
+static void
+disconnect_cb (const redisAsyncContext *ac, int status)
+{
+  PayCache *self = ac->data;
+  g_autofree gchar *reason = NULL;
+
+  if (ac != self->ac)
+    return;   /* we dropped it ourselves */
+
+  reason = g_strdup_printf ("connection lost: %s",
+                            status == REDIS_OK || ac->errstr[0] == '\0' ? "closed" : ac->errstr);
+  self->ac = NULL;
+  connection_down (self, reason);
+}
+
+static void
+setup_reply_cb (redisAsyncContext *ac, void *reply_data, void *privdata)
+{
+  PayCache *self = privdata;
+  redisReply *reply = reply_data;
+
+  /* NULL: the connection is going away, which its own callback reports. */
+  if (reply == NULL || ac != self->ac)
+    return;
+
+  if (reply->type == REDIS_REPLY_ERROR)
+    {
+      g_autofree gchar *reason = g_strdup_printf ("AUTH/SELECT refused: %s", reply->str);
+
+      drop_connection (self, reason);
+      return;
+    }
+  if (--self->setup_pending == 0 && (ac->c.flags & REDIS_CONNECTED))
+    set_ready (self);
+}
+
+static gboolean
+watchdog_cb (gpointer data)
+{
+  PayCache *self = data;
+  gint64 now = g_get_monotonic_time ();
+  guint connect_ms = MAX (self->settings.timeout_ms, PAY_CACHE_MIN_CONNECT_TIMEOUT_MS);
+  guint stall_ms = MAX (2 * self->settings.timeout_ms, PAY_CACHE_MIN_STALL_MS);
+
+  if (self->ac == NULL)
+    return G_SOURCE_CONTINUE;
+
+  if (!self->ready && now - self->connect_started_us > connect_ms * G_TIME_SPAN_MILLISECOND)
+    drop_connection (self, "connect timeout");
+  else if (self->ready && self->replies_pending > 0 &&
+           now - self->last_progress_us > stall_ms * G_TIME_SPAN_MILLISECOND)
+    drop_connection (self, "no reply from Redis");
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+cache_connect (PayCache *self)
+{
+  redisAsyncContext *ac;
+  guint period_ms;
+
+  g_assert (self->ac == NULL);
+
+  ac = redisAsyncConnect (self->settings.host, self->settings.port);
+  if (ac == NULL || ac->err)
+    {
+      g_autofree gchar *reason = g_strdup_printf ("cannot connect: %s",
+                                                  ac != NULL ? ac->errstr : "out of memory");
+
+      if (ac != NULL)
+        redisAsyncFree (ac);
+      connection_down (self, reason);
+      return;
+    }
+
+  ac->data = self;
+  self->ac = ac;
+  self->source = redis_source_new (ac);
+  ac->ev.cleanup = source_cleanup;
+  g_source_attach (self->source, self->context);
+  /* After the source is attached: setting the connect callback arms the write event. */
+  redisAsyncSetConnectCallback (ac, connect_cb);
+  redisAsyncSetDisconnectCallback (ac, disconnect_cb);
+
+  self->connect_started_us = g_get_monotonic_time ();
+  self->setup_pending = 0;
+  if (self->settings.password != NULL && self->settings.password[0] != '\0' &&
+      redisAsyncCommand (ac, setup_reply_cb, self, "AUTH %s", self->settings.password) == REDIS_OK)
+    self->setup_pending++;
+  if (self->settings.db != 0 &&
+      redisAsyncCommand (ac, setup_reply_cb, self, "SELECT %u", self->settings.db) == REDIS_OK)
+    self->setup_pending++;
+
+  period_ms = CLAMP (self->settings.timeout_ms / 2, PAY_CACHE_WATCHDOG_MIN_MS, PAY_CACHE_WATCHDOG_MAX_MS);
+  stop_watchdog (self);
+  self->watchdog = g_timeout_source_new (period_ms);
+  g_source_set_callback (self->watchdog, watchdog_cb, self, NULL);
+  g_source_attach (self->watchdog, self->context);
+}
+
+/* ---- storing ------------------------------------------------------------------------ */
+
+static void
+store_reply_cb (redisAsyncContext *ac, void *reply_data, void *privdata)
+{
+  StoreOp *op = privdata;
+  PayCache *self = op->self;
+  redisReply *reply = reply_data;
+
+  if (reply != NULL && ac == self->ac)
+    {
+      self->replies_pending--;
+      self->last_progress_us = g_get_monotonic_time ();
+    }
+
+  if (reply == NULL)
+    op->failed = TRUE;
+  else if (reply->type == REDIS_REPLY_ERROR)
+    {
+      g_autofree gchar *reason = g_strdup_printf ("SET refused: %s", reply->str);
+
+      op->failed = TRUE;
+      op_complete (op, FALSE, reason);
+    }
+
+  if (--op->replies_pending == 0)
+    op_complete (op, !op->failed, "connection lost");
+  op_release (op);
+}
+
+/* Runs on the context: queues both SETs, pipelined. */
+static gboolean
+store_dispatch (gpointer data)
+{
+  StoreOp *op = data;
+  PayCache *self = op->self;
+  g_autofree gchar *json = NULL;
+  g_autofree gchar *tx_key = NULL;
+  g_autofree gchar *order_key = NULL;
+  gsize json_len = 0;
+  guint queued = 0;
+  int rc;
+
+  if (self->ac == NULL || !self->ready)
+    {
+      op_complete (op, FALSE, "not connected");
+      return G_SOURCE_REMOVE;
+    }
+
+  json = pay_payment_json_encode (&op->payment, &json_len);
+  tx_key = g_strconcat (PAY_CACHE_TX_PREFIX, op->payment.transaction_id, NULL);
+  order_key = g_strdup_printf (PAY_CACHE_ORDER_PREFIX "%" G_GINT64_FORMAT, op->payment.order_id);
+
+  for (guint i = 0; i < PAY_CACHE_COMMANDS_PER_STORE; i++)
+    {
+      const gchar *key = i == 0 ? tx_key : order_key;
+      const gchar *value = i == 0 ? json : op->payment.transaction_id;
+      gsize value_len = i == 0 ? json_len : strlen (op->payment.transaction_id);
+
+      g_atomic_rc_box_acquire (op);
+      /* TTL 0 means no expiry: Redis rejects EX 0. */
+      if (self->settings.ttl_seconds > 0)
+        rc = redisAsyncCommand (self->ac, store_reply_cb, op, "SET %s %b EX %u",
+                                key, value, value_len, self->settings.ttl_seconds);
+      else
+        rc = redisAsyncCommand (self->ac, store_reply_cb, op, "SET %s %b", key, value, value_len);
+      if (rc == REDIS_OK)
+        queued++;
+      else
+        {
+          op->failed = TRUE;
+          op_release (op);
+        }
+    }
+
+  if (queued == 0)
+    {
+      op_complete (op, FALSE, "command not queued");
+      return G_SOURCE_REMOVE;
+    }
+  op->replies_pending = queued;
+  if (self->replies_pending == 0)
+    self->last_progress_us = g_get_monotonic_time ();
+  self->replies_pending += queued;
+  return G_SOURCE_REMOVE;
+}
+
+/* Hands a copy of @payment to the context. FALSE (the failure counted) when Redis is not
+ * connected: nothing is queued while it is down. */
+static gboolean
+store_submit (PayCache *self, const PayPayment *payment, StoreWaiter *waiter)
+{
+  StoreOp *op;
+
+  if (!g_atomic_int_get (&self->connected))
+    {
+      note_failure (self, "not connected");
+      return FALSE;
+    }
+
+  op = g_atomic_rc_box_new0 (StoreOp);
+  op->self = self;
+  op->hold = g_object_ref (self);
+  op->payment = *payment;
+  op->waiter = waiter != NULL ? g_atomic_rc_box_acquire (waiter) : NULL;
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, store_dispatch, op,
+                              op_handed_over);
+  return TRUE;
+}
+
+/* ---- GObject ------------------------------------------------------------------------ */
+
+static void
+pay_cache_init (PayCache *self)
+{
+  g_mutex_init (&self->stats_lock);
+  self->backoff_ms = PAY_CACHE_BACKOFF_INITIAL_MS;
+}
+
+static void
+pay_cache_dispose (GObject *object)
+{
+  PayCache *self = PAY_CACHE (object);
+
+  if (self->context != NULL)
+    pay_cache_stop (self);
+
+  G_OBJECT_CLASS (pay_cache_parent_class)->dispose (object);
+}
+
+static void
+pay_cache_finalize (GObject *object)
+{
+  PayCache *self = PAY_CACHE (object);
+
+  g_clear_pointer (&self->settings.host, g_free);
+  g_clear_pointer (&self->settings.password, g_free);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_mutex_clear (&self->stats_lock);
+
+  G_OBJECT_CLASS (pay_cache_parent_class)->finalize (object);
+}
+
+static void
+pay_cache_class_init (PayCacheClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = pay_cache_dispose;
+  object_class->finalize = pay_cache_finalize;
+}
+
+/* ---- public API --------------------------------------------------------------------- */
+
+PayCache *
+pay_cache_new (const PayRedisSettings *settings, GMainContext *context)
+{
+  PayCache *self;
+
+  g_return_val_if_fail (settings != NULL, NULL);
+  g_return_val_if_fail (settings->host != NULL, NULL);
+
+  self = g_object_new (PAY_TYPE_CACHE, NULL);
+  self->settings = *settings;
+  self->settings.host = g_strdup (settings->host);
+  self->settings.password = g_strdup (settings->password);
+  self->context = context != NULL ? g_main_context_ref (context)
+                                  : g_main_context_ref (g_main_context_default ());
+  return self;
+}
+
+void
+pay_cache_start (PayCache *self)
+{
+  g_return_if_fail (PAY_IS_CACHE (self));
+
+  if (self->running)
+    return;
+  self->running = TRUE;
+  self->backoff_ms = PAY_CACHE_BACKOFF_INITIAL_MS;
+  if (self->ac == NULL && self->retry == NULL)
+    cache_connect (self);
+}
+
+void
+pay_cache_stop (PayCache *self)
+{
+  g_return_if_fail (PAY_IS_CACHE (self));
+
+  self->running = FALSE;
+  if (self->retry != NULL)
+    {
+      g_source_destroy (self->retry);
+      g_clear_pointer (&self->retry, g_source_unref);
+    }
+  drop_connection (self, NULL);
+}
+
+gboolean
+pay_cache_is_connected (PayCache *self)
+{
+  g_return_val_if_fail (PAY_IS_CACHE (self), FALSE);
+
+  return g_atomic_int_get (&self->connected);
+}
+
+guint64
+pay_cache_get_error_count (PayCache *self)
+{
+  guint64 count;
+
+  g_return_val_if_fail (PAY_IS_CACHE (self), 0);
+
+  g_mutex_lock (&self->stats_lock);
+  count = self->error_count;
+  g_mutex_unlock (&self->stats_lock);
+  return count;
+}
+
+void
+pay_cache_store (PayCache *self, const PayPayment *payment)
+{
+  g_return_if_fail (PAY_IS_CACHE (self));
+  g_return_if_fail (payment != NULL);
+
+  store_submit (self, payment, NULL);
+}
+
+gboolean
+pay_cache_store_blocking (PayCache *self, const PayPayment *payment, GError **error)
+{
+  StoreWaiter *waiter;
+  gint64 deadline;
+  gboolean done, ok;
+
+  g_return_val_if_fail (PAY_IS_CACHE (self), FALSE);
+  g_return_val_if_fail (payment != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  /* The reply is delivered by the context this thread would be blocking. */
+  g_return_val_if_fail (!g_main_context_is_owner (self->context), FALSE);
+
+  waiter = waiter_new ();
+  if (!store_submit (self, payment, waiter))
+    {
+      waiter_release (waiter);
+      g_set_error_literal (error, PAY_ERROR, PAY_ERROR_CACHE_WRITE,
+                           "cache write failed: not connected");
+      return FALSE;
+    }
+
+  deadline = g_get_monotonic_time () + (gint64) self->settings.timeout_ms * G_TIME_SPAN_MILLISECOND;
+  g_mutex_lock (&waiter->lock);
+  while (!waiter->done)
+    if (!g_cond_wait_until (&waiter->cond, &waiter->lock, deadline))
+      break;
+  done = waiter->done;
+  ok = done && waiter->ok;
+  if (!done)
+    waiter->abandoned = TRUE;
+  g_mutex_unlock (&waiter->lock);
+  waiter_release (waiter);
+
+  if (!done)
+    {
+      note_failure (self, "no reply in time");
+      g_set_error (error, PAY_ERROR, PAY_ERROR_CACHE_WRITE,
+                   "cache write failed: no reply within %u ms", self->settings.timeout_ms);
+      return FALSE;
+    }
+  if (!ok)
+    {
+      g_set_error_literal (error, PAY_ERROR, PAY_ERROR_CACHE_WRITE, "cache write failed");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+pay_cache_decode_payment (const gchar *json, gsize len, PayPayment *out, GError **error)
+{
+  return pay_payment_json_decode (json, len, out, error);
+}

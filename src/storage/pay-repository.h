@@ -1,0 +1,45 @@
+/* pay-repository.h: the MySQL repository. Blocking API for worker threads, backed by a
+ * bounded pool of connections; never call it from the main loop. */
+#pragma once
+
+#include <glib-object.h>
+
+#include "core/pay-config.h"
+#include "domain/pay-types.h"
+
+G_BEGIN_DECLS
+
+#define PAY_TYPE_REPOSITORY (pay_repository_get_type ())
+G_DECLARE_FINAL_TYPE (PayRepository, pay_repository, PAY, REPOSITORY, GObject)
+
+/* Initialises the MySQL client library. Call once from main() before any thread starts
+ * (later calls do nothing). Worker threads need no set-up of their own: the repository
+ * calls mysql_thread_init() on a thread's first use and mysql_thread_end() at its exit. */
+void pay_repository_library_init (void);
+
+/* @settings is copied. No connection is made until first use. */
+PayRepository *pay_repository_new (const PayMysqlSettings *settings);
+
+/* Creates the database named in the settings and the tables when missing (idempotent;
+ * SQL in src/storage/schema.sql). Success is remembered, so later calls cost nothing;
+ * threads arriving while another runs it share that attempt's outcome.
+ * PAY_ERROR_STORAGE_UNAVAILABLE when MySQL cannot be reached. Thread-safe, blocking. */
+gboolean pay_repository_ensure_schema (PayRepository *self, GError **error);
+
+/* Inserts a new payment (running pay_repository_ensure_schema() first until it has
+ * succeeded once). Uniqueness of order_id is the database's job: a duplicate
+ * order gives PAY_ERROR_ORDER_ALREADY_PAID, a duplicate transaction id
+ * PAY_ERROR_ID_GENERATION, any connection failure or timeout
+ * PAY_ERROR_STORAGE_UNAVAILABLE. Thread-safe, blocking. */
+gboolean pay_repository_insert_payment (PayRepository    *self,
+                                        const PayPayment *payment,
+                                        GError          **error);
+
+/* Round trip to MySQL on a connection kept for health checks (not from the pool), so a
+ * busy pool never makes the service look down. Thread-safe, blocking. */
+gboolean pay_repository_ping (PayRepository *self, GError **error);
+
+/* Closes every pooled connection; later calls reconnect. */
+void pay_repository_close (PayRepository *self);
+
+G_END_DECLS

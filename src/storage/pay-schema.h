@@ -1,0 +1,20 @@
+/* pay-schema.h: the database schema as the statements the repository runs; the same text
+ * is kept in src/storage/schema.sql, and tests/unit/test-schema.c fails when they differ. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Names the repository relies on to tell one duplicate key from another (ER_DUP_ENTRY
+ * names the violated key in its message). */
+#define PAY_SCHEMA_PAYMENTS_TABLE     "payments"
+#define PAY_SCHEMA_KEY_PAYMENTS_ORDER "uk_payments_order"
+#define PAY_SCHEMA_KEY_PAYMENTS_TX    "uk_payments_tx"
+
+/* The schema, one statement per element (no trailing ';'), NULL-terminated. Every
+ * statement is idempotent (CREATE ... IF NOT EXISTS), so running them all again on an
+ * existing database changes nothing. Static strings. */
+extern const gchar *const pay_schema_statements[];
+
+G_END_DECLS

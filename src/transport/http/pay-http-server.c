@@ -1,0 +1,602 @@
+/* pay-http-server.c: the JSON API on libsoup 3 — a route table, a body size limit
+ * enforced while the body streams in, and async calls into PayService. */
+#define G_LOG_DOMAIN "payment-http"
+
+#include "transport/http/pay-http-server.h"
+
+#include <libsoup/soup.h>
+#include <string.h>
+
+#include "core/pay-error.h"
+#include "transport/http/pay-http-errors.h"
+#include "transport/http/pay-json-codec.h"
+
+/* Bytes of an over-limit body we still read and throw away, so that the client (which
+ * is usually still writing) can read our 413 before the connection closes. A client that
+ * keeps sending past this is cut off without a reply. */
+#define PAY_HTTP_MAX_DRAIN_BYTES (1024 * 1024)
+
+#define PAY_HTTP_CONTENT_TYPE_JSON "application/json"
+#define PAY_HTTP_EXCHANGE_KEY      "pay-http-exchange"
+
+enum {
+  PROP_0,
+  PROP_SERVICE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+struct _PayHttpServer
+{
+  GObject     parent_instance;
+
+  PayService *service;
+  SoupServer *soup;
+  guint16     port;
+};
+
+G_DEFINE_FINAL_TYPE (PayHttpServer, pay_http_server, G_TYPE_OBJECT)
+
+/* What we keep per request, attached to its SoupServerMessage. */
+typedef struct {
+  gint64      started_us;    /* monotonic time of request-started */
+  GByteArray *body;          /* accepted body bytes, never more than the limit */
+  guint64     received;      /* every body byte seen, accepted or discarded */
+  gboolean    disconnected;  /* the client went away */
+  gboolean    dropped;       /* we cut the connection (drain limit) */
+} PayHttpExchange;
+
+/* One charge waiting for the service; holds the message while it is paused. */
+typedef struct {
+  PayHttpServer     *server;
+  SoupServerMessage *msg;
+  PayHttpExchange   *exchange;   /* owned by msg */
+  gint64             order_id;   /* for the log only */
+} PayHttpCall;
+
+typedef void (*PayHttpRouteFunc) (PayHttpServer     *self,
+                                  SoupServerMessage *msg,
+                                  PayHttpExchange   *exchange);
+
+typedef struct {
+  const gchar      *method;
+  const gchar      *path;
+  PayHttpRouteFunc  handler;
+} PayHttpRoute;
+
+static void handle_charge (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange);
+static void handle_health (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange);
+
+/* Every endpoint of the API. Paths match exactly; one path may appear with several
+ * methods, and the 405 Allow header lists them in this order. */
+static const PayHttpRoute routes[] = {
+  { "POST", "/payment/charge", handle_charge },
+  { "GET",  "/health",         handle_health },
+};
+
+/* ---------------------------------------------------------------------------------- */
+/* Helpers                                                                            */
+/* ---------------------------------------------------------------------------------- */
+
+static void
+exchange_clear_body (PayHttpExchange *exchange)
+{
+  if (exchange->body == NULL)
+    return;
+  /* The body holds a card number: do not leave it in freed memory. */
+  explicit_bzero (exchange->body->data, exchange->body->len);
+  g_clear_pointer (&exchange->body, g_byte_array_unref);
+}
+
+static void
+exchange_free (gpointer data)
+{
+  PayHttpExchange *exchange = data;
+
+  exchange_clear_body (exchange);
+  g_free (exchange);
+}
+
+static PayHttpExchange *
+exchange_get (SoupServerMessage *msg)
+{
+  return g_object_get_data (G_OBJECT (msg), PAY_HTTP_EXCHANGE_KEY);
+}
+
+/* Sets @status and the JSON @data (taken) as the response. */
+static void
+respond_json (SoupServerMessage *msg, guint status, gchar *data, gsize length)
+{
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, PAY_HTTP_CONTENT_TYPE_JSON, SOUP_MEMORY_TAKE,
+                                    data, length);
+}
+
+/* Answers with the error object {"code", "message"} and the code's HTTP status. */
+static void
+respond_error (SoupServerMessage *msg, gint32 code, const gchar *message)
+{
+  gsize length;
+  gchar *data = pay_json_encode_error (code, message, &length);
+
+  respond_json (msg, pay_http_status_for_code (code), data, length);
+}
+
+static void
+respond_gerror (SoupServerMessage *msg, const GError *error)
+{
+  gint32 code;
+  const gchar *message;
+  gsize length;
+  gchar *data;
+  guint status = pay_http_describe_error (error, &code, &message);
+
+  data = pay_json_encode_error (code, message, &length);
+  respond_json (msg, status, data, length);
+}
+
+/* 413, and the connection is not reused: the client may still be sending. */
+static void
+respond_too_large (SoupServerMessage *msg)
+{
+  g_autofree gchar *message = g_strdup_printf ("request body larger than %d bytes",
+                                               PAY_HTTP_MAX_BODY_BYTES);
+
+  respond_error (msg, PAY_ERROR_BODY_TOO_LARGE, message);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "Connection", "close");
+}
+
+static const gchar *
+message_path (SoupServerMessage *msg)
+{
+  GUri *uri = soup_server_message_get_uri (msg);
+
+  return uri != NULL ? g_uri_get_path (uri) : "-";
+}
+
+/* The route for @method and @path, or NULL; *@path_known says whether any route has
+ * @path (so NULL means 405 rather than 404). */
+static const PayHttpRoute *
+find_route (const gchar *method, const gchar *path, gboolean *path_known)
+{
+  *path_known = FALSE;
+  for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
+    {
+      if (g_strcmp0 (routes[i].path, path) != 0)
+        continue;
+      *path_known = TRUE;
+      if (g_strcmp0 (routes[i].method, method) == 0)
+        return &routes[i];
+    }
+  return NULL;
+}
+
+/* "GET, POST": the methods routed for @path, for the Allow header. */
+static gchar *
+allowed_methods (const gchar *path)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) methods = NULL;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
+    if (g_strcmp0 (routes[i].path, path) == 0)
+      g_strv_builder_add (builder, routes[i].method);
+  methods = g_strv_builder_end (builder);
+  return g_strjoinv (", ", methods);
+}
+
+/* Answers 404 or 405 when no route takes @msg; returns the route otherwise. */
+static const PayHttpRoute *
+route_or_reject (SoupServerMessage *msg)
+{
+  const gchar *path = message_path (msg);
+  gboolean path_known;
+  const PayHttpRoute *route = find_route (soup_server_message_get_method (msg), path, &path_known);
+  g_autofree gchar *allow = NULL;
+
+  if (route != NULL)
+    return route;
+  if (!path_known)
+    {
+      respond_error (msg, PAY_ERROR_NO_SUCH_ENDPOINT, "no such endpoint");
+      return NULL;
+    }
+  allow = allowed_methods (path);
+  respond_error (msg, PAY_ERROR_METHOD_NOT_ALLOWED, "method not allowed");
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow", allow);
+  return NULL;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Routes                                                                             */
+/* ---------------------------------------------------------------------------------- */
+
+static void
+call_free (PayHttpCall *call)
+{
+  g_object_unref (call->msg);
+  g_object_unref (call->server);
+  g_free (call);
+}
+
+static void
+on_charge_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PayHttpCall *call = user_data;
+  g_autoptr(GError) error = NULL;
+  PayPayment payment = { 0 };
+  gboolean ok = pay_service_charge_finish (PAY_SERVICE (source), result, &payment, &error);
+
+  if (call->exchange->disconnected)
+    {
+      /* The outcome stands (the client can look the order up); there is nobody to tell. */
+      g_info ("client left before the charge reply: order_id=%" G_GINT64_FORMAT " %s",
+              call->order_id, ok ? payment.transaction_id : "failed");
+    }
+  else
+    {
+      if (ok)
+        {
+          gsize length;
+          gchar *data = pay_json_encode_charge_response (payment.transaction_id, &length);
+
+          respond_json (call->msg, SOUP_STATUS_OK, data, length);
+        }
+      else
+        respond_gerror (call->msg, error);
+      soup_server_message_unpause (call->msg);
+    }
+  call_free (call);
+}
+
+/* POST /payment/charge: decode, one service call, encode. The charge is not cancelled
+ * when the client disconnects: a payment half-abandoned on the way to MySQL would leave
+ * the client unsure whether it was made, while a finished one can be queried. */
+static void
+handle_charge (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PayChargeBody) body = NULL;
+  PayHttpCall *call;
+
+  body = pay_json_decode_charge (exchange->body != NULL ? (const gchar *) exchange->body->data : "",
+                                 exchange->body != NULL ? exchange->body->len : 0, &error);
+  exchange_clear_body (exchange);
+  if (body == NULL)
+    {
+      respond_gerror (msg, error);
+      return;
+    }
+
+  call = g_new0 (PayHttpCall, 1);
+  call->server = g_object_ref (self);
+  call->msg = g_object_ref (msg);
+  call->exchange = exchange;
+  call->order_id = body->request.order_id;
+
+  soup_server_message_pause (msg);
+  /* The service copies the request before returning, so @body may go now. */
+  pay_service_charge_async (self->service, &body->request, NULL, on_charge_done, call);
+}
+
+/* GET /health: from the service's last observations, without waiting on anything. */
+static void
+handle_health (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange)
+{
+  gboolean mysql_up = pay_service_storage_ok (self->service);
+  gboolean redis_up = pay_service_cache_ok (self->service);
+  const gchar *status = !mysql_up ? "unavailable" : redis_up ? "ok" : "degraded";
+  gsize length;
+  gchar *data = pay_json_encode_health (status, mysql_up, redis_up, &length);
+
+  respond_json (msg, mysql_up ? SOUP_STATUS_OK : SOUP_STATUS_SERVICE_UNAVAILABLE, data, length);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "Cache-Control", "no-store");
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* libsoup callbacks                                                                  */
+/* ---------------------------------------------------------------------------------- */
+
+static void
+on_msg_disconnected (SoupServerMessage *msg, gpointer user_data)
+{
+  PayHttpExchange *exchange = user_data;
+
+  exchange->disconnected = TRUE;
+}
+
+/* Body bytes as they arrive. libsoup 3.2 reads a request body to its end even when an
+ * early handler has already answered (only "Expect: 100-continue" skips it), so the
+ * limit is enforced here: the message body does not accumulate (see on_request_started)
+ * and we keep at most PAY_HTTP_MAX_BODY_BYTES; past that we answer 413 and discard. */
+static void
+on_got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
+{
+  PayHttpExchange *exchange = user_data;
+  gsize size;
+  gconstpointer data = g_bytes_get_data (chunk, &size);
+
+  exchange->received += size;
+
+  if (soup_server_message_get_status (msg) != 0)
+    {
+      /* Already answered (404, 405, 413): drain, up to a point. */
+      if (exchange->received > (guint64) PAY_HTTP_MAX_BODY_BYTES + PAY_HTTP_MAX_DRAIN_BYTES &&
+          !exchange->dropped)
+        {
+          GSocket *socket = soup_server_message_get_socket (msg);
+
+          exchange->dropped = TRUE;
+          g_info ("request body past %d bytes; dropping the connection",
+                  PAY_HTTP_MAX_BODY_BYTES + PAY_HTTP_MAX_DRAIN_BYTES);
+          /* Reading then hits EOF and libsoup closes the connection itself. */
+          if (socket != NULL)
+            g_socket_shutdown (socket, TRUE, TRUE, NULL);
+        }
+      return;
+    }
+
+  if (exchange->received > PAY_HTTP_MAX_BODY_BYTES)
+    {
+      exchange_clear_body (exchange);
+      respond_too_large (msg);
+      return;
+    }
+
+  if (exchange->body == NULL)
+    exchange->body = g_byte_array_new ();
+  g_byte_array_append (exchange->body, data, (guint) size);
+}
+
+static void
+on_request_started (SoupServer *soup, SoupServerMessage *msg, gpointer user_data)
+{
+  PayHttpExchange *exchange = g_new0 (PayHttpExchange, 1);
+
+  exchange->started_us = g_get_monotonic_time ();
+  g_object_set_data_full (G_OBJECT (msg), PAY_HTTP_EXCHANGE_KEY, exchange, exchange_free);
+
+  soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+  g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), exchange);
+  g_signal_connect (msg, "disconnected", G_CALLBACK (on_msg_disconnected), exchange);
+}
+
+/* Once the headers are in, before any body: routing errors and a declared body over the
+ * limit are answered now, so the body is never kept. */
+static void
+on_early_request (SoupServer        *soup,
+                  SoupServerMessage *msg,
+                  const char        *path,
+                  GHashTable        *query,
+                  gpointer           user_data)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+
+  if (route_or_reject (msg) == NULL)
+    return;
+
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+      soup_message_headers_get_content_length (headers) > PAY_HTTP_MAX_BODY_BYTES)
+    respond_too_large (msg);
+}
+
+/* The whole body is in and nothing has answered yet: run the route. */
+static void
+on_request (SoupServer        *soup,
+            SoupServerMessage *msg,
+            const char        *path,
+            GHashTable        *query,
+            gpointer           user_data)
+{
+  PayHttpServer *self = user_data;
+  const PayHttpRoute *route = route_or_reject (msg);
+  PayHttpExchange *exchange = exchange_get (msg);
+
+  if (route != NULL)
+    route->handler (self, msg, exchange);
+}
+
+/* One debug line per request: method, path, status, duration. Never the body. */
+static void
+log_request (SoupServerMessage *msg, gboolean aborted)
+{
+  PayHttpExchange *exchange = exchange_get (msg);
+  const gchar *method = soup_server_message_get_method (msg);
+  const gchar *path = message_path (msg);
+  guint status = soup_server_message_get_status (msg);
+  gdouble duration_ms = exchange != NULL
+                        ? (g_get_monotonic_time () - exchange->started_us) / 1000.0 : 0.0;
+  g_autofree gchar *status_text = g_strdup_printf ("%u", status);
+  g_autofree gchar *duration_text = g_strdup_printf ("%.3f", duration_ms);
+
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG,
+                    "HTTP_METHOD", method != NULL ? method : "-",
+                    "HTTP_PATH", path,
+                    "HTTP_STATUS", status_text,
+                    "DURATION_MS", duration_text,
+                    "MESSAGE", "%s %s -> %u%s in %.3f ms",
+                    method != NULL ? method : "-", path, status,
+                    aborted ? " (aborted)" : "", duration_ms);
+}
+
+static void
+on_request_finished (SoupServer *soup, SoupServerMessage *msg, gpointer user_data)
+{
+  log_request (msg, FALSE);
+}
+
+static void
+on_request_aborted (SoupServer *soup, SoupServerMessage *msg, gpointer user_data)
+{
+  log_request (msg, TRUE);
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* GObject                                                                            */
+/* ---------------------------------------------------------------------------------- */
+
+static void
+pay_http_server_init (PayHttpServer *self)
+{
+}
+
+static void
+pay_http_server_constructed (GObject *object)
+{
+  PayHttpServer *self = PAY_HTTP_SERVER (object);
+
+  G_OBJECT_CLASS (pay_http_server_parent_class)->constructed (object);
+
+  self->soup = soup_server_new ("server-header", "payment-service/" PAYMENT_VERSION, NULL);
+  /* Every path goes through the route table, so one catch-all handler suffices. */
+  soup_server_add_early_handler (self->soup, NULL, on_early_request, self, NULL);
+  soup_server_add_handler (self->soup, NULL, on_request, self, NULL);
+  g_signal_connect (self->soup, "request-started", G_CALLBACK (on_request_started), self);
+  g_signal_connect (self->soup, "request-finished", G_CALLBACK (on_request_finished), self);
+  g_signal_connect (self->soup, "request-aborted", G_CALLBACK (on_request_aborted), self);
+}
+
+static void
+pay_http_server_dispose (GObject *object)
+{
+  PayHttpServer *self = PAY_HTTP_SERVER (object);
+
+  if (self->soup != NULL)
+    {
+      soup_server_disconnect (self->soup);
+      /* The catch-all handler ("/") holds @self as user data. */
+      soup_server_remove_handler (self->soup, "/");
+      g_signal_handlers_disconnect_by_data (self->soup, self);
+      g_clear_object (&self->soup);
+    }
+  g_clear_object (&self->service);
+
+  G_OBJECT_CLASS (pay_http_server_parent_class)->dispose (object);
+}
+
+static void
+pay_http_server_get_property (GObject    *object,
+                              guint       prop_id,
+                              GValue     *value,
+                              GParamSpec *pspec)
+{
+  PayHttpServer *self = PAY_HTTP_SERVER (object);
+
+  switch (prop_id)
+    {
+    case PROP_SERVICE:
+      g_value_set_object (value, self->service);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+pay_http_server_set_property (GObject      *object,
+                              guint         prop_id,
+                              const GValue *value,
+                              GParamSpec   *pspec)
+{
+  PayHttpServer *self = PAY_HTTP_SERVER (object);
+
+  switch (prop_id)
+    {
+    case PROP_SERVICE:
+      self->service = g_value_dup_object (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+pay_http_server_class_init (PayHttpServerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->constructed = pay_http_server_constructed;
+  object_class->dispose = pay_http_server_dispose;
+  object_class->get_property = pay_http_server_get_property;
+  object_class->set_property = pay_http_server_set_property;
+
+  properties[PROP_SERVICE] =
+    g_param_spec_object ("service", NULL, NULL,
+                         PAY_TYPE_SERVICE,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Public API                                                                         */
+/* ---------------------------------------------------------------------------------- */
+
+PayHttpServer *
+pay_http_server_new (PayService *service)
+{
+  g_return_val_if_fail (PAY_IS_SERVICE (service), NULL);
+
+  return g_object_new (PAY_TYPE_HTTP_SERVER, "service", service, NULL);
+}
+
+gboolean
+pay_http_server_listen (PayHttpServer *self,
+                        const gchar   *host,
+                        guint16        port,
+                        GError       **error)
+{
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GSocketAddress) bound = NULL;
+  GSList *listeners;
+
+  g_return_val_if_fail (PAY_IS_HTTP_SERVER (self), FALSE);
+  g_return_val_if_fail (host != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  address = g_inet_socket_address_new_from_string (host, port);
+  if (address == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "not an IP address: %s", host);
+      return FALSE;
+    }
+  if (!soup_server_listen (self->soup, address, 0, error))
+    {
+      g_prefix_error (error, "HTTP listen on %s:%u: ", host, port);
+      return FALSE;
+    }
+
+  listeners = soup_server_get_listeners (self->soup);
+  if (listeners != NULL)
+    {
+      bound = g_socket_get_local_address (listeners->data, NULL);
+      if (bound != NULL)
+        self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+    }
+  g_slist_free (listeners);
+
+  g_info ("HTTP API listening on %s:%u", host, self->port);
+  return TRUE;
+}
+
+guint16
+pay_http_server_get_port (PayHttpServer *self)
+{
+  g_return_val_if_fail (PAY_IS_HTTP_SERVER (self), 0);
+
+  return self->port;
+}
+
+void
+pay_http_server_stop (PayHttpServer *self)
+{
+  g_return_if_fail (PAY_IS_HTTP_SERVER (self));
+
+  if (self->soup != NULL)
+    soup_server_disconnect (self->soup);
+  self->port = 0;
+}

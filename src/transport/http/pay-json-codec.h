@@ -1,0 +1,71 @@
+/* pay-json-codec.h: the JSON bodies of the HTTP API (CONTRACT.md section 4), decoded and
+ * encoded with json-glib; the only place that knows the JSON shape of each message. */
+#pragma once
+
+#include <glib.h>
+
+#include "domain/pay-types.h"
+
+G_BEGIN_DECLS
+
+/* Deepest nesting of arrays and objects accepted anywhere in a body. A ChargeReq needs 2;
+ * the margin is for clients that send extra fields. Deeper bodies are 4004003, and are
+ * refused before json-glib (whose 1.6 parser recurses without a limit) sees them. */
+#define PAY_JSON_MAX_DEPTH 16
+
+/* A decoded ChargeReq. @request is the view handed to the service; its strings point
+ * into this struct, so it is valid as long as the body is. */
+typedef struct {
+  PayChargeRequest request;
+  gchar           *card_number;     /* owned; wiped before it is freed */
+  gchar           *payment_method;  /* owned; NULL when absent */
+} PayChargeBody;
+
+/* Decodes a ChargeReq from @data (@length bytes, need not be NUL-terminated).
+ *
+ * Rules (each failure is PAY_ERROR_INVALID_REQUEST with a message naming the field):
+ * - the body is one strict JSON object (RFC 8259: no comments, hex, single quotes or
+ *   trailing data), nesting at most PAY_JSON_MAX_DEPTH;
+ * - `amount` is a JSON number (integers are fine); NaN/inf/precision are the service's
+ *   business (4004002), so a huge exponent decodes to inf and is rejected there;
+ * - `order_id` and `user_id` are JSON integers or strings of ASCII digits, within int64;
+ * - `credit_card_cvv`, `credit_card_expiration_year` and `_month` are JSON integers
+ *   within int32;
+ * - an integer field also accepts a JSON number with a zero fraction (`1.0`, `1e3`), as
+ *   some clients print every number as a double, provided it is within ±2^53 where a
+ *   double is still exact; `1.5` is a wrong type;
+ * - any integer literal outside int64 is refused wherever it appears, because json-glib
+ *   1.6 would silently wrap it (`-9223372036854775809` reads as INT64_MAX);
+ * - a member that is `null` counts as absent; unknown members are ignored;
+ * - `credit_card` absent (or null) gives has_card FALSE: the service rejects that, so the
+ *   order of checks stays the service's. When present, all four card fields are required.
+ *
+ * Returns: (transfer full): the body, or NULL with @error set. */
+PayChargeBody *pay_json_decode_charge (const gchar *data,
+                                       gsize        length,
+                                       GError     **error);
+
+/* Frees @body, wiping the card number first. NULL is allowed. */
+void pay_charge_body_free (PayChargeBody *body);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PayChargeBody, pay_charge_body_free)
+
+/* Encoders. Each returns a newly allocated UTF-8 JSON text (free with g_free) and stores
+ * its length in @length (not counting the NUL it also ends with). */
+
+/* {"transaction_id": "..."}: the ChargeResp. */
+gchar *pay_json_encode_charge_response (const gchar *transaction_id,
+                                        gsize       *length);
+
+/* {"code": N, "message": "..."}: the error object of every failed request. */
+gchar *pay_json_encode_error (gint32       code,
+                              const gchar *message,
+                              gsize       *length);
+
+/* {"status": ..., "mysql": "up"|"down", "redis": "up"|"down"}: the /health answer. */
+gchar *pay_json_encode_health (const gchar *status,
+                               gboolean     mysql_up,
+                               gboolean     redis_up,
+                               gsize       *length);
+
+G_END_DECLS

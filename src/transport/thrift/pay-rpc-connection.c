@@ -1,0 +1,439 @@
+/* pay-rpc-connection.c: per-connection RPC state machine on the main loop.
+ *
+ * One request at a time: read until the framing yields a whole request, hand the message
+ * to a worker thread (the generated processor and the service block there), write the
+ * reply from the loop, then look at the next buffered request. Serial processing is what
+ * answers pipelined calls in order; not reading while a request is in flight is the
+ * back-pressure that bounds the input buffer. */
+#define G_LOG_DOMAIN "payment-rpc"
+
+#include "transport/thrift/pay-rpc-connection.h"
+
+#include <string.h>
+
+#include <thrift/c_glib/thrift_application_exception.h>
+
+#include "transport/thrift/pay-rpc-framing.h"
+#include "transport/thrift/pay-rpc-process.h"
+#include "transport/thrift/pay-thrift-scan.h"
+
+#define READ_CHUNK_BYTES (16 * 1024)
+
+enum {
+  SIGNAL_CLOSED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+struct _PayRpcConnection
+{
+  GObject parent_instance;
+
+  GSocketConnection *connection;
+  GInputStream      *input;
+  GOutputStream     *output;
+  ThriftProcessor   *processor;
+  PayRpcLimits       limits;
+  gchar             *peer;            /* for logs */
+
+  GByteArray        *inbuf;           /* received, not yet consumed */
+  GCancellable      *cancellable;
+  GSource           *idle_source;
+  PayFrame           frame;           /* the request in flight (points into inbuf) */
+  GBytes            *pending_reply;   /* framed reply being written */
+  gboolean           busy;            /* a request is in flight or its reply is being written */
+  gboolean           reading;
+  gboolean           draining;
+  gboolean           closed;
+};
+
+G_DEFINE_FINAL_TYPE (PayRpcConnection, pay_rpc_connection, G_TYPE_OBJECT)
+
+/* Worker-thread job: the message is borrowed from inbuf, which does not change while
+ * the connection is busy. */
+typedef struct {
+  ThriftProcessor *processor;
+  const guint8    *message;
+  gsize            message_len;
+  GByteArray      *reply;
+} ProcessJob;
+
+static void process_input (PayRpcConnection *self);
+static void start_read (PayRpcConnection *self);
+
+static void
+process_job_free (gpointer data)
+{
+  ProcessJob *job = data;
+
+  g_object_unref (job->processor);
+  g_byte_array_unref (job->reply);
+  g_free (job);
+}
+
+static void
+pay_rpc_connection_init (PayRpcConnection *self)
+{
+  self->inbuf = g_byte_array_new ();
+  self->cancellable = g_cancellable_new ();
+}
+
+/* ---- idle timeout ------------------------------------------------------------------ */
+
+static void
+touch (PayRpcConnection *self)
+{
+  if (self->idle_source != NULL)
+    g_source_set_ready_time (self->idle_source,
+                             g_get_monotonic_time ()
+                             + (gint64) self->limits.idle_timeout_seconds * G_USEC_PER_SEC);
+}
+
+static gboolean
+on_idle_timeout (gpointer user_data)
+{
+  PayRpcConnection *self = user_data;
+
+  if (self->busy)
+    {
+      touch (self);
+      return G_SOURCE_CONTINUE;
+    }
+  g_debug ("%s: idle for %u s, closing", self->peer, self->limits.idle_timeout_seconds);
+  pay_rpc_connection_close (self);   /* destroys this source; self may be gone after */
+  return G_SOURCE_REMOVE;
+}
+
+/* ---- writing ----------------------------------------------------------------------- */
+
+static void
+on_written (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(PayRpcConnection) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_clear_pointer (&self->pending_reply, g_bytes_unref);
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
+    {
+      if (!self->closed)
+        g_debug ("%s: write failed: %s", self->peer, error->message);
+      pay_rpc_connection_close (self);
+      return;
+    }
+  self->busy = FALSE;
+  touch (self);
+  if (self->draining)
+    {
+      pay_rpc_connection_close (self);
+      return;
+    }
+  process_input (self);
+}
+
+/* Consumes the request in flight from inbuf and sends @reply_message (may be empty for
+ * a oneway call) framed like the request. */
+static void
+finish_request (PayRpcConnection *self, const GByteArray *reply_message)
+{
+  g_autoptr(GByteArray) framed = NULL;
+
+  if (reply_message->len > 0)
+    {
+      framed = g_byte_array_sized_new (reply_message->len + 16);
+      self->frame.framing->wrap (&self->frame, reply_message->data, reply_message->len, framed);
+    }
+  g_byte_array_remove_range (self->inbuf, 0, (guint) self->frame.consumed);
+  memset (&self->frame, 0, sizeof self->frame);
+
+  if (framed == NULL)
+    {
+      self->busy = FALSE;
+      process_input (self);
+      return;
+    }
+  self->pending_reply = g_byte_array_free_to_bytes (g_steal_pointer (&framed));
+  g_output_stream_write_all_async (self->output,
+                                   g_bytes_get_data (self->pending_reply, NULL),
+                                   g_bytes_get_size (self->pending_reply),
+                                   G_PRIORITY_DEFAULT, self->cancellable,
+                                   on_written, g_object_ref (self));
+}
+
+/* ---- processing -------------------------------------------------------------------- */
+
+static void
+process_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  ProcessJob *job = task_data;
+  GError *error = NULL;
+
+  if (!pay_rpc_process (job->processor, job->message, job->message_len, job->reply, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_processed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PayRpcConnection *self = PAY_RPC_CONNECTION (source);
+  ProcessJob *job = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+
+  if (self->closed)
+    return;
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      g_warning ("%s: request failed without a reply, closing: %s", self->peer, error->message);
+      pay_rpc_connection_close (self);
+      return;
+    }
+  finish_request (self, job->reply);
+}
+
+static void
+dispatch (PayRpcConnection *self, const PayThriftMessageInfo *info)
+{
+  g_autoptr(GTask) task = g_task_new (self, NULL, on_processed, NULL);
+  ProcessJob *job = g_new0 (ProcessJob, 1);
+
+  job->processor = g_object_ref (self->processor);
+  job->message = self->frame.message;
+  job->message_len = self->frame.message_len;
+  job->reply = g_byte_array_sized_new (256);
+  g_task_set_task_data (task, job, process_job_free);
+  g_task_set_source_tag (task, dispatch);
+  g_task_run_in_thread (task, process_in_thread);
+}
+
+/* Answers a whole request whose arguments cannot be decoded, without the processor. */
+static void
+reply_protocol_error (PayRpcConnection *self, const PayThriftMessageInfo *info, const gchar *why)
+{
+  g_autoptr(GByteArray) reply = g_byte_array_new ();
+
+  g_info ("%s: undecodable arguments (%s), answering PROTOCOL_ERROR", self->peer, why);
+  pay_rpc_write_exception (info, THRIFT_APPLICATION_EXCEPTION_ERROR_PROTOCOL_ERROR,
+                           why, reply);
+  finish_request (self, reply);
+}
+
+static void
+process_input (PayRpcConnection *self)
+{
+  PayThriftMessageInfo info;
+  PayThriftScanResult scan;
+
+  if (self->busy || self->closed)
+    return;
+
+  switch (pay_framing_next (self->inbuf->data, self->inbuf->len,
+                            self->limits.max_frame_bytes, &self->frame))
+    {
+    case PAY_FRAME_NEED_MORE:
+      if (self->draining)
+        pay_rpc_connection_close (self);
+      else
+        start_read (self);
+      return;
+    case PAY_FRAME_INVALID:
+      g_info ("%s: not a request in a known framing, closing", self->peer);
+      pay_rpc_connection_close (self);
+      return;
+    case PAY_FRAME_TOO_LARGE:
+      g_info ("%s: request larger than %u bytes, closing", self->peer,
+              self->limits.max_frame_bytes);
+      pay_rpc_connection_close (self);
+      return;
+    case PAY_FRAME_READY:
+      break;
+    }
+
+  self->busy = TRUE;
+  scan = pay_thrift_scan_message (self->frame.message, self->frame.message_len, &info);
+  if (scan == PAY_THRIFT_SCAN_COMPLETE && info.length == self->frame.message_len)
+    {
+      if (info.type == PAY_THRIFT_MSG_ONEWAY)
+        {
+          g_info ("%s: oneway call refused: PaymentService has no oneway method", self->peer);
+          finish_request (self, &(GByteArray){ .data = NULL, .len = 0 });
+          return;
+        }
+      dispatch (self, &info);
+      return;
+    }
+  if (scan == PAY_THRIFT_SCAN_BAD_HEADER || info.name == NULL)
+    {
+      g_info ("%s: not a strict binary Thrift call, closing", self->peer);
+      pay_rpc_connection_close (self);
+      return;
+    }
+  reply_protocol_error (self, &info,
+                        scan == PAY_THRIFT_SCAN_COMPLETE ? "trailing bytes after the message"
+                        : scan == PAY_THRIFT_SCAN_INCOMPLETE ? "a length points past the end of the frame"
+                        : "malformed arguments");
+}
+
+/* ---- reading ----------------------------------------------------------------------- */
+
+static void
+on_read (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(PayRpcConnection) self = user_data;
+  g_autoptr(GError) error = NULL;
+  gssize n;
+  guint before = self->inbuf->len - READ_CHUNK_BYTES;
+
+  self->reading = FALSE;
+  n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
+  g_byte_array_set_size (self->inbuf, before + (n > 0 ? (guint) n : 0));
+  if (self->closed)
+    return;
+  if (n < 0)
+    {
+      g_debug ("%s: read failed: %s", self->peer, error->message);
+      pay_rpc_connection_close (self);
+      return;
+    }
+  if (n == 0)
+    {
+      if (self->inbuf->len > 0)
+        g_debug ("%s: closed with %u bytes of an unfinished request", self->peer, self->inbuf->len);
+      else
+        g_debug ("%s: closed by peer", self->peer);
+      pay_rpc_connection_close (self);
+      return;
+    }
+  touch (self);
+  process_input (self);
+}
+
+static void
+start_read (PayRpcConnection *self)
+{
+  guint len = self->inbuf->len;
+
+  if (self->reading || self->closed)
+    return;
+  self->reading = TRUE;
+  g_byte_array_set_size (self->inbuf, len + READ_CHUNK_BYTES);
+  g_input_stream_read_async (self->input, self->inbuf->data + len, READ_CHUNK_BYTES,
+                             G_PRIORITY_DEFAULT, self->cancellable, on_read,
+                             g_object_ref (self));
+}
+
+/* ---- lifecycle --------------------------------------------------------------------- */
+
+static void
+pay_rpc_connection_dispose (GObject *object)
+{
+  PayRpcConnection *self = PAY_RPC_CONNECTION (object);
+
+  if (self->idle_source != NULL)
+    {
+      g_source_destroy (self->idle_source);
+      g_clear_pointer (&self->idle_source, g_source_unref);
+    }
+  g_clear_object (&self->processor);
+  g_clear_object (&self->connection);
+  G_OBJECT_CLASS (pay_rpc_connection_parent_class)->dispose (object);
+}
+
+static void
+pay_rpc_connection_finalize (GObject *object)
+{
+  PayRpcConnection *self = PAY_RPC_CONNECTION (object);
+
+  g_clear_pointer (&self->pending_reply, g_bytes_unref);
+  g_byte_array_unref (self->inbuf);
+  g_object_unref (self->cancellable);
+  g_free (self->peer);
+  G_OBJECT_CLASS (pay_rpc_connection_parent_class)->finalize (object);
+}
+
+static void
+pay_rpc_connection_class_init (PayRpcConnectionClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = pay_rpc_connection_dispose;
+  object_class->finalize = pay_rpc_connection_finalize;
+
+  signals[SIGNAL_CLOSED] = g_signal_new ("closed", G_TYPE_FROM_CLASS (klass),
+                                         G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                         G_TYPE_NONE, 0);
+}
+
+static gchar *
+describe_peer (GSocketConnection *connection)
+{
+  g_autoptr(GSocketAddress) address = g_socket_connection_get_remote_address (connection, NULL);
+
+  if (G_IS_INET_SOCKET_ADDRESS (address))
+    {
+      GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS (address);
+      g_autofree gchar *ip = g_inet_address_to_string (g_inet_socket_address_get_address (inet));
+      return g_strdup_printf ("rpc %s:%u", ip, g_inet_socket_address_get_port (inet));
+    }
+  return g_strdup ("rpc peer");
+}
+
+PayRpcConnection *
+pay_rpc_connection_new (GSocketConnection  *connection,
+                        ThriftProcessor    *processor,
+                        const PayRpcLimits *limits)
+{
+  PayRpcConnection *self = g_object_new (PAY_TYPE_RPC_CONNECTION, NULL);
+
+  self->connection = g_object_ref (connection);
+  self->input = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  self->output = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  self->processor = g_object_ref (processor);
+  self->limits = *limits;
+  self->peer = describe_peer (connection);
+  return self;
+}
+
+void
+pay_rpc_connection_start (PayRpcConnection *self)
+{
+  g_return_if_fail (PAY_IS_RPC_CONNECTION (self));
+
+  g_debug ("%s: connected", self->peer);
+  self->idle_source = g_timeout_source_new_seconds (self->limits.idle_timeout_seconds);
+  g_source_set_callback (self->idle_source, on_idle_timeout, self, NULL);
+  g_source_attach (self->idle_source, g_main_context_get_thread_default ());
+  touch (self);
+  start_read (self);
+}
+
+void
+pay_rpc_connection_drain (PayRpcConnection *self)
+{
+  g_return_if_fail (PAY_IS_RPC_CONNECTION (self));
+
+  self->draining = TRUE;
+  if (!self->busy)
+    pay_rpc_connection_close (self);
+}
+
+void
+pay_rpc_connection_close (PayRpcConnection *self)
+{
+  g_return_if_fail (PAY_IS_RPC_CONNECTION (self));
+
+  if (self->closed)
+    return;
+  self->closed = TRUE;
+  g_cancellable_cancel (self->cancellable);
+  if (self->idle_source != NULL)
+    {
+      g_source_destroy (self->idle_source);
+      g_clear_pointer (&self->idle_source, g_source_unref);
+    }
+  g_io_stream_close (G_IO_STREAM (self->connection), NULL, NULL);
+  g_object_ref (self);
+  g_signal_emit (self, signals[SIGNAL_CLOSED], 0);
+  g_object_unref (self);
+}

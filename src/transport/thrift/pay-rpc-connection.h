@@ -1,0 +1,33 @@
+/* pay-rpc-connection.h: one RPC client connection on the main loop: reads requests in
+ * any known framing, runs each on a worker thread, writes replies in order. */
+#pragma once
+
+#include <gio/gio.h>
+#include <thrift/c_glib/processor/thrift_processor.h>
+
+G_BEGIN_DECLS
+
+#define PAY_TYPE_RPC_CONNECTION (pay_rpc_connection_get_type ())
+G_DECLARE_FINAL_TYPE (PayRpcConnection, pay_rpc_connection, PAY, RPC_CONNECTION, GObject)
+
+typedef struct {
+  guint32 max_frame_bytes;
+  guint   idle_timeout_seconds;
+} PayRpcLimits;
+
+/* Takes a reference on @connection and @processor. Emits "closed" once, on the main
+ * loop, when the connection is finished for whatever reason. */
+PayRpcConnection *pay_rpc_connection_new (GSocketConnection  *connection,
+                                          ThriftProcessor    *processor,
+                                          const PayRpcLimits *limits);
+
+/* Starts reading. */
+void pay_rpc_connection_start (PayRpcConnection *self);
+
+/* Finishes the request in flight, if any, then closes; closes at once when idle. */
+void pay_rpc_connection_drain (PayRpcConnection *self);
+
+/* Closes now, dropping any request in flight. */
+void pay_rpc_connection_close (PayRpcConnection *self);
+
+G_END_DECLS

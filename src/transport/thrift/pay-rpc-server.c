@@ -1,0 +1,188 @@
+/* pay-rpc-server.c: accepts RPC connections on the main loop and owns them. */
+#define G_LOG_DOMAIN "payment-rpc"
+
+#include "transport/thrift/pay-rpc-server.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include "transport/thrift/pay-rpc-handler.h"
+
+enum {
+  SIGNAL_DRAINED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+struct _PayRpcServer
+{
+  GObject parent_instance;
+
+  GSocketService  *listener;
+  ThriftProcessor *processor;
+  PayRpcLimits     limits;
+  GHashTable      *connections;   /* PayRpcConnection* -> owned ref */
+  guint16          port;
+  gboolean         draining;
+};
+
+G_DEFINE_FINAL_TYPE (PayRpcServer, pay_rpc_server, G_TYPE_OBJECT)
+
+static void
+pay_rpc_server_init (PayRpcServer *self)
+{
+  self->connections = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
+  self->listener = g_socket_service_new ();
+}
+
+static void
+on_connection_closed (PayRpcConnection *connection, gpointer user_data)
+{
+  PayRpcServer *self = user_data;
+
+  g_signal_handlers_disconnect_by_data (connection, self);
+  g_hash_table_remove (self->connections, connection);
+  if (self->draining && g_hash_table_size (self->connections) == 0)
+    g_signal_emit (self, signals[SIGNAL_DRAINED], 0);
+}
+
+static gboolean
+on_incoming (GSocketService    *service,
+             GSocketConnection *socket_connection,
+             GObject           *source_object,
+             gpointer           user_data)
+{
+  PayRpcServer *self = user_data;
+  PayRpcConnection *connection;
+
+  if (self->draining)
+    {
+      g_io_stream_close (G_IO_STREAM (socket_connection), NULL, NULL);
+      return TRUE;
+    }
+  g_socket_set_option (g_socket_connection_get_socket (socket_connection),
+                       IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  connection = pay_rpc_connection_new (socket_connection, self->processor, &self->limits);
+  g_hash_table_add (self->connections, connection);
+  g_signal_connect (connection, "closed", G_CALLBACK (on_connection_closed), self);
+  pay_rpc_connection_start (connection);
+  return TRUE;
+}
+
+/* Calls @fn on every connection; safe when @fn makes connections leave the table. */
+static void
+for_each_connection (PayRpcServer *self, void (*fn) (PayRpcConnection *connection))
+{
+  g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func (g_object_unref);
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, self->connections);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_ptr_array_add (all, g_object_ref (key));
+  for (guint i = 0; i < all->len; i++)
+    fn (all->pdata[i]);
+}
+
+static void
+pay_rpc_server_dispose (GObject *object)
+{
+  PayRpcServer *self = PAY_RPC_SERVER (object);
+
+  if (self->listener != NULL)
+    {
+      g_socket_service_stop (self->listener);
+      g_socket_listener_close (G_SOCKET_LISTENER (self->listener));
+      g_clear_object (&self->listener);
+    }
+  if (self->connections != NULL)
+    {
+      for_each_connection (self, pay_rpc_connection_close);
+      g_clear_pointer (&self->connections, g_hash_table_unref);
+    }
+  g_clear_object (&self->processor);
+  G_OBJECT_CLASS (pay_rpc_server_parent_class)->dispose (object);
+}
+
+static void
+pay_rpc_server_class_init (PayRpcServerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = pay_rpc_server_dispose;
+
+  signals[SIGNAL_DRAINED] = g_signal_new ("drained", G_TYPE_FROM_CLASS (klass),
+                                          G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                          G_TYPE_NONE, 0);
+}
+
+PayRpcServer *
+pay_rpc_server_new (PayService *service, const PayRpcLimits *limits)
+{
+  PayRpcServer *self = g_object_new (PAY_TYPE_RPC_SERVER, NULL);
+  g_autoptr(PayRpcHandler) handler = pay_rpc_handler_new (service);
+
+  self->processor = g_object_new (PAYMENT_TYPE_PAYMENT_SERVICE_PROCESSOR,
+                                  "handler", handler, NULL);
+  self->limits = *limits;
+  g_signal_connect (self->listener, "incoming", G_CALLBACK (on_incoming), self);
+  return self;
+}
+
+gboolean
+pay_rpc_server_listen (PayRpcServer *self, const gchar *host, guint16 port, GError **error)
+{
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GSocketAddress) effective = NULL;
+
+  g_return_val_if_fail (PAY_IS_RPC_SERVER (self), FALSE);
+
+  address = g_inet_socket_address_new_from_string (host, port);
+  if (address == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "server.host: \"%s\" is not an IP address", host);
+      return FALSE;
+    }
+  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (self->listener), address,
+                                      G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
+                                      NULL, &effective, error))
+    {
+      g_prefix_error (error, "rpc listen on %s:%u: ", host, port);
+      return FALSE;
+    }
+  self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
+  g_socket_service_start (self->listener);
+  return TRUE;
+}
+
+guint16
+pay_rpc_server_get_port (PayRpcServer *self)
+{
+  g_return_val_if_fail (PAY_IS_RPC_SERVER (self), 0);
+  return self->port;
+}
+
+void
+pay_rpc_server_drain (PayRpcServer *self)
+{
+  g_return_if_fail (PAY_IS_RPC_SERVER (self));
+
+  if (self->draining)
+    return;
+  self->draining = TRUE;
+  g_socket_service_stop (self->listener);
+  g_socket_listener_close (G_SOCKET_LISTENER (self->listener));
+
+  for_each_connection (self, pay_rpc_connection_drain);
+  if (g_hash_table_size (self->connections) == 0)
+    g_signal_emit (self, signals[SIGNAL_DRAINED], 0);
+}
+
+guint
+pay_rpc_server_get_connection_count (PayRpcServer *self)
+{
+  g_return_val_if_fail (PAY_IS_RPC_SERVER (self), 0);
+  return g_hash_table_size (self->connections);
+}

@@ -1,0 +1,16 @@
+/* pay-thrift-autoptr.h: g_autoptr support for Thrift C GLib and generated types, which
+ * ship without it (G_DECLARE_FINAL_TYPE on a subclass needs the parent's). */
+#pragma once
+
+#include <thrift/c_glib/processor/thrift_processor.h>
+#include <thrift/c_glib/protocol/thrift_protocol.h>
+#include <thrift/c_glib/thrift_application_exception.h>
+#include <thrift/c_glib/transport/thrift_transport.h>
+
+#include "payment_payment_service.h"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ThriftTransport, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ThriftProtocol, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ThriftProcessor, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ThriftApplicationException, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (paymentPaymentServiceHandler, g_object_unref)

@@ -1,0 +1,469 @@
+/* test-http-server.c: the HTTP transport in-process — a PayHttpServer on a free port and a
+ * real SoupSession — for the paths that need no database: routing errors, the body size
+ * limit, request decoding, validation errors and /health with storage down. */
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+#include <string.h>
+
+#include "core/pay-config.h"
+#include "core/pay-error.h"
+#include "domain/pay-service.h"
+#include "storage/pay-cache.h"
+#include "storage/pay-repository.h"
+#include "transport/http/pay-http-server.h"
+
+/* Bytes sent per chunk of a chunked request body. */
+#define TEST_CHUNK_BYTES 4096
+
+#define VALID_CHARGE_WITH_CARD(number) \
+  "{\"amount\":10.5,\"credit_card\":{\"credit_card_number\":\"" number "\"," \
+  "\"credit_card_cvv\":123,\"credit_card_expiration_year\":2030," \
+  "\"credit_card_expiration_month\":12},\"order_id\":1,\"user_id\":2}"
+
+typedef struct {
+  PayRepository *repository;
+  PayCache      *cache;
+  PayService    *service;
+  PayHttpServer *server;
+  SoupSession   *session;
+  guint16        port;
+} Fixture;
+
+typedef struct {
+  SoupMessage *msg;
+  GBytes      *body;
+  GError      *error;
+  gboolean     done;
+} Reply;
+
+/* ---------------------------------------------------------------------------------- */
+/* Helpers                                                                            */
+/* ---------------------------------------------------------------------------------- */
+
+/* A loopback port nothing listens on (bound, then released). */
+static guint16
+unused_loopback_port (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_TCP, &error);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new_from_string ("127.0.0.1", 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  g_assert_no_error (error);
+  g_socket_bind (socket, address, FALSE, &error);
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  g_autoptr(PayConfig) config = pay_config_new_defaults ();
+  g_autoptr(GError) error = NULL;
+  PayServiceSettings settings = { .max_amount_cents = config->payment.max_amount_cents,
+                                  .cache_required = FALSE };
+  guint16 dead_port = unused_loopback_port ();
+
+  g_free (config->mysql.host);
+  config->mysql.host = g_strdup ("127.0.0.1");
+  config->mysql.port = dead_port;
+  config->mysql.connect_timeout_seconds = 1;
+  g_free (config->redis.host);
+  config->redis.host = g_strdup ("127.0.0.1");
+  config->redis.port = dead_port;
+
+  f->repository = pay_repository_new (&config->mysql);
+  /* Never started: the cache stays disconnected. */
+  f->cache = pay_cache_new (&config->redis, g_main_context_default ());
+  f->service = pay_service_new (f->repository, f->cache, &settings);
+  f->server = pay_http_server_new (f->service);
+  g_assert_true (pay_http_server_listen (f->server, "127.0.0.1", 0, &error));
+  g_assert_no_error (error);
+  f->port = pay_http_server_get_port (f->server);
+  g_assert_cmpuint (f->port, !=, 0);
+  f->session = soup_session_new ();
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  soup_session_abort (f->session);
+  g_clear_object (&f->session);
+  pay_http_server_stop (f->server);
+  g_assert_cmpuint (pay_http_server_get_port (f->server), ==, 0);
+  while (g_main_context_pending (NULL))
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_finalize_object (f->server);
+  g_clear_object (&f->service);
+  g_clear_object (&f->cache);
+  g_clear_object (&f->repository);
+}
+
+static void
+on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Reply *reply = user_data;
+
+  reply->body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &reply->error);
+  reply->done = TRUE;
+}
+
+/* Sends @msg and runs the main context (which also serves the server) until the reply. */
+static void
+exchange (Fixture *f, SoupMessage *msg, Reply *reply)
+{
+  reply->msg = msg;
+  soup_session_send_and_read_async (f->session, msg, G_PRIORITY_DEFAULT, NULL, on_sent, reply);
+  while (!reply->done)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static void
+reply_clear (Reply *reply)
+{
+  g_clear_object (&reply->msg);
+  g_clear_pointer (&reply->body, g_bytes_unref);
+  g_clear_error (&reply->error);
+  reply->done = FALSE;
+}
+
+static SoupMessage *
+new_message (Fixture *f, const gchar *method, const gchar *path)
+{
+  g_autofree gchar *uri = g_strdup_printf ("http://127.0.0.1:%u%s", f->port, path);
+
+  return soup_message_new (method, uri);
+}
+
+/* A request with @body sent with a Content-Length. */
+static void
+request (Fixture *f, const gchar *method, const gchar *path, const gchar *body, gsize length,
+         Reply *reply)
+{
+  SoupMessage *msg = new_message (f, method, path);
+
+  if (body != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (body, length);
+
+      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+    }
+  exchange (f, msg, reply);
+}
+
+/* A request whose @length-byte body goes out with chunked transfer encoding. */
+static void
+request_chunked (Fixture *f, const gchar *method, const gchar *path, gsize length,
+                 Reply *reply)
+{
+  SoupMessage *msg = new_message (f, method, path);
+  g_autoptr(GInputStream) stream = g_memory_input_stream_new ();
+
+  for (gsize sent = 0; sent < length; sent += TEST_CHUNK_BYTES)
+    {
+      gsize n = MIN (TEST_CHUNK_BYTES, length - sent);
+      g_autoptr(GBytes) chunk = g_bytes_new_take (g_strnfill (n, ' '), n);
+
+      g_memory_input_stream_add_bytes (G_MEMORY_INPUT_STREAM (stream), chunk);
+    }
+  soup_message_set_request_body (msg, "application/json", stream, -1);
+  exchange (f, msg, reply);
+  g_assert_cmpint (soup_message_headers_get_encoding (soup_message_get_request_headers (msg)),
+                   ==, SOUP_ENCODING_CHUNKED);
+}
+
+/* Asserts a JSON reply with @status and returns its root object (owned by @parser). */
+static JsonObject *
+assert_json_reply (Reply *reply, guint status, JsonParser *parser)
+{
+  g_autoptr(GError) error = NULL;
+  const gchar *type;
+  gsize size;
+  gconstpointer data;
+  JsonNode *root;
+
+  g_assert_no_error (reply->error);
+  g_assert_cmpuint (soup_message_get_status (reply->msg), ==, status);
+  type = soup_message_headers_get_content_type (soup_message_get_response_headers (reply->msg), NULL);
+  g_assert_cmpstr (type, ==, "application/json");
+  data = g_bytes_get_data (reply->body, &size);
+  json_parser_load_from_data (parser, data, (gssize) size, &error);
+  g_assert_no_error (error);
+  root = json_parser_get_root (parser);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (root));
+  return json_node_get_object (root);
+}
+
+/* Asserts the error object {"code": @code, "message": "..."} with HTTP @status. */
+static void
+assert_error_reply (Reply *reply, guint status, gint32 code)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *object = assert_json_reply (reply, status, parser);
+
+  g_assert_cmpuint (json_object_get_size (object), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (object, "code"), ==, code);
+  g_assert_nonnull (json_object_get_string_member (object, "message"));
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Routing                                                                            */
+/* ---------------------------------------------------------------------------------- */
+
+typedef struct {
+  const gchar *name;
+  const gchar *method;
+  const gchar *path;
+  guint        status;
+  gint32       code;
+  const gchar *allow;   /* expected Allow header, NULL for none */
+} RouteCase;
+
+static const RouteCase route_cases[] = {
+  { "unknown-path", "GET", "/nope", 404, PAY_ERROR_NO_SUCH_ENDPOINT, NULL },
+  { "root", "GET", "/", 404, PAY_ERROR_NO_SUCH_ENDPOINT, NULL },
+  { "charge-subpath", "POST", "/payment/charge/x", 404, PAY_ERROR_NO_SUCH_ENDPOINT, NULL },
+  { "charge-prefix", "POST", "/payment", 404, PAY_ERROR_NO_SUCH_ENDPOINT, NULL },
+  { "charge-trailing-slash", "POST", "/payment/charge/", 404, PAY_ERROR_NO_SUCH_ENDPOINT, NULL },
+  { "charge-get", "GET", "/payment/charge", 405, PAY_ERROR_METHOD_NOT_ALLOWED, "POST" },
+  { "charge-put", "PUT", "/payment/charge", 405, PAY_ERROR_METHOD_NOT_ALLOWED, "POST" },
+  { "health-post", "POST", "/health", 405, PAY_ERROR_METHOD_NOT_ALLOWED, "GET" },
+  { "health-delete", "DELETE", "/health", 405, PAY_ERROR_METHOD_NOT_ALLOWED, "GET" },
+};
+
+static void
+test_route (Fixture *f, gconstpointer data)
+{
+  const RouteCase *tc = data;
+  Reply reply = { 0 };
+
+  request (f, tc->method, tc->path, "{}", 2, &reply);
+  assert_error_reply (&reply, tc->status, tc->code);
+  g_assert_cmpstr (soup_message_headers_get_one (soup_message_get_response_headers (reply.msg), "Allow"),
+                   ==, tc->allow);
+  reply_clear (&reply);
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Body size limit                                                                    */
+/* ---------------------------------------------------------------------------------- */
+
+/* Exactly the limit is still read and decoded (here: a JSON object without amount). */
+static void
+test_body_at_limit (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *body = g_strnfill (PAY_HTTP_MAX_BODY_BYTES, ' ');
+  Reply reply = { 0 };
+
+  body[0] = '{';
+  body[PAY_HTTP_MAX_BODY_BYTES - 1] = '}';
+  request (f, "POST", "/payment/charge", body, PAY_HTTP_MAX_BODY_BYTES, &reply);
+  assert_error_reply (&reply, 400, PAY_ERROR_INVALID_REQUEST);
+  reply_clear (&reply);
+}
+
+static void
+test_content_length_over_limit (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *body = g_strnfill (PAY_HTTP_MAX_BODY_BYTES + 1, ' ');
+  Reply reply = { 0 };
+
+  request (f, "POST", "/payment/charge", body, PAY_HTTP_MAX_BODY_BYTES + 1, &reply);
+  assert_error_reply (&reply, 413, PAY_ERROR_BODY_TOO_LARGE);
+  reply_clear (&reply);
+}
+
+/* With "Expect: 100-continue" the 413 comes before the body is sent at all. */
+static void
+test_content_length_over_limit_expect_continue (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *body = g_strnfill (4 * PAY_HTTP_MAX_BODY_BYTES, ' ');
+  g_autoptr(GBytes) bytes = g_bytes_new_take (g_steal_pointer (&body), 4 * PAY_HTTP_MAX_BODY_BYTES);
+  SoupMessage *msg = new_message (f, "POST", "/payment/charge");
+  Reply reply = { 0 };
+
+  soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+  soup_message_headers_set_expectations (soup_message_get_request_headers (msg),
+                                         SOUP_EXPECTATION_CONTINUE);
+  exchange (f, msg, &reply);
+  assert_error_reply (&reply, 413, PAY_ERROR_BODY_TOO_LARGE);
+  reply_clear (&reply);
+}
+
+static void
+test_chunked_over_limit (Fixture *f, gconstpointer data)
+{
+  Reply reply = { 0 };
+
+  request_chunked (f, "POST", "/payment/charge", 2 * PAY_HTTP_MAX_BODY_BYTES, &reply);
+  assert_error_reply (&reply, 413, PAY_ERROR_BODY_TOO_LARGE);
+  reply_clear (&reply);
+}
+
+static void
+test_chunked_within_limit (Fixture *f, gconstpointer data)
+{
+  Reply reply = { 0 };
+
+  /* Only spaces: within the limit, so it is decoded, and it is not a JSON object. */
+  request_chunked (f, "POST", "/payment/charge", PAY_HTTP_MAX_BODY_BYTES, &reply);
+  assert_error_reply (&reply, 400, PAY_ERROR_INVALID_REQUEST);
+  reply_clear (&reply);
+}
+
+/* A client that keeps sending far past the limit is cut off; the server stays up. */
+static void
+test_chunked_far_over_limit_dropped (Fixture *f, gconstpointer data)
+{
+  Reply reply = { 0 };
+
+  request_chunked (f, "POST", "/payment/charge", 8 * 1024 * 1024, &reply);
+  g_assert_nonnull (reply.error);
+  reply_clear (&reply);
+
+  request (f, "GET", "/nope", NULL, 0, &reply);
+  assert_error_reply (&reply, 404, PAY_ERROR_NO_SUCH_ENDPOINT);
+  reply_clear (&reply);
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Charge                                                                             */
+/* ---------------------------------------------------------------------------------- */
+
+typedef struct {
+  const gchar *name;
+  const gchar *body;
+  guint        status;
+  gint32       code;
+} ChargeCase;
+
+static const ChargeCase charge_cases[] = {
+  { "malformed-json", "{\"amount\": 1,", 400, PAY_ERROR_INVALID_REQUEST },
+  { "empty-body", "", 400, PAY_ERROR_INVALID_REQUEST },
+  { "not-an-object", "[1]", 400, PAY_ERROR_INVALID_REQUEST },
+  { "wrong-type", "{\"amount\":\"1\",\"order_id\":1,\"user_id\":2}", 400, PAY_ERROR_INVALID_REQUEST },
+  { "missing-card", "{\"amount\":1,\"order_id\":1,\"user_id\":2}", 400, PAY_ERROR_INVALID_REQUEST },
+  { "invalid-card-luhn", VALID_CHARGE_WITH_CARD ("4111111111111112"), 400, PAY_ERROR_INVALID_CARD },
+  { "invalid-card-brand", VALID_CHARGE_WITH_CARD ("1234567812345678"), 400, PAY_ERROR_INVALID_CARD },
+};
+
+static void
+test_charge (Fixture *f, gconstpointer data)
+{
+  const ChargeCase *tc = data;
+  Reply reply = { 0 };
+
+  request (f, "POST", "/payment/charge", tc->body, strlen (tc->body), &reply);
+  assert_error_reply (&reply, tc->status, tc->code);
+  reply_clear (&reply);
+}
+
+/* A valid charge reaches the repository, which cannot connect: 503 storage unavailable. */
+static void
+test_charge_storage_down (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  /* A card that expires next year, whenever this runs. */
+  g_autofree gchar *body =
+    g_strdup_printf ("{\"amount\":10.5,\"credit_card\":{\"credit_card_number\":\"4111111111111111\","
+                     "\"credit_card_cvv\":123,\"credit_card_expiration_year\":%d,"
+                     "\"credit_card_expiration_month\":12},\"order_id\":1,\"user_id\":2}",
+                     g_date_time_get_year (now) + 1);
+  Reply reply = { 0 };
+
+  request (f, "POST", "/payment/charge", body, strlen (body), &reply);
+  assert_error_reply (&reply, 503, PAY_ERROR_STORAGE_UNAVAILABLE);
+  reply_clear (&reply);
+}
+
+/* Several requests on one keep-alive connection, errors included. */
+static void
+test_keepalive (Fixture *f, gconstpointer data)
+{
+  for (guint i = 0; i < 5; i++)
+    {
+      Reply reply = { 0 };
+
+      request (f, "POST", "/payment/charge", "{", 1, &reply);
+      assert_error_reply (&reply, 400, PAY_ERROR_INVALID_REQUEST);
+      reply_clear (&reply);
+    }
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Health                                                                             */
+/* ---------------------------------------------------------------------------------- */
+
+static void
+test_health (Fixture *f, gconstpointer data)
+{
+  Reply reply = { 0 };
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *object;
+
+  /* Before any probe the service assumes MySQL is up; the cache never connected. */
+  g_assert_true (pay_service_storage_ok (f->service));
+  request (f, "GET", "/health", NULL, 0, &reply);
+  object = assert_json_reply (&reply, 200, parser);
+  g_assert_cmpstr (json_object_get_string_member (object, "status"), ==, "degraded");
+  g_assert_cmpstr (json_object_get_string_member (object, "mysql"), ==, "up");
+  g_assert_cmpstr (json_object_get_string_member (object, "redis"), ==, "down");
+  reply_clear (&reply);
+
+  pay_service_probe_storage_async (f->service);
+  while (pay_service_storage_ok (f->service))
+    g_main_context_iteration (NULL, TRUE);
+
+  request (f, "GET", "/health", NULL, 0, &reply);
+  g_clear_object (&parser);
+  parser = json_parser_new ();
+  object = assert_json_reply (&reply, 503, parser);
+  g_assert_cmpstr (json_object_get_string_member (object, "status"), ==, "unavailable");
+  g_assert_cmpstr (json_object_get_string_member (object, "mysql"), ==, "down");
+  g_assert_cmpstr (json_object_get_string_member (object, "redis"), ==, "down");
+  reply_clear (&reply);
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+  /* Storage is down on purpose, so the repository's warnings are expected. They come
+   * from worker threads through the structured writer, which g_test_log_set_fatal_handler
+   * does not reach, so only criticals stay fatal in this suite. */
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (route_cases); i++)
+    {
+      g_autofree gchar *path = g_strdup_printf ("/payment/http/server/route/%s", route_cases[i].name);
+      g_test_add (path, Fixture, &route_cases[i], fixture_setup, test_route, fixture_teardown);
+    }
+  g_test_add ("/payment/http/server/limit/at-limit", Fixture, NULL,
+              fixture_setup, test_body_at_limit, fixture_teardown);
+  g_test_add ("/payment/http/server/limit/content-length", Fixture, NULL,
+              fixture_setup, test_content_length_over_limit, fixture_teardown);
+  g_test_add ("/payment/http/server/limit/expect-continue", Fixture, NULL,
+              fixture_setup, test_content_length_over_limit_expect_continue, fixture_teardown);
+  g_test_add ("/payment/http/server/limit/chunked", Fixture, NULL,
+              fixture_setup, test_chunked_over_limit, fixture_teardown);
+  g_test_add ("/payment/http/server/limit/chunked-within", Fixture, NULL,
+              fixture_setup, test_chunked_within_limit, fixture_teardown);
+  g_test_add ("/payment/http/server/limit/chunked-dropped", Fixture, NULL,
+              fixture_setup, test_chunked_far_over_limit_dropped, fixture_teardown);
+  for (gsize i = 0; i < G_N_ELEMENTS (charge_cases); i++)
+    {
+      g_autofree gchar *path = g_strdup_printf ("/payment/http/server/charge/%s", charge_cases[i].name);
+      g_test_add (path, Fixture, &charge_cases[i], fixture_setup, test_charge, fixture_teardown);
+    }
+  g_test_add ("/payment/http/server/charge/storage-down", Fixture, NULL,
+              fixture_setup, test_charge_storage_down, fixture_teardown);
+  g_test_add ("/payment/http/server/keepalive", Fixture, NULL,
+              fixture_setup, test_keepalive, fixture_teardown);
+  g_test_add ("/payment/http/server/health", Fixture, NULL,
+              fixture_setup, test_health, fixture_teardown);
+
+  return g_test_run ();
+}

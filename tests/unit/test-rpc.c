@@ -1,0 +1,290 @@
+/* test-rpc.c: the RPC layer without sockets: message scanning, framing, the generated
+ * processor driven through our transport, and byte-exact parity with captured Kitex
+ * replies (../shared/vectors/kitex). */
+#define _GNU_SOURCE
+#include <string.h>
+
+#include <thrift/c_glib/thrift_application_exception.h>
+
+#include "transport/thrift/pay-frame-transport.h"
+#include "transport/thrift/pay-rpc-framing.h"
+#include "transport/thrift/pay-rpc-process.h"
+#include "transport/thrift/pay-thrift-fixups.h"
+#include "transport/thrift/pay-thrift-scan.h"
+
+#define MAX_FRAME (1024 * 1024)
+
+/* ---- a stub handler that answers like the Kitex server that made the vectors ------- */
+
+#define STUB_TYPE_HANDLER (stub_handler_get_type ())
+G_DECLARE_FINAL_TYPE (StubHandler, stub_handler, STUB, HANDLER, paymentPaymentServiceHandler)
+
+struct _StubHandler
+{
+  paymentPaymentServiceHandler parent_instance;
+};
+
+G_DEFINE_FINAL_TYPE (StubHandler, stub_handler, PAYMENT_TYPE_PAYMENT_SERVICE_HANDLER)
+
+static gboolean
+stub_charge (paymentPaymentServiceIf *iface, paymentChargeResp **_return,
+             const paymentChargeReq *req, paymentPaymentError **err, GError **error)
+{
+  if (req->order_id == 1)
+    {
+      g_object_set (*_return, "transaction_id", "00000000-0000-4000-8000-000000000001", NULL);
+      return TRUE;
+    }
+  *err = g_object_new (PAYMENT_TYPE_PAYMENT_ERROR, "code", 4004001, "message", "invalid card", NULL);
+  return FALSE;
+}
+
+static void
+stub_handler_init (StubHandler *self)
+{
+}
+
+static void
+stub_handler_class_init (StubHandlerClass *klass)
+{
+  PAYMENT_PAYMENT_SERVICE_HANDLER_CLASS (klass)->charge = stub_charge;
+}
+
+static ThriftProcessor *
+stub_processor_new (void)
+{
+  g_autoptr(StubHandler) handler = g_object_new (STUB_TYPE_HANDLER, NULL);
+
+  return g_object_new (PAYMENT_TYPE_PAYMENT_SERVICE_PROCESSOR, "handler", handler, NULL);
+}
+
+/* ---- helpers ----------------------------------------------------------------------- */
+
+static GBytes *
+load_vector (const gchar *name)
+{
+  g_autofree gchar *path = g_build_filename (g_getenv ("G_TEST_SRCDIR"), "..", "shared",
+                                             "vectors", "kitex", name, NULL);
+  g_autoptr(GError) error = NULL;
+  gchar *data = NULL;
+  gsize len = 0;
+
+  g_file_get_contents (path, &data, &len, &error);
+  g_assert_no_error (error);
+  return g_bytes_new_take (data, len);
+}
+
+/* Runs one framed request through framing + scan + processor, as a connection does. */
+static GByteArray *
+serve_framed (ThriftProcessor *processor, const guint8 *request, gsize len)
+{
+  PayFrame frame;
+  PayThriftMessageInfo info;
+  g_autoptr(GByteArray) reply = g_byte_array_new ();
+  GByteArray *framed = g_byte_array_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (pay_framing_next (request, len, MAX_FRAME, &frame), ==, PAY_FRAME_READY);
+  g_assert_cmpuint (frame.consumed, ==, len);
+  g_assert_cmpint (pay_thrift_scan_message (frame.message, frame.message_len, &info), ==,
+                   PAY_THRIFT_SCAN_COMPLETE);
+  g_assert_true (pay_rpc_process (processor, frame.message, frame.message_len, reply, &error));
+  g_assert_no_error (error);
+  frame.framing->wrap (&frame, reply->data, reply->len, framed);
+  return framed;
+}
+
+static void
+assert_bytes_equal (const guint8 *got, gsize got_len, GBytes *want)
+{
+  g_assert_cmpmem (got, got_len, g_bytes_get_data (want, NULL), g_bytes_get_size (want));
+}
+
+/* ---- Kitex parity ------------------------------------------------------------------ */
+
+static void
+test_kitex_framed_parity (gconstpointer data)
+{
+  const gchar *kase = data;
+  g_autofree gchar *req_name = g_strdup_printf ("kitex-server_framed_%s_request.bin", kase);
+  g_autofree gchar *resp_name = g_strdup_printf ("kitex-server_framed_%s_response.bin", kase);
+  g_autoptr(GBytes) request = load_vector (req_name);
+  g_autoptr(GBytes) response = load_vector (resp_name);
+  g_autoptr(ThriftProcessor) processor = stub_processor_new ();
+  g_autoptr(GByteArray) reply = NULL;
+
+  reply = serve_framed (processor, g_bytes_get_data (request, NULL), g_bytes_get_size (request));
+  assert_bytes_equal (reply->data, reply->len, response);
+}
+
+static void
+test_unknown_method (void)
+{
+  /* framed CALL "Nope", seqid 77, empty args */
+  static const guint8 request[] = {
+    0, 0, 0, 17, 0x80, 1, 0, 1, 0, 0, 0, 4, 'N', 'o', 'p', 'e', 0, 0, 0, 77, 0
+  };
+  g_autoptr(ThriftProcessor) processor = stub_processor_new ();
+  g_autoptr(GByteArray) reply = serve_framed (processor, request, sizeof request);
+  static const guint8 head[] = { 0x80, 1, 0, 3, 0, 0, 0, 4, 'N', 'o', 'p', 'e', 0, 0, 0, 77 };
+
+  g_assert_cmpuint (reply->len, >, 4 + sizeof head);
+  g_assert_cmpmem (reply->data + 4, sizeof head, head, sizeof head);
+  /* type field (id 2, i32) = UNKNOWN_METHOD (1) is in the exception struct */
+  g_assert_nonnull (memmem (reply->data, reply->len, "\x08\x00\x02\x00\x00\x00\x01", 7));
+}
+
+static void
+test_protocol_error_reply (void)
+{
+  const PayThriftMessageInfo info = { .type = 1, .name = (const guint8 *) "Charge",
+                                      .name_len = 6, .seqid = 9 };
+  g_autoptr(GByteArray) reply = g_byte_array_new ();
+  static const guint8 head[] = { 0x80, 1, 0, 3, 0, 0, 0, 6, 'C', 'h', 'a', 'r', 'g', 'e', 0, 0, 0, 9 };
+
+  pay_rpc_write_exception (&info, THRIFT_APPLICATION_EXCEPTION_ERROR_PROTOCOL_ERROR, "bad", reply);
+  g_assert_cmpmem (reply->data, sizeof head, head, sizeof head);
+  g_assert_nonnull (memmem (reply->data, reply->len, "\x08\x00\x02\x00\x00\x00\x07", 7));
+}
+
+/* ---- scanner ----------------------------------------------------------------------- */
+
+static void
+test_scan_every_truncation (void)
+{
+  g_autoptr(GBytes) request = load_vector ("kitex-server_framed_case1_request.bin");
+  const guint8 *msg = (const guint8 *) g_bytes_get_data (request, NULL) + 4;
+  gsize len = g_bytes_get_size (request) - 4;
+  PayThriftMessageInfo info;
+
+  g_assert_cmpint (pay_thrift_scan_message (msg, len, &info), ==, PAY_THRIFT_SCAN_COMPLETE);
+  g_assert_cmpuint (info.length, ==, len);
+  g_assert_cmpmem (info.name, info.name_len, "Charge", 6);
+  g_assert_cmpint (info.seqid, ==, 1);
+  for (gsize cut = 0; cut < len; cut++)
+    g_assert_cmpint (pay_thrift_scan_message (msg, cut, &info), ==, PAY_THRIFT_SCAN_INCOMPLETE);
+}
+
+typedef struct {
+  const gchar         *name;
+  const guint8        *bytes;
+  gsize                len;
+  PayThriftScanResult  want;
+} ScanCase;
+
+#define BYTES(...) (const guint8[]){ __VA_ARGS__ }, sizeof ((const guint8[]){ __VA_ARGS__ })
+#define HDR 0x80, 1, 0, 1, 0, 0, 0, 1, 'X', 0, 0, 0, 5
+
+static const ScanCase scan_cases[] = {
+  { "non-strict", BYTES (0, 0, 0, 1, 'X', 1, 0, 0, 0, 5, 0), PAY_THRIFT_SCAN_BAD_HEADER },
+  { "reply-type", BYTES (0x80, 1, 0, 2, 0, 0, 0, 1, 'X', 0, 0, 0, 5, 0), PAY_THRIFT_SCAN_BAD_HEADER },
+  { "version-2", BYTES (0x80, 2, 0, 1, 0, 0, 0, 1, 'X', 0, 0, 0, 5, 0), PAY_THRIFT_SCAN_BAD_HEADER },
+  { "negative-name", BYTES (0x80, 1, 0, 1, 0xff, 0xff, 0xff, 0xff, 0), PAY_THRIFT_SCAN_BAD_HEADER },
+  { "huge-name", BYTES (0x80, 1, 0, 1, 0x7f, 0xff, 0xff, 0xf0, 0), PAY_THRIFT_SCAN_BAD_HEADER },
+  { "compact", BYTES (0x82, 0x21, 1, 6, 'C'), PAY_THRIFT_SCAN_BAD_HEADER },
+  { "empty-args", BYTES (HDR, 0), PAY_THRIFT_SCAN_COMPLETE },
+  { "huge-string", BYTES (HDR, 11, 0, 1, 0x7f, 0xff, 0xff, 0xf0, 'a', 0), PAY_THRIFT_SCAN_INCOMPLETE },
+  { "negative-string", BYTES (HDR, 11, 0, 1, 0xff, 0xff, 0xff, 0xfe, 0), PAY_THRIFT_SCAN_BAD_BODY },
+  { "negative-list", BYTES (HDR, 15, 0, 1, 8, 0x80, 0, 0, 0, 0), PAY_THRIFT_SCAN_BAD_BODY },
+  { "huge-list", BYTES (HDR, 15, 0, 1, 8, 0x7f, 0xff, 0xff, 0xff, 0), PAY_THRIFT_SCAN_INCOMPLETE },
+  { "unknown-type", BYTES (HDR, 99, 0, 1, 0), PAY_THRIFT_SCAN_BAD_BODY },
+  { "bad-elem-type", BYTES (HDR, 15, 0, 1, 99, 0, 0, 0, 1, 0), PAY_THRIFT_SCAN_BAD_BODY },
+  { "map", BYTES (HDR, 13, 0, 1, 11, 8, 0, 0, 0, 1, 0, 0, 0, 1, 'k', 0, 0, 0, 7, 0), PAY_THRIFT_SCAN_COMPLETE },
+};
+
+static void
+test_scan_case (gconstpointer data)
+{
+  const ScanCase *c = data;
+  PayThriftMessageInfo info;
+
+  g_assert_cmpint (pay_thrift_scan_message (c->bytes, c->len, &info), ==, c->want);
+}
+
+static void
+test_scan_depth_bomb (void)
+{
+  g_autoptr(GByteArray) msg = g_byte_array_new ();
+  static const guint8 head[] = { HDR };
+  static const guint8 nested[] = { 12, 0, 1 };
+
+  g_byte_array_append (msg, head, sizeof head);
+  for (int i = 0; i < 1000; i++)
+    g_byte_array_append (msg, nested, sizeof nested);
+  PayThriftMessageInfo info;
+  g_assert_cmpint (pay_thrift_scan_message (msg->data, msg->len, &info), ==, PAY_THRIFT_SCAN_BAD_BODY);
+}
+
+/* ---- framing ----------------------------------------------------------------------- */
+
+typedef struct {
+  const gchar    *name;
+  const guint8   *bytes;
+  gsize           len;
+  PayFrameStatus  want;
+} FrameCase;
+
+static const FrameCase frame_cases[] = {
+  { "empty", BYTES (0), PAY_FRAME_NEED_MORE },
+  { "partial-length", BYTES (0, 0, 0), PAY_FRAME_NEED_MORE },
+  { "zero-length", BYTES (0, 0, 0, 0, 0x80, 1, 0, 1), PAY_FRAME_INVALID },
+  { "too-large", BYTES (0, 0x10, 0, 1, 0x80, 1, 0, 1), PAY_FRAME_TOO_LARGE },
+  { "huge", BYTES (0x7f, 0xff, 0xff, 0xff, 0x80, 1, 0, 1), PAY_FRAME_TOO_LARGE },
+  { "half-sent", BYTES (0, 0, 0, 20, 0x80, 1, 0, 1, 0), PAY_FRAME_NEED_MORE },
+  { "http", BYTES ('G', 'E', 'T', ' ', '/', ' ', 'H', 'T'), PAY_FRAME_INVALID },
+  { "garbage", BYTES (1, 2, 3, 4, 5, 6, 7, 8), PAY_FRAME_INVALID },
+};
+
+static void
+test_frame_case (gconstpointer data)
+{
+  const FrameCase *c = data;
+  PayFrame frame;
+  gsize len = g_str_equal (c->name, "empty") ? 0 : c->len;
+
+  g_assert_cmpint (pay_framing_next (c->bytes, len, MAX_FRAME, &frame), ==, c->want);
+}
+
+/* ---- transport --------------------------------------------------------------------- */
+
+static void
+test_transport_short_read_fails (void)
+{
+  static const guint8 input[] = { 1, 2, 3 };
+  g_autoptr(PayFrameTransport) transport = pay_frame_transport_new (input, sizeof input, NULL);
+  g_autoptr(GError) error = NULL;
+  guint8 buf[8];
+
+  g_assert_cmpint (thrift_transport_read_all (THRIFT_TRANSPORT (transport), buf, 4, &error), ==, -1);
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  g_assert_cmpint (thrift_transport_read_all (THRIFT_TRANSPORT (transport), buf, 3, &error), ==, 3);
+  g_assert_no_error (error);
+  g_assert_cmpuint (pay_frame_transport_remaining (transport), ==, 0);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  pay_thrift_fixups_install ();
+
+  g_test_add_data_func ("/payment/rpc/kitex/framed/case1", "case1", test_kitex_framed_parity);
+  g_test_add_data_func ("/payment/rpc/kitex/framed/case2", "case2", test_kitex_framed_parity);
+  g_test_add_func ("/payment/rpc/unknown-method", test_unknown_method);
+  g_test_add_func ("/payment/rpc/protocol-error-reply", test_protocol_error_reply);
+  g_test_add_func ("/payment/rpc/scan/every-truncation", test_scan_every_truncation);
+  g_test_add_func ("/payment/rpc/scan/depth-bomb", test_scan_depth_bomb);
+  for (gsize i = 0; i < G_N_ELEMENTS (scan_cases); i++)
+    {
+      g_autofree gchar *path = g_strdup_printf ("/payment/rpc/scan/%s", scan_cases[i].name);
+      g_test_add_data_func (path, &scan_cases[i], test_scan_case);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (frame_cases); i++)
+    {
+      g_autofree gchar *path = g_strdup_printf ("/payment/rpc/framing/%s", frame_cases[i].name);
+      g_test_add_data_func (path, &frame_cases[i], test_frame_case);
+    }
+  g_test_add_func ("/payment/rpc/transport/short-read-fails", test_transport_short_read_fails);
+  return g_test_run ();
+}
