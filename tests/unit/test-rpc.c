@@ -35,7 +35,12 @@ stub_charge (paymentPaymentServiceIf *iface, paymentChargeResp **_return,
       g_object_set (*_return, "transaction_id", "00000000-0000-4000-8000-000000000001", NULL);
       return TRUE;
     }
-  *err = g_object_new (PAYMENT_TYPE_PAYMENT_ERROR, "code", 4004001, "message", "invalid card", NULL);
+  if (req->order_id == 3)
+    *err = g_object_new (PAYMENT_TYPE_PAYMENT_ERROR, "code", 4005002,
+                         "message", "order already paid", NULL);
+  else
+    *err = g_object_new (PAYMENT_TYPE_PAYMENT_ERROR, "code", 4004001,
+                         "message", "invalid card", NULL);
   return FALSE;
 }
 
@@ -74,7 +79,7 @@ load_vector (const gchar *name)
   return g_bytes_new_take (data, len);
 }
 
-/* Runs one framed request through framing + scan + processor, as a connection does. */
+/* Runs one request through framing + scan + processor + wrap, as a connection does. */
 static GByteArray *
 serve_framed (ThriftProcessor *processor, const guint8 *request, gsize len)
 {
@@ -90,7 +95,7 @@ serve_framed (ThriftProcessor *processor, const guint8 *request, gsize len)
                    PAY_THRIFT_SCAN_COMPLETE);
   g_assert_true (pay_rpc_process (processor, frame.message, frame.message_len, reply, &error));
   g_assert_no_error (error);
-  frame.framing->wrap (&frame, reply->data, reply->len, framed);
+  frame.framing->wrap (&frame, reply->data, reply->len, FALSE, framed);
   return framed;
 }
 
@@ -102,12 +107,25 @@ assert_bytes_equal (const guint8 *got, gsize got_len, GBytes *want)
 
 /* ---- Kitex parity ------------------------------------------------------------------ */
 
+typedef struct {
+  const gchar *transport;
+  const gchar *kase;
+} VectorCase;
+
+static const VectorCase vector_cases[] = {
+  { "framed", "case1" }, { "framed", "case2" },
+  { "buffered", "case1" }, { "buffered", "case2" },
+  { "ttheader", "case1" }, { "ttheaderframed", "case1" }, { "ttheaderunframed", "case1" },
+};
+
+/* Case 1 (a result) in every framing and case 2 (an IDL exception) without TTHeader:
+ * our reply is Kitex's, byte for byte. */
 static void
-test_kitex_framed_parity (gconstpointer data)
+test_kitex_parity (gconstpointer data)
 {
-  const gchar *kase = data;
-  g_autofree gchar *req_name = g_strdup_printf ("kitex-server_framed_%s_request.bin", kase);
-  g_autofree gchar *resp_name = g_strdup_printf ("kitex-server_framed_%s_response.bin", kase);
+  const VectorCase *v = data;
+  g_autofree gchar *req_name = g_strdup_printf ("kitex-server_%s_%s_request.bin", v->transport, v->kase);
+  g_autofree gchar *resp_name = g_strdup_printf ("kitex-server_%s_%s_response.bin", v->transport, v->kase);
   g_autoptr(GBytes) request = load_vector (req_name);
   g_autoptr(GBytes) response = load_vector (resp_name);
   g_autoptr(ThriftProcessor) processor = stub_processor_new ();
@@ -115,6 +133,69 @@ test_kitex_framed_parity (gconstpointer data)
 
   reply = serve_framed (processor, g_bytes_get_data (request, NULL), g_bytes_get_size (request));
   assert_bytes_equal (reply->data, reply->len, response);
+}
+
+static void
+assert_header_value (const PayFrame *frame, const gchar *key, guint16 int_key, const gchar *want)
+{
+  const guint8 *value;
+  gsize len;
+
+  g_assert_true (pay_frame_header_value (frame, key, int_key, &value, &len));
+  g_assert_cmpmem (value, len, want, strlen (want));
+}
+
+typedef struct {
+  const gchar *transport;
+  const gchar *kase;
+  const gchar *code;
+  const gchar *message;
+  gboolean     same_payload;   /* Kitex's payload equals ours (not for a BizStatusError) */
+} BizCase;
+
+static const BizCase biz_cases[] = {
+  { "ttheader", "case2", "4004001", "invalid card", TRUE },
+  { "ttheaderframed", "case2", "4004001", "invalid card", TRUE },
+  { "ttheaderunframed", "case2", "4004001", "invalid card", TRUE },
+  { "ttheader", "case3", "4005002", "order already paid", FALSE },
+  { "ttheaderframed", "case3", "4005002", "order already paid", FALSE },
+  { "ttheaderunframed", "case3", "4005002", "order already paid", FALSE },
+};
+
+/* A PaymentError over TTHeader: the payload carries the typed exception (for clients
+ * without the TTHeader handler) and the header carries biz-status/biz-message (for
+ * clients with it), compared field by field with Kitex's reply. */
+static void
+test_kitex_biz_status (gconstpointer data)
+{
+  const BizCase *c = data;
+  g_autofree gchar *req_name = g_strdup_printf ("kitex-server_%s_%s_request.bin", c->transport, c->kase);
+  g_autofree gchar *resp_name = g_strdup_printf ("kitex-server_%s_%s_response.bin", c->transport, c->kase);
+  g_autoptr(GBytes) request = load_vector (req_name);
+  g_autoptr(GBytes) response = load_vector (resp_name);
+  g_autoptr(ThriftProcessor) processor = stub_processor_new ();
+  g_autoptr(GByteArray) reply = NULL;
+  PayFrame ours, theirs;
+
+  reply = serve_framed (processor, g_bytes_get_data (request, NULL), g_bytes_get_size (request));
+  g_assert_cmpint (pay_framing_next (reply->data, reply->len, MAX_FRAME, &ours), ==, PAY_FRAME_READY);
+  g_assert_cmpint (pay_framing_next (g_bytes_get_data (response, NULL), g_bytes_get_size (response),
+                                     MAX_FRAME, &theirs), ==, PAY_FRAME_READY);
+  g_assert_true (ours.framing == &pay_framing_ttheader);
+  g_assert_cmpuint (ours.consumed, ==, reply->len);
+  g_assert_cmpint (ours.header_seqid, ==, theirs.header_seqid);
+  g_assert_cmpint (ours.inner_framed, ==, theirs.inner_framed);
+  assert_header_value (&ours, "biz-status", 0, c->code);
+  assert_header_value (&ours, "biz-message", 0, c->message);
+  assert_header_value (&ours, NULL, PAY_TTHEADER_KEY_MSG_TYPE, "2");
+  if (c->same_payload)
+    g_assert_cmpmem (ours.message, ours.message_len, theirs.message, theirs.message_len);
+  else
+    {
+      assert_header_value (&theirs, "biz-status", 0, c->code);
+      /* same message header; Kitex's result struct is empty, ours holds the exception */
+      g_assert_cmpmem (ours.message, 16, theirs.message, 16);
+    }
 }
 
 static void
@@ -228,6 +309,7 @@ static const FrameCase frame_cases[] = {
   { "empty", BYTES (0), PAY_FRAME_NEED_MORE },
   { "partial-length", BYTES (0, 0, 0), PAY_FRAME_NEED_MORE },
   { "zero-length", BYTES (0, 0, 0, 0, 0x80, 1, 0, 1), PAY_FRAME_INVALID },
+  { "zero-length-alone", BYTES (0, 0, 0, 0), PAY_FRAME_INVALID },
   { "too-large", BYTES (0, 0x10, 0, 1, 0x80, 1, 0, 1), PAY_FRAME_TOO_LARGE },
   { "huge", BYTES (0x7f, 0xff, 0xff, 0xff, 0x80, 1, 0, 1), PAY_FRAME_TOO_LARGE },
   { "half-sent", BYTES (0, 0, 0, 20, 0x80, 1, 0, 1, 0), PAY_FRAME_NEED_MORE },
@@ -269,8 +351,18 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   pay_thrift_fixups_install ();
 
-  g_test_add_data_func ("/payment/rpc/kitex/framed/case1", "case1", test_kitex_framed_parity);
-  g_test_add_data_func ("/payment/rpc/kitex/framed/case2", "case2", test_kitex_framed_parity);
+  for (gsize i = 0; i < G_N_ELEMENTS (vector_cases); i++)
+    {
+      g_autofree gchar *path = g_strdup_printf ("/payment/rpc/kitex/%s/%s",
+                                                vector_cases[i].transport, vector_cases[i].kase);
+      g_test_add_data_func (path, &vector_cases[i], test_kitex_parity);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (biz_cases); i++)
+    {
+      g_autofree gchar *path = g_strdup_printf ("/payment/rpc/kitex/%s/%s-biz",
+                                                biz_cases[i].transport, biz_cases[i].kase);
+      g_test_add_data_func (path, &biz_cases[i], test_kitex_biz_status);
+    }
   g_test_add_func ("/payment/rpc/unknown-method", test_unknown_method);
   g_test_add_func ("/payment/rpc/protocol-error-reply", test_protocol_error_reply);
   g_test_add_func ("/payment/rpc/scan/every-truncation", test_scan_every_truncation);

@@ -141,7 +141,8 @@ finish_request (PayRpcConnection *self, const GByteArray *reply_message)
   if (reply_message->len > 0)
     {
       framed = g_byte_array_sized_new (reply_message->len + 16);
-      self->frame.framing->wrap (&self->frame, reply_message->data, reply_message->len, framed);
+      self->frame.framing->wrap (&self->frame, reply_message->data, reply_message->len,
+                                 self->draining, framed);
     }
   g_byte_array_remove_range (self->inbuf, 0, (guint) self->frame.consumed);
   memset (&self->frame, 0, sizeof self->frame);

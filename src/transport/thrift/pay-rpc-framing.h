@@ -10,13 +10,29 @@ G_BEGIN_DECLS
 
 typedef struct _PayFraming PayFraming;
 
-/* One request as it came off the wire. */
+/* One request as it came off the wire. Pointers point into the input buffer. */
 typedef struct {
   const PayFraming *framing;
   gsize             consumed;      /* input bytes the whole request used */
-  const guint8     *message;       /* the strict-binary message inside (into the input) */
+  const guint8     *message;       /* the strict-binary message inside */
   gsize             message_len;
+  /* TTHeader only */
+  gint32            header_seqid;
+  gboolean          inner_framed;  /* payload was u32 length + message */
+  const guint8     *info;          /* the header's info blocks, validated */
+  gsize             info_len;
 } PayFrame;
+
+/* TTHeader info block ids (KITEX.md) */
+#define PAY_TTHEADER_INFO_PADDING  0x00
+#define PAY_TTHEADER_INFO_KEYVALUE 0x01
+#define PAY_TTHEADER_INFO_INTKEY   0x10
+#define PAY_TTHEADER_INFO_ACLTOKEN 0x11
+
+/* TTHeader int keys we read or write */
+#define PAY_TTHEADER_KEY_TO_METHOD    9
+#define PAY_TTHEADER_KEY_FROM_SERVICE 3
+#define PAY_TTHEADER_KEY_MSG_TYPE     22
 
 typedef enum {
   PAY_FRAME_NEED_MORE,   /* no complete request yet */
@@ -32,12 +48,23 @@ struct _PayFraming {
   gboolean       (*detect) (const guint8 *buf, gsize len);
   /* Extracts the request at the start of @buf, at most @max_bytes of message. */
   PayFrameStatus (*unwrap) (const guint8 *buf, gsize len, gsize max_bytes, PayFrame *frame);
-  /* Appends @reply, framed as the answer to @request, to @out. */
+  /* Appends @reply, framed as the answer to @request, to @out. @closing: the server
+   * will close the connection after this reply (TTHeader then tells the client). */
   void           (*wrap)   (const PayFrame *request, const guint8 *reply, gsize reply_len,
-                            GByteArray *out);
+                            gboolean closing, GByteArray *out);
 };
 
 extern const PayFraming pay_framing_framed;
+extern const PayFraming pay_framing_buffered;
+extern const PayFraming pay_framing_ttheader;
+
+/* Looks up a TTHeader string key (@key) or int key (@int_key, when @key is NULL) of the
+ * request; the value is not NUL-terminated. FALSE when absent or not TTHeader. */
+gboolean pay_frame_header_value (const PayFrame *frame,
+                                 const gchar    *key,
+                                 guint16         int_key,
+                                 const guint8  **value,
+                                 gsize          *value_len);
 
 /* Finds the framing of the request at the start of @buf and unwraps it. */
 PayFrameStatus pay_framing_next (const guint8 *buf,

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include "transport/pay-listener.h"
 #include "transport/thrift/pay-rpc-handler.h"
 
 enum {
@@ -33,7 +34,6 @@ static void
 pay_rpc_server_init (PayRpcServer *self)
 {
   self->connections = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
-  self->listener = g_socket_service_new ();
 }
 
 static void
@@ -92,8 +92,8 @@ pay_rpc_server_dispose (GObject *object)
 
   if (self->listener != NULL)
     {
-      g_socket_service_stop (self->listener);
-      g_socket_listener_close (G_SOCKET_LISTENER (self->listener));
+      g_signal_handlers_disconnect_by_data (self->listener, self);
+      pay_listener_close (self->listener);
       g_clear_object (&self->listener);
     }
   if (self->connections != NULL)
@@ -126,35 +126,18 @@ pay_rpc_server_new (PayService *service, const PayRpcLimits *limits)
   self->processor = g_object_new (PAYMENT_TYPE_PAYMENT_SERVICE_PROCESSOR,
                                   "handler", handler, NULL);
   self->limits = *limits;
-  g_signal_connect (self->listener, "incoming", G_CALLBACK (on_incoming), self);
   return self;
 }
 
 gboolean
 pay_rpc_server_listen (PayRpcServer *self, const gchar *host, guint16 port, GError **error)
 {
-  g_autoptr(GSocketAddress) address = NULL;
-  g_autoptr(GSocketAddress) effective = NULL;
-
   g_return_val_if_fail (PAY_IS_RPC_SERVER (self), FALSE);
+  g_return_val_if_fail (self->listener == NULL, FALSE);
 
-  address = g_inet_socket_address_new_from_string (host, port);
-  if (address == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "server.host: \"%s\" is not an IP address", host);
-      return FALSE;
-    }
-  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (self->listener), address,
-                                      G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
-                                      NULL, &effective, error))
-    {
-      g_prefix_error (error, "rpc listen on %s:%u: ", host, port);
-      return FALSE;
-    }
-  self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
-  g_socket_service_start (self->listener);
-  return TRUE;
+  self->listener = pay_listener_new ("rpc", host, port, G_CALLBACK (on_incoming), self,
+                                     &self->port, error);
+  return self->listener != NULL;
 }
 
 guint16
@@ -172,8 +155,7 @@ pay_rpc_server_drain (PayRpcServer *self)
   if (self->draining)
     return;
   self->draining = TRUE;
-  g_socket_service_stop (self->listener);
-  g_socket_listener_close (G_SOCKET_LISTENER (self->listener));
+  pay_listener_close (self->listener);
 
   for_each_connection (self, pay_rpc_connection_drain);
   if (g_hash_table_size (self->connections) == 0)

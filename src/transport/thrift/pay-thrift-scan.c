@@ -192,3 +192,81 @@ pay_thrift_scan_message (const guint8 *buf, gsize len, PayThriftMessageInfo *inf
   info->length = (gsize) (c.p - buf);
   return PAY_THRIFT_SCAN_COMPLETE;
 }
+
+static gboolean
+take_i16 (Cursor *c, gint16 *value)
+{
+  const guint8 *b;
+
+  if (!take (c, 2, &b))
+    return FALSE;
+  *value = (gint16) (((guint16) b[0] << 8) | b[1]);
+  return TRUE;
+}
+
+/* Reads {1: i32 code, 2: string message}, skipping anything else. */
+static gboolean
+read_exception_struct (Cursor *c, gint32 *code, const guint8 **message, gsize *message_len)
+{
+  gboolean have_code = FALSE;
+
+  *message = NULL;
+  *message_len = 0;
+  for (;;)
+    {
+      guint8 type;
+      gint16 id;
+      gint32 len;
+
+      if (!take_u8 (c, &type))
+        return FALSE;
+      if (type == T_STOP)
+        return have_code;
+      if (!take_i16 (c, &id))
+        return FALSE;
+      if (id == 1 && type == T_I32)
+        have_code = take_i32 (c, code);
+      else if (id == 2 && type == T_STRING)
+        {
+          if (!take_i32 (c, &len) || len < 0 || !take (c, (gsize) len, message))
+            return FALSE;
+          *message_len = (gsize) len;
+        }
+      else if (!skip_value (c, type, 1))
+        return FALSE;
+    }
+}
+
+gboolean
+pay_thrift_reply_exception (const guint8  *msg,
+                            gsize          len,
+                            gint16         field_id,
+                            guint8        *msg_type,
+                            gint32        *code,
+                            const guint8 **message,
+                            gsize         *message_len)
+{
+  Cursor c = { msg, msg + len, FALSE };
+  gint32 version, name_len, seqid;
+
+  *msg_type = 0;
+  if (!take_i32 (&c, &version) || ((guint32) version & 0xffffff00u) != PAY_THRIFT_VERSION_1)
+    return FALSE;
+  *msg_type = (guint8) (version & 0xff);
+  if (*msg_type != PAY_THRIFT_MSG_REPLY ||
+      !take_i32 (&c, &name_len) || name_len < 0 || !take (&c, (gsize) name_len, NULL) ||
+      !take_i32 (&c, &seqid))
+    return FALSE;
+  for (;;)
+    {
+      guint8 type;
+      gint16 id;
+
+      if (!take_u8 (&c, &type) || type == T_STOP || !take_i16 (&c, &id))
+        return FALSE;
+      if (id == field_id && type == T_STRUCT)
+        return read_exception_struct (&c, code, message, message_len);
+      if (!skip_value (&c, type, 1))
+        return FALSE;
+    }
+}

@@ -1,0 +1,44 @@
+/* pay-listener.c: TCP listener set-up shared by the RPC and HTTP transports. */
+#include "transport/pay-listener.h"
+
+GSocketService *
+pay_listener_new (const gchar *what,
+                  const gchar *host,
+                  guint16      port,
+                  GCallback    on_incoming,
+                  gpointer     user_data,
+                  guint16     *bound_port,
+                  GError     **error)
+{
+  g_autoptr(GSocketService) listener = NULL;
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new_from_string (host, port);
+  g_autoptr(GSocketAddress) effective = NULL;
+
+  if (address == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "%s listen: server.host \"%s\" is not an IP address", what, host);
+      return NULL;
+    }
+  listener = g_socket_service_new ();
+  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (listener), address,
+                                      G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
+                                      NULL, &effective, error))
+    {
+      g_prefix_error (error, "%s listen on %s:%u: ", what, host, port);
+      return NULL;
+    }
+  *bound_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
+  g_signal_connect (listener, "incoming", on_incoming, user_data);
+  g_socket_service_start (listener);
+  return g_steal_pointer (&listener);
+}
+
+void
+pay_listener_close (GSocketService *listener)
+{
+  if (listener == NULL)
+    return;
+  g_socket_service_stop (listener);
+  g_socket_listener_close (G_SOCKET_LISTENER (listener));
+}

@@ -1,0 +1,50 @@
+"""A small HTTP/1.1 JSON client for the service's API port."""
+
+import http.client
+import json
+
+
+class HttpResult:
+    def __init__(self, status, headers, raw):
+        self.status = status
+        self.headers = headers
+        self.raw = raw
+        try:
+            self.json = json.loads(raw) if raw else None
+        except ValueError:
+            self.json = None
+
+    @property
+    def code(self):
+        return self.json.get("code") if isinstance(self.json, dict) else None
+
+    def __repr__(self):
+        return f"HttpResult({self.status}, {self.raw[:300]!r})"
+
+
+def request(port, method, path, body=None, headers=None, timeout=15.0):
+    """@body: bytes/str sent as is, or any other value sent as JSON."""
+    h = {"Connection": "close"}
+    if body is not None and not isinstance(body, (bytes, str)):
+        body = json.dumps(body)
+        h["Content-Type"] = "application/json"
+    if isinstance(body, str):
+        body = body.encode()
+    h.update(headers or {})
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        raw = r.read()
+        return HttpResult(r.status, dict(r.getheaders()), raw.decode(errors="replace"))
+    finally:
+        c.close()
+
+
+def charge(port, req_dict, timeout=15.0):
+    """POST /payment/charge. Returns ("ok", transaction_id) or ("error", code, message),
+    plus the HttpResult as the last element."""
+    r = request(port, "POST", "/payment/charge", req_dict, timeout=timeout)
+    if r.status == 200 and isinstance(r.json, dict) and "transaction_id" in r.json:
+        return ("ok", r.json["transaction_id"], r)
+    return ("error", r.code, (r.json or {}).get("message") if isinstance(r.json, dict) else None, r)

@@ -1,0 +1,206 @@
+"""The payment-service process under test: started on free loopback ports with PAYMENT_*
+environment overrides, ready when GET /health answers 200, stderr+stdout captured to a log
+file, stopped with SIGTERM. Teardown checks the exit status and the log for sanitizer
+reports."""
+
+import http.client
+import os
+import re
+import signal
+import subprocess
+import time
+
+from . import env
+from .env import devservers
+
+# Lines that mean a memory or UB error was reported (ASan, LSan, UBSan), or a GLib critical
+# (a g_return_if_fail that fired: a programmer error in the service).
+BAD_LOG_PATTERNS = [
+    re.compile(r"AddressSanitizer"),
+    re.compile(r"LeakSanitizer"),
+    re.compile(r"runtime error:"),
+    re.compile(r"-CRITICAL \*\*"),
+]
+
+_counter = [0]
+
+
+class ServiceError(AssertionError):
+    pass
+
+
+class Service:
+    """One payment-service process.
+
+    @extra_env overrides the environment (PAYMENT_* keys win over the defaults built from
+    @mariadb/@redis); @wrapper is a command prefix such as valgrind's."""
+
+    def __init__(self, mariadb, redis, database, extra_env=None, wrapper=None,
+                 name="service", ready_timeout=30.0, stop_timeout=30.0):
+        _counter[0] += 1
+        self.name = f"{name}-{os.getpid()}-{_counter[0]}"
+        self.log_path = os.path.join(env.log_dir(), f"{self.name}.log")
+        self.mariadb = mariadb
+        self.redis = redis
+        self.database = database
+        self.extra_env = dict(extra_env or {})
+        self.wrapper = list(wrapper or [])
+        self.ready_timeout = ready_timeout
+        self.stop_timeout = stop_timeout
+        self.proc = None
+        self.rpc_port = None
+        self.http_port = None
+        self.returncode = None
+
+    # ---- lifecycle ----
+
+    def environment(self):
+        e = dict(os.environ)
+        e.update({
+            "PAYMENT_SERVER_HOST": "127.0.0.1",
+            "PAYMENT_SERVER_RPC_PORT": str(self.rpc_port),
+            "PAYMENT_SERVER_HTTP_PORT": str(self.http_port),
+            "PAYMENT_CONSUL_ADDRESS": "",
+            # sanitizers: report to stderr (our log), fail the exit status
+            "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:print_summary=1",
+            "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+            "LSAN_OPTIONS": "print_suppressions=0",
+        })
+        e.update(self.mariadb.env(self.database))
+        e.update(self.redis.env())
+        e.update(self.extra_env)
+        return e
+
+    def start(self):
+        """Starts the service and returns when /health answers 200. Raises ServiceError
+        (with the log tail) when it exits or is not ready within ready_timeout."""
+        self.rpc_port = int(self.extra_env.get("PAYMENT_SERVER_RPC_PORT") or devservers.free_port())
+        self.http_port = int(self.extra_env.get("PAYMENT_SERVER_HTTP_PORT") or devservers.free_port())
+        while self.http_port == self.rpc_port:
+            self.http_port = devservers.free_port()
+        cmd = self.wrapper + [env.BINARY, "--config", env.CONFIG]
+        log = open(self.log_path, "ab")
+        log.write(f"### {' '.join(cmd)}\n".encode())
+        log.flush()
+        self.proc = subprocess.Popen(cmd, env=self.environment(), stdin=subprocess.DEVNULL,
+                                     stdout=log, stderr=subprocess.STDOUT,
+                                     preexec_fn=devservers._die_with_parent)
+        log.close()
+        self.returncode = None
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.returncode = self.proc.returncode
+                raise ServiceError(f"payment-service exited with {self.proc.returncode} "
+                                   f"before it was ready\n{self.log_tail()}")
+            if self.health_status(timeout=2.0) == 200:
+                return self
+            time.sleep(0.05)
+        self.kill()
+        raise ServiceError(f"payment-service not healthy within {self.ready_timeout}s\n"
+                           + self.log_tail())
+
+    def stop(self):
+        """SIGTERM, then waits up to stop_timeout; returns the exit status (SIGKILL and
+        ServiceError when it does not exit in time)."""
+        if self.proc is None:
+            return self.returncode
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                self.returncode = self.proc.returncode
+                self.proc = None
+                raise ServiceError(f"payment-service did not exit within {self.stop_timeout}s "
+                                   f"of SIGTERM\n{self.log_tail()}")
+        self.returncode = self.proc.returncode
+        self.proc = None
+        return self.returncode
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def stop_and_check(self):
+        """Stops the service, asserts exit status 0 and a log free of sanitizer reports."""
+        status = self.stop()
+        problems = self.bad_log_lines()
+        if status != 0 or problems:
+            raise ServiceError(
+                f"payment-service exit status {status} (want 0); "
+                f"{len(problems)} sanitizer/critical line(s): {problems[:5]}\n"
+                f"log: {self.log_path}\n{self.log_tail(80)}")
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    # ---- log ----
+
+    def log_text(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def log_size(self):
+        return os.path.getsize(self.log_path)
+
+    def log_since(self, offset):
+        with open(self.log_path, "rb") as f:
+            f.seek(offset)
+            return f.read().decode(errors="replace")
+
+    def log_tail(self, n=40):
+        try:
+            lines = self.log_text().splitlines()
+        except OSError:
+            return ""
+        return "\n".join(lines[-n:])
+
+    def bad_log_lines(self):
+        return [line for line in self.log_text().splitlines()
+                if any(p.search(line) for p in BAD_LOG_PATTERNS)]
+
+    # ---- probes ----
+
+    def health_status(self, timeout=5.0):
+        """Status of GET /health, or None when the port does not answer."""
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=timeout)
+            c.request("GET", "/health")
+            r = c.getresponse()
+            r.read()
+            c.close()
+            return r.status
+        except (OSError, http.client.HTTPException):
+            return None
+
+    def wait_health(self, want, timeout=30.0):
+        """Polls /health until it answers @want; returns the seconds it took."""
+        t0 = time.monotonic()
+        last = None
+        while time.monotonic() - t0 < timeout:
+            last = self.health_status(timeout=min(5.0, timeout))
+            if last == want:
+                return time.monotonic() - t0
+            if not self.alive():
+                raise ServiceError(f"payment-service died\n{self.log_tail()}")
+            time.sleep(0.05)
+        raise AssertionError(f"/health stayed {last}, wanted {want} within {timeout}s")
+
+
+def poll(fn, timeout, interval=0.05, what="condition"):
+    """Calls fn() until it returns a true value (returned) or @timeout seconds pass
+    (AssertionError with the last value)."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        last = fn()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what} not reached within {timeout}s (last: {last!r})")
+        time.sleep(interval)

@@ -1,0 +1,235 @@
+"""The service under valgrind memcheck through 1,000 mixed requests (successes, every
+Charge error, unknown methods, undecodable and malformed frames, HTTP errors), then
+SIGTERM: no definite leak, no memory error, exit status 0. Not registered for the
+sanitized build (valgrind cannot run an ASan binary)."""
+
+import collections
+import os
+import random
+import re
+import socket
+import struct
+import threading
+
+import pytest
+from thrift.Thrift import TMessageType
+
+from support import data, env, httpapi
+from support.rpc import (RpcClient, connect, decode_reply, encode_message, frame,
+                         read_frame, wait_closed)
+
+TOTAL = 1000
+THREADS = 4
+CLOSE_TIMEOUT = 20.0  # seconds for the service to close a malformed stream
+
+
+def make_actions():
+    """TOTAL (kind, payload) actions in a shuffled but reproducible order."""
+    rnd = random.Random(1234)
+    acts = []
+    acts += [("rpc_ok", None)] * 280
+    acts += [("rpc_dup", None)] * 60
+    card = data.invalid_card_cases()
+    amount = data.invalid_amount_cases()
+    request = data.invalid_request_cases()
+    for i in range(150):
+        kind = i % 3
+        if kind == 0:
+            acts.append(("rpc_err", (4004001, card[i % len(card)][1])))
+        elif kind == 1:
+            acts.append(("rpc_err", (4004002, {"amount": amount[i % len(amount)][1]})))
+        else:
+            acts.append(("rpc_err", (4004003, request[i % len(request)][1])))
+    acts += [("rpc_nan", None)] * 10
+    acts += [("unknown_method", None)] * 50
+    acts += [("undecodable", i) for i in range(50)]
+    acts += [("malformed", i) for i in range(50)]
+    acts += [("http_ok", None)] * 120
+    acts += [("http_err", i) for i in range(130)]
+    acts += [("http_route", i) for i in range(50)]
+    acts += [("health", None)] * (TOTAL - len(acts))
+    assert len(acts) == TOTAL, len(acts)
+    rnd.shuffle(acts)
+    return acts
+
+
+UNDECODABLE = [
+    b"\x0c\x00\x01\x04\x00\x01",
+    b"\x0c\x00\x01\x0c\x00\x02\x0b\x00\x01\x7f\xff\xff\xf0abcd",
+    b"\x0c\x00\x01\x0c\x00\x02\x0b\x00\x01\xff\xff\xff\xfeab",
+]
+
+MALFORMED = [  # (label, bytes)
+    ("garbage", b"\xde\xad\xbe\xef" + b"\x01" * 32),
+    ("zero-length frame", b"\x00\x00\x00\x00"),
+    ("frame over max", struct.pack(">I", 2 * 1024 * 1024) + b"\x80\x01\x00\x01"),
+    ("non-strict message", frame(struct.pack(">i", 6) + b"Charge\x01" + struct.pack(">i", 1)
+                                 + b"\x00")),
+    ("truncated frame, then EOF", b"\x00\x00\x00\x40\x80\x01\x00\x01\x00\x00"),
+]
+
+HTTP_ROUTES = [("GET", "/nope", 404), ("GET", "/payment/charge", 405),
+               ("PUT", "/payment/charge", 405), ("POST", "/health", 405)]
+
+
+class Worker:
+    def __init__(self, svc):
+        self.svc = svc
+        self.rpc = None
+        self.dup_order = None
+
+    def client(self):
+        if self.rpc is None:
+            self.rpc = RpcClient(self.svc.rpc_port, timeout=120)
+        return self.rpc
+
+    def run(self, kind, arg):
+        svc = self.svc
+        if kind == "rpc_ok":
+            res = self.client().charge(data.charge(amount=round(random.uniform(1, 999), 2)))
+            assert res[0] == "ok", res
+        elif kind == "rpc_dup":
+            if self.dup_order is None:
+                self.dup_order = data.order_id()
+                assert self.client().charge(data.charge(order=self.dup_order))[0] == "ok"
+            res = self.client().charge(data.charge(order=self.dup_order))
+            assert res[:2] == ("error", 4005002), res
+        elif kind == "rpc_err":
+            code, over = arg
+            res = self.client().charge(data.charge(**over))
+            assert res[:2] == ("error", code), (over, res)
+        elif kind == "rpc_nan":
+            res = self.client().charge(data.charge(amount=float("nan")))
+            assert res[:2] == ("error", 4004002), res
+        elif kind == "unknown_method":
+            with connect(svc.rpc_port, 120) as s:
+                s.sendall(frame(encode_message("Nope", TMessageType.CALL, 3)))
+                rep = decode_reply(read_frame(s, 120))
+                assert rep.type == TMessageType.EXCEPTION and rep.app_error.type == 1, rep
+        elif kind == "undecodable":
+            body = UNDECODABLE[arg % len(UNDECODABLE)]
+            hdr = struct.pack(">Ii", 0x80010001, 6) + b"Charge" + struct.pack(">i", 9)
+            with connect(svc.rpc_port, 120) as s:
+                s.sendall(frame(hdr + body))
+                rep = decode_reply(read_frame(s, 120))
+                assert rep.type == TMessageType.EXCEPTION and rep.app_error.type == 7, rep
+        elif kind == "malformed":
+            label, payload = MALFORMED[arg % len(MALFORMED)]
+            with connect(svc.rpc_port, 120) as s:
+                s.sendall(payload)
+                if label.endswith("EOF"):
+                    s.shutdown(socket.SHUT_WR)
+                # bounded: a stream the service wrongly keeps open must not stall the run
+                assert wait_closed(s, CLOSE_TIMEOUT), \
+                    f"{label}: not closed within {CLOSE_TIMEOUT:.0f} s"
+        elif kind == "http_ok":
+            res = httpapi.charge(svc.http_port, data.charge(), timeout=120)
+            assert res[0] == "ok", res
+        elif kind == "http_err":
+            i = arg % 4
+            if i == 0:
+                r = httpapi.request(svc.http_port, "POST", "/payment/charge", "{bad json",
+                                    timeout=120)
+                assert r.status == 400, r
+            elif i == 1:
+                r = httpapi.request(svc.http_port, "POST", "/payment/charge",
+                                    data.charge(card="4111111111111112"), timeout=120)
+                assert r.code == 4004001, r
+            elif i == 2:
+                r = httpapi.request(svc.http_port, "POST", "/payment/charge",
+                                    data.charge(amount=1.005), timeout=120)
+                assert r.code == 4004002, r
+            else:
+                r = httpapi.request(svc.http_port, "POST", "/payment/charge",
+                                    "x" * (64 * 1024 + 1), timeout=120)
+                assert r.status == 413, r
+        elif kind == "http_route":
+            method, path, status = HTTP_ROUTES[arg % len(HTTP_ROUTES)]
+            r = httpapi.request(svc.http_port, method, path,
+                                "{}" if method in ("POST", "PUT") else None, timeout=120)
+            assert r.status == status, r
+        elif kind == "health":
+            assert svc.health_status(timeout=120) == 200
+        else:
+            raise AssertionError(kind)
+
+    def close(self):
+        if self.rpc is not None:
+            self.rpc.close()
+
+
+def test_no_leaks_under_valgrind(start_service, capsys):
+    vg_log = os.path.join(env.log_dir(), f"valgrind-{os.getpid()}.log")
+    wrapper = ["valgrind", "--leak-check=full", "--errors-for-leak-kinds=definite",
+               "--show-leak-kinds=definite", "--error-exitcode=99", "--num-callers=40",
+               "--track-fds=no", f"--log-file={vg_log}"]
+    svc = start_service(extra_env={"G_SLICE": "always-malloc", "G_DEBUG": "gc-friendly"},
+                        wrapper=wrapper, name="valgrind", ready_timeout=240.0,
+                        stop_timeout=300.0)
+
+    actions = make_actions()
+    errors = []
+    counts = {}
+
+    def run(chunk):
+        w = Worker(svc)
+        try:
+            for kind, arg in chunk:
+                try:
+                    w.run(kind, arg)
+                    counts[kind] = counts.get(kind, 0) + 1
+                except Exception as e:  # noqa: BLE001
+                    errors.append(f"{kind}: {str(e).splitlines()[0] if str(e) else repr(e)}")
+                    if w.rpc is not None:
+                        w.rpc.close()
+                        w.rpc = None
+        finally:
+            w.close()
+
+    threads = [threading.Thread(target=run, args=(actions[i::THREADS],))
+               for i in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    status = svc.stop()
+    with open(vg_log, errors="replace") as f:
+        vg = f.read()
+    summary = [l for l in vg.splitlines()
+               if re.search(r"(definitely|indirectly|possibly) lost:|still reachable:|"
+                            r"ERROR SUMMARY|All heap blocks were freed|LEAK SUMMARY", l)]
+    with capsys.disabled():
+        print(f"\nvalgrind ({sum(counts.values())} requests ok, {len(errors)} failed), "
+              f"exit status {status}, log {vg_log}:")
+        for line in summary:
+            print("  " + line)
+
+    problems = []
+    if errors:
+        grouped = collections.Counter(errors)
+        problems.append(f"{len(errors)} requests failed under valgrind:\n" + "\n".join(
+            f"  {n} x {what}" for what, n in grouped.most_common(10)))
+    m = re.search(r"definitely lost: ([\d,]+) bytes", vg)
+    if m is not None and m.group(1) != "0":
+        problems.append("definite leaks:\n" + leak_records(vg))
+    elif m is None and not ("All heap blocks were freed" in vg or "LEAK SUMMARY" not in vg):
+        problems.append("unexpected valgrind log:\n" + vg[-3000:])
+    if status != 0:
+        problems.append(f"exit status {status} under valgrind (99 = valgrind errors)\n"
+                        + errors_section(vg))
+    if svc.bad_log_lines():
+        problems.append(f"bad log lines: {svc.bad_log_lines()[:5]}")
+    assert not problems, "\n\n".join(problems)
+
+
+def leak_records(vg):
+    blocks = re.split(r"\n==\d+== \n", vg)
+    return "\n\n".join(b for b in blocks if "definitely lost in" in b)[:8000]
+
+
+def errors_section(vg):
+    blocks = re.split(r"\n==\d+== \n", vg)
+    return "\n\n".join(b for b in blocks
+                       if re.search(r"Invalid (read|write|free)|uninitialised|Mismatched free|"
+                                    r"Syscall param|overlap", b))[:8000]
