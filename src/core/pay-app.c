@@ -3,7 +3,9 @@
 
 #include "core/pay-app.h"
 
+#include "core/pay-metrics.h"
 #include "domain/pay-service.h"
+#include "registry/pay-registrar.h"
 #include "storage/pay-cache.h"
 #include "storage/pay-repository.h"
 #include "transport/http/pay-http-server.h"
@@ -28,10 +30,15 @@ struct _PayApp
   PayService      *service;
   PayRpcServer    *rpc;
   PayHttpServer   *http;
+  PayMetrics      *metrics;
+  PayRegistrar    *registrar;     /* NULL: consul.address is empty */
   guint            probe_id;
   guint            grace_id;
   gboolean         stopping;
   gboolean         stopped;
+  gboolean         rpc_drained;
+  gboolean         http_drained;
+  gboolean         deregistered;
 };
 
 G_DEFINE_FINAL_TYPE (PayApp, pay_app, G_TYPE_OBJECT)
@@ -58,16 +65,158 @@ finish_stop (PayApp *self)
   self->stopped = TRUE;
   g_clear_handle_id (&self->grace_id, g_source_remove);
   g_clear_handle_id (&self->probe_id, g_source_remove);
+  pay_http_server_stop (self->http);   /* closes the idle keep-alive connections */
   pay_cache_stop (self->cache);
   pay_repository_close (self->repository);
   g_message ("stopped");
   g_signal_emit (self, signals[SIGNAL_STOPPED], 0);
 }
 
+/* Stops once both transports have answered what was in flight and Consul has been told. */
+static void
+maybe_finish_stop (PayApp *self)
+{
+  if (self->rpc_drained && self->http_drained && self->deregistered)
+    finish_stop (self);
+}
+
 static void
 on_rpc_drained (PayRpcServer *rpc, gpointer user_data)
 {
-  finish_stop (user_data);
+  PayApp *self = user_data;
+
+  self->rpc_drained = TRUE;
+  maybe_finish_stop (self);
+}
+
+static void
+on_http_drained (PayHttpServer *http, gpointer user_data)
+{
+  PayApp *self = user_data;
+
+  self->http_drained = TRUE;
+  maybe_finish_stop (self);
+}
+
+static void
+on_deregistered (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(PayApp) self = user_data;
+
+  /* A failure was logged; Consul's checks take the instance out once it is gone. */
+  (void) pay_registrar_deregister_finish (PAY_REGISTRAR (source), result, NULL);
+  self->deregistered = TRUE;
+  maybe_finish_stop (self);
+}
+
+/* ---- what /health and /metrics read ------------------------------------------------ */
+
+static const gchar *
+consul_state (gpointer user_data)
+{
+  PayApp *self = user_data;
+
+  if (self->registrar == NULL)
+    return "disabled";
+  return pay_registrar_is_registered (self->registrar) ? "registered" : "unregistered";
+}
+
+static gdouble
+sample_pool (PayApp *self, gboolean waiting_count)
+{
+  guint in_use, waiting;
+
+  pay_repository_get_pool_stats (self->repository, &in_use, &waiting);
+  return waiting_count ? waiting : in_use;
+}
+
+static gdouble
+sample_pool_in_use (gpointer user_data)
+{
+  return sample_pool (user_data, FALSE);
+}
+
+static gdouble
+sample_pool_waiting (gpointer user_data)
+{
+  return sample_pool (user_data, TRUE);
+}
+
+static gdouble
+sample_cache_hits (gpointer user_data)
+{
+  return (gdouble) pay_cache_get_hit_count (((PayApp *) user_data)->cache);
+}
+
+static gdouble
+sample_cache_misses (gpointer user_data)
+{
+  return (gdouble) pay_cache_get_miss_count (((PayApp *) user_data)->cache);
+}
+
+static gdouble
+sample_cache_errors (gpointer user_data)
+{
+  return (gdouble) pay_cache_get_error_count (((PayApp *) user_data)->cache);
+}
+
+static gdouble
+sample_mysql_up (gpointer user_data)
+{
+  return pay_service_storage_ok (((PayApp *) user_data)->service) ? 1 : 0;
+}
+
+static gdouble
+sample_redis_up (gpointer user_data)
+{
+  return pay_service_cache_ok (((PayApp *) user_data)->service) ? 1 : 0;
+}
+
+static gdouble
+sample_consul_registered (gpointer user_data)
+{
+  return g_str_equal (consul_state (user_data), "registered") ? 1 : 0;
+}
+
+static gdouble
+sample_consul_enabled (gpointer user_data)
+{
+  return ((PayApp *) user_data)->registrar != NULL ? 1 : 0;
+}
+
+static void
+add_samples (PayApp *self)
+{
+  static const struct {
+    const gchar          *name;
+    const gchar          *help;
+    PayMetricsKind        kind;
+    PayMetricsSampleFunc  func;
+  } samples[] = {
+    { "payment_mysql_pool_connections_in_use", "MySQL pool connections checked out now.",
+      PAY_METRICS_GAUGE, sample_pool_in_use },
+    { "payment_mysql_pool_waiting", "Requests waiting for a MySQL pool connection.",
+      PAY_METRICS_GAUGE, sample_pool_waiting },
+    { "payment_mysql_up", "1 while the MySQL health probe succeeds.",
+      PAY_METRICS_GAUGE, sample_mysql_up },
+    { "payment_redis_up", "1 while the Redis cache is connected.",
+      PAY_METRICS_GAUGE, sample_redis_up },
+    { "payment_cache_hits_total", "Payment lookups answered from the Redis cache.",
+      PAY_METRICS_COUNTER, sample_cache_hits },
+    { "payment_cache_misses_total", "Payment lookups the Redis cache could not answer.",
+      PAY_METRICS_COUNTER, sample_cache_misses },
+    { "payment_cache_errors_total",
+      "Redis failures: failed reads and writes, failed connects, lost connections.",
+      PAY_METRICS_COUNTER, sample_cache_errors },
+    { "payment_consul_enabled", "1 when consul.address is set.",
+      PAY_METRICS_GAUGE, sample_consul_enabled },
+    { "payment_consul_registered", "1 while the Consul agent holds our registration.",
+      PAY_METRICS_GAUGE, sample_consul_registered },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (samples); i++)
+    pay_metrics_add_sample (self->metrics, samples[i].name, samples[i].help, samples[i].kind,
+                            samples[i].func, self);
 }
 
 static gboolean
@@ -76,9 +225,10 @@ on_grace_expired (gpointer user_data)
   PayApp *self = user_data;
 
   self->grace_id = 0;
-  g_warning ("shutdown grace of %u s expired with %u RPC connections busy; closing them",
-             self->config->server.shutdown_grace_seconds,
-             pay_rpc_server_get_connection_count (self->rpc));
+  g_warning ("shutdown grace of %u s expired with %u RPC connections and %u HTTP requests "
+             "busy; closing them", self->config->server.shutdown_grace_seconds,
+             pay_rpc_server_get_connection_count (self->rpc),
+             pay_http_server_get_active_count (self->http));
   finish_stop (self);
   return G_SOURCE_REMOVE;
 }
@@ -92,11 +242,17 @@ pay_app_dispose (GObject *object)
   g_clear_handle_id (&self->probe_id, g_source_remove);
   if (self->rpc != NULL)
     g_signal_handlers_disconnect_by_data (self->rpc, self);
+  if (self->http != NULL)
+    g_signal_handlers_disconnect_by_data (self->http, self);
+  if (self->metrics != NULL)
+    pay_metrics_clear_samples (self->metrics);
+  g_clear_object (&self->registrar);
   g_clear_object (&self->http);
   g_clear_object (&self->rpc);
   g_clear_object (&self->service);
   g_clear_object (&self->cache);
   g_clear_object (&self->repository);
+  g_clear_object (&self->metrics);
   G_OBJECT_CLASS (pay_app_parent_class)->dispose (object);
 }
 
@@ -127,9 +283,13 @@ pay_app_new (const PayConfig *config)
   self->repository = pay_repository_new (&config->mysql);
   self->cache = pay_cache_new (&config->redis, g_main_context_get_thread_default ());
   self->service = pay_service_new (self->repository, self->cache, &service_settings);
-  self->rpc = pay_rpc_server_new (self->service, &limits);
-  self->http = pay_http_server_new (self->service);
+  self->metrics = pay_metrics_new ();
+  self->rpc = pay_rpc_server_new (self->service, &limits, self->metrics);
+  self->http = pay_http_server_new (self->service, self->metrics);
+  pay_http_server_set_consul_state_func (self->http, consul_state, self);
+  add_samples (self);
   g_signal_connect (self->rpc, "drained", G_CALLBACK (on_rpc_drained), self);
+  g_signal_connect (self->http, "drained", G_CALLBACK (on_http_drained), self);
   return self;
 }
 
@@ -145,6 +305,15 @@ pay_app_start (PayApp *self, GError **error)
     return FALSE;
   g_message ("rpc listening on %s:%u", host, pay_rpc_server_get_port (self->rpc));
   g_message ("http listening on %s:%u", host, pay_http_server_get_port (self->http));
+
+  if (self->config->consul.address != NULL)
+    {
+      self->registrar = pay_registrar_new (self->config, pay_rpc_server_get_port (self->rpc),
+                                           pay_http_server_get_port (self->http), error);
+      if (self->registrar == NULL)
+        return FALSE;
+      pay_registrar_start (self->registrar);
+    }
 
   pay_cache_start (self->cache);
   pay_service_probe_storage_async (self->service);
@@ -162,10 +331,16 @@ pay_app_shutdown (PayApp *self)
   self->stopping = TRUE;
   g_message ("shutting down: finishing requests in flight (grace %u s)",
              self->config->server.shutdown_grace_seconds);
-  pay_http_server_stop (self->http);
+  /* Consul first, so callers stop being sent here while we finish. */
+  if (self->registrar != NULL)
+    pay_registrar_deregister_async (self->registrar, on_deregistered, g_object_ref (self));
+  else
+    self->deregistered = TRUE;
   self->grace_id = g_timeout_add_seconds (self->config->server.shutdown_grace_seconds,
                                           on_grace_expired, self);
-  pay_rpc_server_drain (self->rpc);   /* may emit "drained" at once */
+  /* Either may emit "drained" at once. */
+  pay_http_server_drain (self->http);
+  pay_rpc_server_drain (self->rpc);
 }
 
 guint16

@@ -133,6 +133,12 @@ static const ConfigKey config_keys[] = {
   OPTIONAL ("consul", "address",                                consul.address),
   STRING   ("consul", "service_name",              "payment",   consul.service_name),
   OPTIONAL ("consul", "token",                                  consul.token),
+  OPTIONAL ("consul", "advertise_address",                      consul.advertise_address),
+  TIMEOUT  ("consul", "check_interval_seconds",    "5",         consul.check_interval_seconds),
+  /* Consul reaps critical services only after a minute at least. */
+  UINT     ("consul", "deregister_critical_after_seconds", "60",
+            consul.deregister_critical_after_seconds, 60, PAY_CONFIG_TIMEOUT_SECONDS_MAX),
+  TIMEOUT  ("consul", "sync_interval_seconds",     "10",        consul.sync_interval_seconds),
 
   CHOICE   ("log",    "level",                     "info",      log.level, log_levels),
   CHOICE   ("log",    "format",                    "text",      log.json, log_formats),

@@ -58,6 +58,10 @@ typedef struct {
     gchar *address;                 /* NULL: do not register */
     gchar *service_name;
     gchar *token;                   /* NULL: none */
+    gchar *advertise_address;       /* NULL: derived from server.host (pay-registrar.h) */
+    guint  check_interval_seconds;
+    guint  deregister_critical_after_seconds;
+    guint  sync_interval_seconds;   /* registration check; cap of the retry backoff */
   } consul;
   struct {
     GLogLevelFlags level;           /* the least severe level printed */

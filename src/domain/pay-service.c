@@ -10,6 +10,7 @@
 #include "core/pay-error.h"
 #include "domain/pay-card.h"
 #include "domain/pay-money.h"
+#include "domain/pay-refund.h"
 
 #define PAY_DEFAULT_PAYMENT_METHOD "credit_card"
 
@@ -72,14 +73,14 @@ note_storage_result (PayService *self, const GError *error)
   g_atomic_int_set (&self->storage_ok, ok);
 }
 
-/* ---- Charge ------------------------------------------------------------------------ */
-
 static gboolean
 invalid_request (GError **error, const gchar *why)
 {
   g_set_error (error, PAY_ERROR, PAY_ERROR_INVALID_REQUEST, "invalid request: %s", why);
   return FALSE;
 }
+
+/* ---- Charge ------------------------------------------------------------------------ */
 
 /* The request's shape and values, in the contract's order: 4004003, 4004002, 4004001. */
 static gboolean
@@ -116,9 +117,10 @@ validate_charge (PayService             *self,
   return TRUE;
 }
 
-/* A random (version 4) UUID in lowercase canonical form. */
+/* A random (version 4) UUID in lowercase canonical form: transaction, refund and event
+ * ids. */
 static gboolean
-new_transaction_id (gchar out[PAY_UUID_STRLEN + 1], GError **error)
+new_uuid (gchar out[PAY_UUID_STRLEN + 1], GError **error)
 {
   uuid_t uuid;
 
@@ -126,7 +128,7 @@ new_transaction_id (gchar out[PAY_UUID_STRLEN + 1], GError **error)
   if (uuid_is_null (uuid) || uuid_type (uuid) != UUID_TYPE_DCE_RANDOM)
     {
       g_set_error_literal (error, PAY_ERROR, PAY_ERROR_ID_GENERATION,
-                           "transaction id generation failed");
+                           "id generation failed");
       return FALSE;
     }
   uuid_unparse_lower (uuid, out);
@@ -140,20 +142,22 @@ pay_service_charge (PayService             *self,
                     GError                **error)
 {
   PayPayment payment = { 0 };
+  gchar event_id[PAY_UUID_STRLEN + 1];
   g_autoptr(GError) local_error = NULL;
 
   g_return_val_if_fail (PAY_IS_SERVICE (self), FALSE);
   g_return_val_if_fail (request != NULL && out != NULL, FALSE);
 
   if (!validate_charge (self, request, &payment, error) ||
-      !new_transaction_id (payment.transaction_id, error))
+      !new_uuid (payment.transaction_id, error) ||
+      !new_uuid (event_id, error))
     return FALSE;
 
   payment.refunded_cents = 0;
   payment.status = PAY_STATUS_PAID;
   payment.created_at_ms = payment.updated_at_ms = g_get_real_time () / 1000;
 
-  if (!pay_repository_insert_payment (self->repository, &payment, &local_error))
+  if (!pay_repository_insert_payment (self->repository, &payment, event_id, &local_error))
     {
       note_storage_result (self, local_error);
       g_propagate_error (error, g_steal_pointer (&local_error));
@@ -240,6 +244,271 @@ pay_service_charge_finish (PayService *self, GAsyncResult *result, PayPayment *o
     return FALSE;
   job = g_task_get_task_data (G_TASK (result));
   *out = job->payment;
+  return TRUE;
+}
+
+/* ---- QueryPayment ------------------------------------------------------------------ */
+
+gboolean
+pay_service_query (PayService            *self,
+                   const PayQueryRequest *request,
+                   PayPayment            *out,
+                   GError               **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  gboolean found = FALSE;
+
+  g_return_val_if_fail (PAY_IS_SERVICE (self), FALSE);
+  g_return_val_if_fail (request != NULL && out != NULL, FALSE);
+
+  if ((request->transaction_id != NULL) == request->has_order_id)
+    return invalid_request (error, "give exactly one of transaction_id and order_id");
+  if (request->transaction_id != NULL && request->transaction_id[0] == '\0')
+    return invalid_request (error, "transaction_id must not be empty");
+  if (request->has_order_id && request->order_id <= 0)
+    return invalid_request (error, "order_id must be positive");
+
+  /* Cache-aside: a hit answers without MySQL. A Redis failure was logged and counted by
+   * the cache; by default the query goes on to MySQL, in strict mode it is the answer. */
+  if (!pay_cache_fetch_blocking (self->cache, request, out, &found, &local_error))
+    {
+      if (self->settings.cache_required)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      g_debug ("cache read failed, reading MySQL: %s", local_error->message);
+      g_clear_error (&local_error);
+    }
+  pay_cache_count_lookup (self->cache, found);
+  if (found)
+    return TRUE;
+
+  if (!pay_repository_get_payment (self->repository, request, out, &local_error))
+    {
+      note_storage_result (self, local_error);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  note_storage_result (self, NULL);
+
+  /* Filling the cache is best effort in both modes: the answer is already right. */
+  pay_cache_store (self->cache, out);
+  return TRUE;
+}
+
+typedef struct {
+  PayQueryRequest request;
+  gchar          *transaction_id;
+  PayPayment      payment;
+} QueryJob;
+
+static void
+query_job_free (gpointer data)
+{
+  QueryJob *job = data;
+
+  g_free (job->transaction_id);
+  g_free (job);
+}
+
+static void
+query_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  QueryJob *job = task_data;
+  GError *error = NULL;
+
+  if (pay_service_query (PAY_SERVICE (source), &job->request, &job->payment, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+void
+pay_service_query_async (PayService            *self,
+                         const PayQueryRequest *request,
+                         GCancellable          *cancellable,
+                         GAsyncReadyCallback    callback,
+                         gpointer               user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  QueryJob *job = g_new0 (QueryJob, 1);
+
+  job->request = *request;
+  job->transaction_id = g_strdup (request->transaction_id);
+  job->request.transaction_id = job->transaction_id;
+  g_task_set_task_data (task, job, query_job_free);
+  g_task_set_source_tag (task, pay_service_query_async);
+  g_task_run_in_thread (task, query_in_thread);
+}
+
+gboolean
+pay_service_query_finish (PayService *self, GAsyncResult *result, PayPayment *out, GError **error)
+{
+  QueryJob *job;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  job = g_task_get_task_data (G_TASK (result));
+  *out = job->payment;
+  return TRUE;
+}
+
+/* ---- Refund ------------------------------------------------------------------------ */
+
+/* The request's shape and values, in the contract's order (4004003, then 4004002), as
+ * the draft of the refund to store. */
+static gboolean
+validate_refund (PayService             *self,
+                 const PayRefundRequest *request,
+                 PayRefund              *draft,
+                 GError                **error)
+{
+  if (!pay_refund_validate_shape (request, error))
+    return FALSE;
+  draft->has_requested = request->has_amount;
+  if (request->has_amount &&
+      !pay_money_to_cents (request->amount, self->settings.max_amount_cents,
+                           &draft->requested_cents, error))
+    return FALSE;
+
+  /* No payment has a transaction id of another length. */
+  if (strlen (request->transaction_id) != PAY_UUID_STRLEN)
+    {
+      g_set_error_literal (error, PAY_ERROR, PAY_ERROR_NOT_FOUND, "payment not found");
+      return FALSE;
+    }
+  g_strlcpy (draft->transaction_id, request->transaction_id, sizeof draft->transaction_id);
+  g_strlcpy (draft->refund_request_id, request->refund_request_id, sizeof draft->refund_request_id);
+  draft->has_reason = request->reason != NULL;
+  if (request->reason != NULL)
+    g_strlcpy (draft->reason, request->reason, sizeof draft->reason);
+  return TRUE;
+}
+
+gboolean
+pay_service_refund (PayService             *self,
+                    const PayRefundRequest *request,
+                    PayRefund              *out,
+                    GError                **error)
+{
+  PayRefund draft = { 0 };
+  PayRefund refund;
+  PayPayment payment;
+  gchar event_id[PAY_UUID_STRLEN + 1];
+  gboolean replayed = FALSE;
+  g_autoptr(GError) local_error = NULL;
+
+  g_return_val_if_fail (PAY_IS_SERVICE (self), FALSE);
+  g_return_val_if_fail (request != NULL && out != NULL, FALSE);
+
+  if (!validate_refund (self, request, &draft, error) ||
+      !new_uuid (draft.refund_id, error) ||
+      !new_uuid (event_id, error))
+    return FALSE;
+  draft.created_at_ms = g_get_real_time () / 1000;
+
+  if (!pay_repository_refund (self->repository, &draft, event_id, &refund, &payment,
+                              &replayed, &local_error))
+    {
+      note_storage_result (self, local_error);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  note_storage_result (self, NULL);
+
+  if (replayed)
+    {
+      if (!pay_refund_is_replay (&refund, draft.has_requested, draft.requested_cents,
+                                 request->reason))
+        {
+          g_set_error_literal (error, PAY_ERROR, PAY_ERROR_REFUND_CONFLICT,
+                               "refund_request_id already used with a different amount or reason");
+          return FALSE;
+        }
+      *out = refund;
+      return TRUE;
+    }
+
+  /* Committed. The cache is updated before the reply leaves, so a query that follows the
+   * reply, on any instance, sees the refund. Default mode: a failure is logged and
+   * counted by the cache, and the record then ages out with its TTL. */
+  if (!pay_cache_store_blocking (self->cache, &payment, &local_error) &&
+      self->settings.cache_required)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  *out = refund;
+  return TRUE;
+}
+
+typedef struct {
+  PayRefundRequest request;
+  gchar           *transaction_id;
+  gchar           *refund_request_id;
+  gchar           *reason;
+  PayRefund        refund;
+} RefundJob;
+
+static void
+refund_job_free (gpointer data)
+{
+  RefundJob *job = data;
+
+  g_free (job->transaction_id);
+  g_free (job->refund_request_id);
+  g_free (job->reason);
+  g_free (job);
+}
+
+static void
+refund_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  RefundJob *job = task_data;
+  GError *error = NULL;
+
+  if (pay_service_refund (PAY_SERVICE (source), &job->request, &job->refund, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+void
+pay_service_refund_async (PayService             *self,
+                          const PayRefundRequest *request,
+                          GCancellable           *cancellable,
+                          GAsyncReadyCallback     callback,
+                          gpointer                user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  RefundJob *job = g_new0 (RefundJob, 1);
+
+  job->request = *request;
+  job->transaction_id = g_strdup (request->transaction_id);
+  job->refund_request_id = g_strdup (request->refund_request_id);
+  job->reason = g_strdup (request->reason);
+  job->request.transaction_id = job->transaction_id;
+  job->request.refund_request_id = job->refund_request_id;
+  job->request.reason = job->reason;
+  g_task_set_task_data (task, job, refund_job_free);
+  g_task_set_source_tag (task, pay_service_refund_async);
+  g_task_run_in_thread (task, refund_in_thread);
+}
+
+gboolean
+pay_service_refund_finish (PayService *self, GAsyncResult *result, PayRefund *out, GError **error)
+{
+  RefundJob *job;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  job = g_task_get_task_data (G_TASK (result));
+  *out = job->refund;
   return TRUE;
 }
 

@@ -41,6 +41,49 @@ gboolean pay_service_charge_finish (PayService   *self,
                                     PayPayment   *out,
                                     GError      **error);
 
+/* Answers QueryPayment: exactly one key of @request (else PAY_ERROR_INVALID_REQUEST),
+ * from the Redis cache when it holds the record (no MySQL query then), else from MySQL,
+ * filling the cache. A Redis failure falls back to MySQL, or is PAY_ERROR_CACHE_READ in
+ * strict cache mode. PAY_ERROR_NOT_FOUND for an unknown payment. Blocking: worker
+ * threads only. */
+gboolean pay_service_query (PayService            *self,
+                            const PayQueryRequest *request,
+                            PayPayment            *out,
+                            GError               **error);
+
+/* pay_service_query() on a worker thread; @request is copied before this returns. */
+void     pay_service_query_async  (PayService            *self,
+                                   const PayQueryRequest *request,
+                                   GCancellable          *cancellable,
+                                   GAsyncReadyCallback    callback,
+                                   gpointer               user_data);
+gboolean pay_service_query_finish (PayService   *self,
+                                   GAsyncResult *result,
+                                   PayPayment   *out,
+                                   GError      **error);
+
+/* Refunds part or (amount absent) the rest of a payment; fills @out with the reply. Checks
+ * in the contract's order: shape (4004003), amount (4004002), existence (4004004), an
+ * earlier request with the same refund_request_id (its reply unchanged, or 4004006), the
+ * balance (4004005). The refund commits together with the payment's new total and its
+ * payment_events row; then the cached record is replaced (a failure is
+ * PAY_ERROR_CACHE_WRITE in strict cache mode only). Blocking: worker threads only. */
+gboolean pay_service_refund (PayService             *self,
+                             const PayRefundRequest *request,
+                             PayRefund              *out,
+                             GError                **error);
+
+/* pay_service_refund() on a worker thread; @request is copied before this returns. */
+void     pay_service_refund_async  (PayService             *self,
+                                    const PayRefundRequest *request,
+                                    GCancellable           *cancellable,
+                                    GAsyncReadyCallback     callback,
+                                    gpointer                user_data);
+gboolean pay_service_refund_finish (PayService   *self,
+                                    GAsyncResult *result,
+                                    PayRefund    *out,
+                                    GError      **error);
+
 /* Storage health as last observed (any thread, never blocks): TRUE while MySQL answers. */
 gboolean pay_service_storage_ok (PayService *self);
 

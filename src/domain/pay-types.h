@@ -49,4 +49,44 @@ typedef struct {
   gint64    updated_at_ms;
 } PayPayment;
 
+/* Limits of a refund request's strings, in characters (UTF-8 code points), and the bytes
+ * they can take in UTF-8. */
+#define PAY_REFUND_REQUEST_ID_MAX_CHARS 64
+#define PAY_REFUND_REASON_MAX_CHARS     256
+#define PAY_REFUND_REQUEST_ID_MAX_BYTES (4 * PAY_REFUND_REQUEST_ID_MAX_CHARS)
+#define PAY_REFUND_REASON_MAX_BYTES     (4 * PAY_REFUND_REASON_MAX_CHARS)
+
+/* What a query asks for: exactly one of the two keys. Pointers are borrowed. */
+typedef struct {
+  const gchar *transaction_id;  /* NULL = absent */
+  gboolean     has_order_id;
+  gint64       order_id;
+} PayQueryRequest;
+
+/* What a refund asks for, as decoded by a transport. Pointers are borrowed. */
+typedef struct {
+  const gchar *transaction_id;     /* NULL = missing */
+  gboolean     has_amount;         /* FALSE: refund all that is left */
+  gdouble      amount;             /* major units, as received at the API edge */
+  const gchar *refund_request_id;  /* the client's idempotency key; NULL = missing */
+  const gchar *reason;             /* NULL = absent */
+} PayRefundRequest;
+
+/* One refund as stored: the reply it got (refund_id, amount, and the payment's total and
+ * status right after it) and the request it answered (requested amount, reason), which a
+ * replay with the same refund_request_id must match. */
+typedef struct {
+  gchar     refund_id[PAY_UUID_STRLEN + 1];
+  gchar     transaction_id[PAY_UUID_STRLEN + 1];
+  gchar     refund_request_id[PAY_REFUND_REQUEST_ID_MAX_BYTES + 1];
+  gboolean  has_requested;          /* FALSE: the request named no amount */
+  gint64    requested_cents;
+  gboolean  has_reason;
+  gchar     reason[PAY_REFUND_REASON_MAX_BYTES + 1];
+  gint64    amount_cents;           /* refunded by this refund */
+  gint64    total_refunded_cents;   /* the payment's refunded total right after it */
+  PayStatus status;                 /* the payment's status right after it */
+  gint64    created_at_ms;
+} PayRefund;
+
 G_END_DECLS

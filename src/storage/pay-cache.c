@@ -28,7 +28,8 @@
 #define PAY_CACHE_WATCHDOG_MIN_MS 50
 #define PAY_CACHE_WATCHDOG_MAX_MS 1000
 
-/* Both keys of one record go out together: SET payment:tx:..., SET payment:order:.... */
+/* Both keys of one record go out together: EVAL (a guarded SET of payment:tx:...), then
+ * SET payment:order:.... */
 #define PAY_CACHE_COMMANDS_PER_STORE 2
 
 struct _PayCache
@@ -55,33 +56,58 @@ struct _PayCache
   gint               connected;       /* atomic copy of ready */
   GMutex             stats_lock;
   guint64            error_count;
+  gint               hits;            /* atomic; see pay_cache_count_lookup() */
+  gint               misses;          /* atomic */
   gboolean           failing;         /* logged as failing, not yet as recovered */
 };
 
 G_DEFINE_FINAL_TYPE (PayCache, pay_cache, G_TYPE_OBJECT)
 
-/* A worker thread waiting in pay_cache_store_blocking(). Atomically refcounted (an
- * g_atomic_rc_box): the waiter and the store in flight each hold a reference, so a reply
- * arriving after the waiter gave up still finds live memory. */
+/* A worker thread waiting in a blocking call. Atomically refcounted (an
+ * g_atomic_rc_box): the waiter and the operation in flight each hold a reference, so a
+ * reply arriving after the waiter gave up still finds live memory. */
 typedef struct {
   GMutex   lock;
   GCond    cond;
-  gboolean done;       /* the store finished */
+  gboolean done;       /* the operation finished */
   gboolean ok;
   gboolean abandoned;  /* the waiter timed out and counted the failure itself */
-} StoreWaiter;
+  GBytes  *value;      /* a GET's value; NULL when the key does not exist */
+} CacheWaiter;
 
-/* One pay_cache_store(): an g_atomic_rc_box with one reference for the hand-over to the
- * context and one per command queued in hiredis. */
+typedef enum {
+  CACHE_OP_STORE,      /* both keys of a record */
+  CACHE_OP_GET,        /* one key */
+} CacheOpKind;
+
+/* One pay_cache_store() or GET: an g_atomic_rc_box with one reference for the hand-over
+ * to the context and one per command queued in hiredis. */
 typedef struct {
   PayCache    *self;       /* borrowed; valid while hiredis holds the op (self owns ac) */
   PayCache    *hold;       /* strong ref until the op has been handed to hiredis */
-  PayPayment   payment;
-  StoreWaiter *waiter;     /* NULL for fire-and-forget */
+  CacheOpKind  kind;
+  PayPayment   payment;    /* CACHE_OP_STORE */
+  gchar       *key;        /* CACHE_OP_GET */
+  CacheWaiter *waiter;     /* NULL for fire-and-forget */
   guint        replies_pending;
   gboolean     failed;
   gboolean     completed;
-} StoreOp;
+} CacheOp;
+
+/* Sets KEYS[1] to ARGV[1] (TTL ARGV[3] seconds, 0 = none) unless it holds a record with
+ * more refunded than ARGV[2] cents. Refunded totals only grow, so a record read from
+ * MySQL before a refund, and stored after the refund updated the cache, cannot replace
+ * the newer record. A value that is not such a record is replaced. */
+static const gchar store_record_script[] =
+  "local cur = redis.call('GET', KEYS[1]) "
+  "if cur then "
+  "  local ok, rec = pcall(cjson.decode, cur) "
+  "  if ok and type(rec) == 'table' and type(rec.refunded_cents) == 'number' "
+  "     and rec.refunded_cents > tonumber(ARGV[2]) then return 0 end "
+  "end "
+  "if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3]) "
+  "else redis.call('SET', KEYS[1], ARGV[1]) end "
+  "return 1";
 
 static void cache_connect (PayCache *self);
 
@@ -123,16 +149,17 @@ note_success (PayCache *self)
 static void
 waiter_clear (gpointer data)
 {
-  StoreWaiter *waiter = data;
+  CacheWaiter *waiter = data;
 
   g_mutex_clear (&waiter->lock);
   g_cond_clear (&waiter->cond);
+  g_clear_pointer (&waiter->value, g_bytes_unref);
 }
 
-static StoreWaiter *
+static CacheWaiter *
 waiter_new (void)
 {
-  StoreWaiter *waiter = g_atomic_rc_box_new0 (StoreWaiter);
+  CacheWaiter *waiter = g_atomic_rc_box_new0 (CacheWaiter);
 
   g_mutex_init (&waiter->lock);
   g_cond_init (&waiter->cond);
@@ -140,14 +167,14 @@ waiter_new (void)
 }
 
 static void
-waiter_release (StoreWaiter *waiter)
+waiter_release (CacheWaiter *waiter)
 {
   g_atomic_rc_box_release_full (waiter, waiter_clear);
 }
 
 /* Wakes the waiter. FALSE when it had already given up (and counted its failure). */
 static gboolean
-waiter_finish (StoreWaiter *waiter, gboolean ok)
+waiter_finish (CacheWaiter *waiter, gboolean ok)
 {
   gboolean waiting;
 
@@ -161,7 +188,7 @@ waiter_finish (StoreWaiter *waiter, gboolean ok)
 }
 
 static void
-op_complete (StoreOp *op, gboolean ok, const gchar *reason)
+op_complete (CacheOp *op, gboolean ok, const gchar *reason)
 {
   gboolean count = TRUE;
 
@@ -180,13 +207,14 @@ op_complete (StoreOp *op, gboolean ok, const gchar *reason)
 static void
 op_clear (gpointer data)
 {
-  StoreOp *op = data;
+  CacheOp *op = data;
 
   /* Dropped without an answer (the context went away before running it). */
   if (!op->completed && op->waiter != NULL)
     waiter_finish (op->waiter, FALSE);
   g_clear_pointer (&op->waiter, waiter_release);
   g_clear_object (&op->hold);
+  g_free (op->key);
 }
 
 static void
@@ -200,7 +228,7 @@ op_release (gpointer op)
 static void
 op_handed_over (gpointer data)
 {
-  StoreOp *op = data;
+  CacheOp *op = data;
 
   g_clear_object (&op->hold);
   op_release (op);
@@ -421,24 +449,38 @@ cache_connect (PayCache *self)
 
 /* ---- storing ------------------------------------------------------------------------ */
 
+/* The watchdog's books: @n more replies to wait for on the current connection. */
 static void
-store_reply_cb (redisAsyncContext *ac, void *reply_data, void *privdata)
+note_queued (PayCache *self, guint n)
 {
-  StoreOp *op = privdata;
-  PayCache *self = op->self;
-  redisReply *reply = reply_data;
+  if (self->replies_pending == 0)
+    self->last_progress_us = g_get_monotonic_time ();
+  self->replies_pending += n;
+}
 
+/* The watchdog's books: a reply arrived (NULL: the connection is going away). */
+static void
+note_reply (PayCache *self, const redisAsyncContext *ac, const redisReply *reply)
+{
   if (reply != NULL && ac == self->ac)
     {
       self->replies_pending--;
       self->last_progress_us = g_get_monotonic_time ();
     }
+}
 
+static void
+store_reply_cb (redisAsyncContext *ac, void *reply_data, void *privdata)
+{
+  CacheOp *op = privdata;
+  redisReply *reply = reply_data;
+
+  note_reply (op->self, ac, reply);
   if (reply == NULL)
     op->failed = TRUE;
   else if (reply->type == REDIS_REPLY_ERROR)
     {
-      g_autofree gchar *reason = g_strdup_printf ("SET refused: %s", reply->str);
+      g_autofree gchar *reason = g_strdup_printf ("store refused: %s", reply->str);
 
       op->failed = TRUE;
       op_complete (op, FALSE, reason);
@@ -451,9 +493,8 @@ store_reply_cb (redisAsyncContext *ac, void *reply_data, void *privdata)
 
 /* Runs on the context: queues both SETs, pipelined. */
 static gboolean
-store_dispatch (gpointer data)
+store_dispatch (CacheOp *op)
 {
-  StoreOp *op = data;
   PayCache *self = op->self;
   g_autofree gchar *json = NULL;
   g_autofree gchar *tx_key = NULL;
@@ -461,12 +502,6 @@ store_dispatch (gpointer data)
   gsize json_len = 0;
   guint queued = 0;
   int rc;
-
-  if (self->ac == NULL || !self->ready)
-    {
-      op_complete (op, FALSE, "not connected");
-      return G_SOURCE_REMOVE;
-    }
 
   json = pay_payment_json_encode (&op->payment, &json_len);
   tx_key = g_strconcat (PAY_CACHE_TX_PREFIX, op->payment.transaction_id, NULL);
@@ -480,7 +515,12 @@ store_dispatch (gpointer data)
 
       g_atomic_rc_box_acquire (op);
       /* TTL 0 means no expiry: Redis rejects EX 0. */
-      if (self->settings.ttl_seconds > 0)
+      if (i == 0)
+        rc = redisAsyncCommand (self->ac, store_reply_cb, op, "EVAL %s 1 %s %b %lld %u",
+                                store_record_script, key, value, value_len,
+                                (long long) op->payment.refunded_cents,
+                                self->settings.ttl_seconds);
+      else if (self->settings.ttl_seconds > 0)
         rc = redisAsyncCommand (self->ac, store_reply_cb, op, "SET %s %b EX %u",
                                 key, value, value_len, self->settings.ttl_seconds);
       else
@@ -500,32 +540,157 @@ store_dispatch (gpointer data)
       return G_SOURCE_REMOVE;
     }
   op->replies_pending = queued;
-  if (self->replies_pending == 0)
-    self->last_progress_us = g_get_monotonic_time ();
-  self->replies_pending += queued;
+  note_queued (self, queued);
   return G_SOURCE_REMOVE;
 }
 
-/* Hands a copy of @payment to the context. FALSE (the failure counted) when Redis is not
- * connected: nothing is queued while it is down. */
-static gboolean
-store_submit (PayCache *self, const PayPayment *payment, StoreWaiter *waiter)
+static void
+get_reply_cb (redisAsyncContext *ac, void *reply_data, void *privdata)
 {
-  StoreOp *op;
+  CacheOp *op = privdata;
+  redisReply *reply = reply_data;
 
+  note_reply (op->self, ac, reply);
+  if (reply == NULL)
+    op_complete (op, FALSE, "connection lost");
+  else if (reply->type == REDIS_REPLY_NIL)
+    op_complete (op, TRUE, NULL);
+  else if (reply->type == REDIS_REPLY_STRING)
+    {
+      if (op->waiter != NULL)
+        {
+          g_mutex_lock (&op->waiter->lock);
+          g_clear_pointer (&op->waiter->value, g_bytes_unref);
+          op->waiter->value = g_bytes_new (reply->str, reply->len);
+          g_mutex_unlock (&op->waiter->lock);
+        }
+      op_complete (op, TRUE, NULL);
+    }
+  else
+    {
+      g_autofree gchar *reason = g_strdup_printf ("GET refused: %s",
+                                                  reply->type == REDIS_REPLY_ERROR ? reply->str
+                                                                                   : "not a string");
+
+      op_complete (op, FALSE, reason);
+    }
+  op_release (op);
+}
+
+/* Runs on the context: queues one GET. */
+static gboolean
+get_dispatch (CacheOp *op)
+{
+  PayCache *self = op->self;
+
+  g_atomic_rc_box_acquire (op);
+  if (redisAsyncCommand (self->ac, get_reply_cb, op, "GET %s", op->key) != REDIS_OK)
+    {
+      op_complete (op, FALSE, "command not queued");
+      op_release (op);
+      return G_SOURCE_REMOVE;
+    }
+  note_queued (self, 1);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+op_dispatch (gpointer data)
+{
+  CacheOp *op = data;
+
+  if (op->self->ac == NULL || !op->self->ready)
+    {
+      op_complete (op, FALSE, "not connected");
+      return G_SOURCE_REMOVE;
+    }
+  return op->kind == CACHE_OP_GET ? get_dispatch (op) : store_dispatch (op);
+}
+
+/* Hands @op (taken) to the context. FALSE (the failure counted, @op released) when Redis
+ * is not connected: nothing is queued while it is down. */
+static gboolean
+op_submit (PayCache *self, CacheOp *op)
+{
   if (!g_atomic_int_get (&self->connected))
     {
+      op->completed = TRUE;
+      op_release (op);
       note_failure (self, "not connected");
       return FALSE;
     }
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, op_dispatch, op,
+                              op_handed_over);
+  return TRUE;
+}
 
-  op = g_atomic_rc_box_new0 (StoreOp);
+static CacheOp *
+op_new (PayCache *self, CacheOpKind kind, CacheWaiter *waiter)
+{
+  CacheOp *op = g_atomic_rc_box_new0 (CacheOp);
+
   op->self = self;
   op->hold = g_object_ref (self);
-  op->payment = *payment;
+  op->kind = kind;
   op->waiter = waiter != NULL ? g_atomic_rc_box_acquire (waiter) : NULL;
-  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, store_dispatch, op,
-                              op_handed_over);
+  return op;
+}
+
+static CacheOp *
+store_op_new (PayCache *self, const PayPayment *payment, CacheWaiter *waiter)
+{
+  CacheOp *op = op_new (self, CACHE_OP_STORE, waiter);
+
+  op->payment = *payment;
+  return op;
+}
+
+/* Submits @op (taken) and waits for its outcome, at most settings->timeout_ms. Sets
+ * @error to @code ("@what failed: ...") on failure; *@value (when not NULL) gets a GET's
+ * value (NULL: no such key). */
+static gboolean
+op_run_blocking (PayCache     *self,
+                 CacheOp      *op,
+                 CacheWaiter  *waiter,
+                 PayErrorCode  code,
+                 const gchar  *what,
+                 GBytes      **value,
+                 GError      **error)
+{
+  gint64 deadline;
+  gboolean done, ok;
+
+  if (!op_submit (self, op))
+    {
+      g_set_error (error, PAY_ERROR, code, "%s failed: not connected", what);
+      return FALSE;
+    }
+
+  deadline = g_get_monotonic_time () + (gint64) self->settings.timeout_ms * G_TIME_SPAN_MILLISECOND;
+  g_mutex_lock (&waiter->lock);
+  while (!waiter->done)
+    if (!g_cond_wait_until (&waiter->cond, &waiter->lock, deadline))
+      break;
+  done = waiter->done;
+  ok = done && waiter->ok;
+  if (!done)
+    waiter->abandoned = TRUE;
+  if (ok && value != NULL)
+    *value = g_steal_pointer (&waiter->value);
+  g_mutex_unlock (&waiter->lock);
+
+  if (!done)
+    {
+      note_failure (self, "no reply in time");
+      g_set_error (error, PAY_ERROR, code, "%s failed: no reply within %u ms", what,
+                   self->settings.timeout_ms);
+      return FALSE;
+    }
+  if (!ok)
+    {
+      g_set_error (error, PAY_ERROR, code, "%s failed", what);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -639,20 +804,41 @@ pay_cache_get_error_count (PayCache *self)
 }
 
 void
+pay_cache_count_lookup (PayCache *self, gboolean hit)
+{
+  g_return_if_fail (PAY_IS_CACHE (self));
+
+  g_atomic_int_inc (hit ? &self->hits : &self->misses);
+}
+
+guint64
+pay_cache_get_hit_count (PayCache *self)
+{
+  g_return_val_if_fail (PAY_IS_CACHE (self), 0);
+  return (guint) g_atomic_int_get (&self->hits);
+}
+
+guint64
+pay_cache_get_miss_count (PayCache *self)
+{
+  g_return_val_if_fail (PAY_IS_CACHE (self), 0);
+  return (guint) g_atomic_int_get (&self->misses);
+}
+
+void
 pay_cache_store (PayCache *self, const PayPayment *payment)
 {
   g_return_if_fail (PAY_IS_CACHE (self));
   g_return_if_fail (payment != NULL);
 
-  store_submit (self, payment, NULL);
+  op_submit (self, store_op_new (self, payment, NULL));
 }
 
 gboolean
 pay_cache_store_blocking (PayCache *self, const PayPayment *payment, GError **error)
 {
-  StoreWaiter *waiter;
-  gint64 deadline;
-  gboolean done, ok;
+  CacheWaiter *waiter;
+  gboolean ok;
 
   g_return_val_if_fail (PAY_IS_CACHE (self), FALSE);
   g_return_val_if_fail (payment != NULL, FALSE);
@@ -661,38 +847,93 @@ pay_cache_store_blocking (PayCache *self, const PayPayment *payment, GError **er
   g_return_val_if_fail (!g_main_context_is_owner (self->context), FALSE);
 
   waiter = waiter_new ();
-  if (!store_submit (self, payment, waiter))
-    {
-      waiter_release (waiter);
-      g_set_error_literal (error, PAY_ERROR, PAY_ERROR_CACHE_WRITE,
-                           "cache write failed: not connected");
-      return FALSE;
-    }
-
-  deadline = g_get_monotonic_time () + (gint64) self->settings.timeout_ms * G_TIME_SPAN_MILLISECOND;
-  g_mutex_lock (&waiter->lock);
-  while (!waiter->done)
-    if (!g_cond_wait_until (&waiter->cond, &waiter->lock, deadline))
-      break;
-  done = waiter->done;
-  ok = done && waiter->ok;
-  if (!done)
-    waiter->abandoned = TRUE;
-  g_mutex_unlock (&waiter->lock);
+  ok = op_run_blocking (self, store_op_new (self, payment, waiter), waiter,
+                        PAY_ERROR_CACHE_WRITE, "cache write", NULL, error);
   waiter_release (waiter);
+  return ok;
+}
 
-  if (!done)
+gboolean
+pay_cache_get_blocking (PayCache *self, const gchar *key, GBytes **value, GError **error)
+{
+  CacheWaiter *waiter;
+  CacheOp *op;
+  gboolean ok;
+
+  g_return_val_if_fail (PAY_IS_CACHE (self), FALSE);
+  g_return_val_if_fail (key != NULL && value != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  g_return_val_if_fail (!g_main_context_is_owner (self->context), FALSE);
+
+  *value = NULL;
+  waiter = waiter_new ();
+  op = op_new (self, CACHE_OP_GET, waiter);
+  op->key = g_strdup (key);
+  ok = op_run_blocking (self, op, waiter, PAY_ERROR_CACHE_READ, "cache read", value, error);
+  waiter_release (waiter);
+  return ok;
+}
+
+gboolean
+pay_cache_fetch_blocking (PayCache              *self,
+                          const PayQueryRequest *key,
+                          PayPayment            *out,
+                          gboolean              *found,
+                          GError               **error)
+{
+  g_autoptr(GBytes) tx_value = NULL;
+  g_autoptr(GBytes) record = NULL;
+  g_autoptr(GError) decode_error = NULL;
+  g_autofree gchar *tx_key = NULL;
+  gchar tx[PAY_UUID_STRLEN + 1];
+  PayPayment payment;
+  gsize len;
+  const gchar *data;
+
+  g_return_val_if_fail (PAY_IS_CACHE (self), FALSE);
+  g_return_val_if_fail (key != NULL && out != NULL && found != NULL, FALSE);
+
+  *found = FALSE;
+  if (key->transaction_id != NULL)
     {
-      note_failure (self, "no reply in time");
-      g_set_error (error, PAY_ERROR, PAY_ERROR_CACHE_WRITE,
-                   "cache write failed: no reply within %u ms", self->settings.timeout_ms);
-      return FALSE;
+      if (strlen (key->transaction_id) != PAY_UUID_STRLEN)
+        return TRUE;
+      g_strlcpy (tx, key->transaction_id, sizeof tx);
     }
-  if (!ok)
+  else
     {
-      g_set_error_literal (error, PAY_ERROR, PAY_ERROR_CACHE_WRITE, "cache write failed");
-      return FALSE;
+      g_autofree gchar *order_key = g_strdup_printf (PAY_CACHE_ORDER_PREFIX "%" G_GINT64_FORMAT,
+                                                     key->order_id);
+
+      if (!pay_cache_get_blocking (self, order_key, &tx_value, error))
+        return FALSE;
+      if (tx_value == NULL)
+        return TRUE;
+      data = g_bytes_get_data (tx_value, &len);
+      if (len != PAY_UUID_STRLEN)
+        return TRUE;   /* not ours: a miss */
+      memcpy (tx, data, len);
+      tx[len] = '\0';
     }
+
+  tx_key = g_strconcat (PAY_CACHE_TX_PREFIX, tx, NULL);
+  if (!pay_cache_get_blocking (self, tx_key, &record, error))
+    return FALSE;
+  if (record == NULL)
+    return TRUE;
+  data = g_bytes_get_data (record, &len);
+  if (!pay_payment_json_decode (data, len, &payment, &decode_error))
+    {
+      g_debug ("ignoring the cached record of %s: %s", tx, decode_error->message);
+      return TRUE;
+    }
+  /* A record that does not answer the question asked (a stale order key) is a miss. */
+  if (strcmp (payment.transaction_id, tx) != 0 ||
+      (key->transaction_id == NULL && payment.order_id != key->order_id))
+    return TRUE;
+
+  *out = payment;
+  *found = TRUE;
   return TRUE;
 }
 

@@ -41,6 +41,7 @@ struct _PayMysqlPool
   guint   open;               /* connections open or being opened, idle or not */
   guint   size;
   guint   generation;         /* bumped to retire every connection opened before */
+  guint   waiting;            /* threads waiting in checkout for a connection */
 
   gint    healthy;            /* atomic: FALSE after a connection-level failure */
 };
@@ -542,15 +543,29 @@ pay_mysql_pool_checkout (PayMysqlPool *pool, GError **error)
           return conn;
         }
 
+      pool->waiting++;
       if (!g_cond_wait_until (&pool->returned, &pool->lock, deadline) &&
           g_queue_is_empty (&pool->idle) && pool->open >= pool->size)
         {
+          pool->waiting--;
           g_mutex_unlock (&pool->lock);
           g_set_error (error, PAY_ERROR, PAY_ERROR_STORAGE_UNAVAILABLE,
                        "storage unavailable: all %u connections busy", pool->size);
           return NULL;
         }
+      pool->waiting--;
     }
+}
+
+void
+pay_mysql_pool_get_stats (PayMysqlPool *pool, guint *in_use, guint *waiting)
+{
+  g_return_if_fail (pool != NULL);
+
+  g_mutex_lock (&pool->lock);
+  *in_use = pool->open - MIN (pool->open, pool->idle.length);
+  *waiting = pool->waiting;
+  g_mutex_unlock (&pool->lock);
 }
 
 void

@@ -54,6 +54,10 @@ PayMysqlConn *pay_mysql_pool_checkout (PayMysqlPool *pool, GError **error);
  * or older than the last pay_mysql_pool_close_idle(). Takes ownership of @conn. */
 void pay_mysql_pool_checkin (PayMysqlPool *pool, PayMysqlConn *conn);
 
+/* Connections checked out now (or being opened for a checkout) in *@in_use, and threads
+ * waiting for one in *@waiting. Any thread; for metrics. */
+void pay_mysql_pool_get_stats (PayMysqlPool *pool, guint *in_use, guint *waiting);
+
 /* Closes every idle connection; connections checked out now are closed when they come
  * back. Later checkouts connect afresh. */
 void pay_mysql_pool_close_idle (PayMysqlPool *pool);

@@ -26,18 +26,50 @@ PayRepository *pay_repository_new (const PayMysqlSettings *settings);
  * PAY_ERROR_STORAGE_UNAVAILABLE when MySQL cannot be reached. Thread-safe, blocking. */
 gboolean pay_repository_ensure_schema (PayRepository *self, GError **error);
 
-/* Inserts a new payment (running pay_repository_ensure_schema() first until it has
- * succeeded once). Uniqueness of order_id is the database's job: a duplicate
- * order gives PAY_ERROR_ORDER_ALREADY_PAID, a duplicate transaction id
- * PAY_ERROR_ID_GENERATION, any connection failure or timeout
- * PAY_ERROR_STORAGE_UNAVAILABLE. Thread-safe, blocking. */
+/* Inserts a new payment and its "charge" payment_events row (@event_id, a UUID) in one
+ * transaction (running pay_repository_ensure_schema() first until it has succeeded once).
+ * Uniqueness of order_id is the database's job: a duplicate order gives
+ * PAY_ERROR_ORDER_ALREADY_PAID, a duplicate transaction id PAY_ERROR_ID_GENERATION, any
+ * connection failure or timeout PAY_ERROR_STORAGE_UNAVAILABLE (then the outcome may be
+ * unknown when the COMMIT itself failed). Thread-safe, blocking. */
 gboolean pay_repository_insert_payment (PayRepository    *self,
                                         const PayPayment *payment,
+                                        const gchar      *event_id,
                                         GError          **error);
+
+/* Reads the payment named by @key (exactly one of its keys set) into *@out.
+ * PAY_ERROR_NOT_FOUND when there is none. Thread-safe, blocking. */
+gboolean pay_repository_get_payment (PayRepository         *self,
+                                     const PayQueryRequest *key,
+                                     PayPayment            *out,
+                                     GError               **error);
+
+/* Applies a refund in one transaction that locks the payment row (SELECT ... FOR UPDATE),
+ * so refunds of one payment from any number of service instances run one at a time:
+ * 1. no payment @draft->transaction_id: PAY_ERROR_NOT_FOUND;
+ * 2. a refund with the same (transaction_id, refund_request_id) exists: it is copied to
+ *    *@refund, *@replayed is TRUE, nothing changes (the caller decides replay or conflict);
+ * 3. otherwise pay_refund_plan() decides (PAY_ERROR_REFUND_EXCEEDS), and the payment's
+ *    refunded total and status, the refunds row (*@draft with the planned amount, total and
+ *    status; @draft->refund_id and created_at_ms are the new refund's) and a "refund"
+ *    payment_events row (@event_id) are written and committed together; *@refund is the
+ *    stored refund.
+ * *@payment is the payment after the transaction. Thread-safe, blocking. */
+gboolean pay_repository_refund (PayRepository   *self,
+                                const PayRefund *draft,
+                                const gchar     *event_id,
+                                PayRefund       *refund,
+                                PayPayment      *payment,
+                                gboolean        *replayed,
+                                GError         **error);
 
 /* Round trip to MySQL on a connection kept for health checks (not from the pool), so a
  * busy pool never makes the service look down. Thread-safe, blocking. */
 gboolean pay_repository_ping (PayRepository *self, GError **error);
+
+/* MySQL pool state for metrics: connections in use and threads waiting for one. Any
+ * thread, never blocks on MySQL. */
+void pay_repository_get_pool_stats (PayRepository *self, guint *in_use, guint *waiting);
 
 /* Closes every pooled connection; later calls reconnect. */
 void pay_repository_close (PayRepository *self);

@@ -28,5 +28,44 @@ const gchar *const pay_schema_statements[] = {
   "  CONSTRAINT ck_payments_refunded CHECK (refunded_cents >= 0 AND refunded_cents <= amount_cents),\n"
   "  CONSTRAINT ck_payments_status CHECK (status IN (1, 2, 3))\n"
   ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+
+  /* One row per refund, holding the request (requested_cents NULL = "the rest") and the
+   * reply it got, so a replay returns that reply unchanged. refund_request_id is
+   * VARBINARY: compared byte for byte, without the case folding or trailing-space padding
+   * of a text collation. */
+  "CREATE TABLE IF NOT EXISTS " PAY_SCHEMA_REFUNDS_TABLE " (\n"
+  "  id                   BIGINT         NOT NULL AUTO_INCREMENT,\n"
+  "  refund_id            CHAR(36)       NOT NULL,\n"
+  "  transaction_id       CHAR(36)       NOT NULL,\n"
+  "  refund_request_id    VARBINARY(256) NOT NULL COMMENT 'client key, 1-64 characters of UTF-8',\n"
+  "  requested_cents      BIGINT         NULL COMMENT 'NULL: the request named no amount',\n"
+  "  reason               VARCHAR(256)   NULL,\n"
+  "  amount_cents         BIGINT         NOT NULL,\n"
+  "  total_refunded_cents BIGINT         NOT NULL COMMENT 'payment total right after this refund',\n"
+  "  status               TINYINT        NOT NULL COMMENT 'payment status right after this refund',\n"
+  "  created_at_ms        BIGINT         NOT NULL COMMENT 'Unix time, milliseconds',\n"
+  "  PRIMARY KEY (id),\n"
+  "  UNIQUE KEY " PAY_SCHEMA_KEY_REFUNDS_REQUEST " (transaction_id, refund_request_id),\n"
+  "  UNIQUE KEY uk_refunds_refund (refund_id),\n"
+  "  CONSTRAINT ck_refunds_amount CHECK (amount_cents > 0),\n"
+  "  CONSTRAINT ck_refunds_status CHECK (status IN (2, 3))\n"
+  ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+
+  /* The audit trail and outbox: one row per charge and per refund, written in the same
+   * transaction as the change; id gives consumers the commit order per payment. */
+  "CREATE TABLE IF NOT EXISTS " PAY_SCHEMA_EVENTS_TABLE " (\n"
+  "  id             BIGINT      NOT NULL AUTO_INCREMENT,\n"
+  "  event_id       CHAR(36)    NOT NULL,\n"
+  "  event_type     VARCHAR(16) NOT NULL COMMENT 'charge or refund',\n"
+  "  transaction_id CHAR(36)    NOT NULL,\n"
+  "  order_id       BIGINT      NOT NULL,\n"
+  "  refund_id      CHAR(36)    NULL COMMENT 'the refund, for refund events',\n"
+  "  amount_cents   BIGINT      NOT NULL COMMENT 'charged or refunded by this event',\n"
+  "  status         TINYINT     NOT NULL COMMENT 'payment status after the event',\n"
+  "  created_at_ms  BIGINT      NOT NULL COMMENT 'Unix time, milliseconds',\n"
+  "  PRIMARY KEY (id),\n"
+  "  UNIQUE KEY uk_events_event (event_id),\n"
+  "  KEY ix_events_tx (transaction_id)\n"
+  ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
   NULL,
 };

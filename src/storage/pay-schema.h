@@ -11,6 +11,13 @@ G_BEGIN_DECLS
 #define PAY_SCHEMA_PAYMENTS_TABLE     "payments"
 #define PAY_SCHEMA_KEY_PAYMENTS_ORDER "uk_payments_order"
 #define PAY_SCHEMA_KEY_PAYMENTS_TX    "uk_payments_tx"
+#define PAY_SCHEMA_REFUNDS_TABLE      "refunds"
+#define PAY_SCHEMA_KEY_REFUNDS_REQUEST "uk_refunds_request"
+#define PAY_SCHEMA_EVENTS_TABLE       "payment_events"
+
+/* payment_events.event_type values. */
+#define PAY_SCHEMA_EVENT_CHARGE "charge"
+#define PAY_SCHEMA_EVENT_REFUND "refund"
 
 /* The schema, one statement per element (no trailing ';'), NULL-terminated. Every
  * statement is idempotent (CREATE ... IF NOT EXISTS), so running them all again on an

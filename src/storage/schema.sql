@@ -2,6 +2,8 @@
 -- The service runs the same statements itself (src/storage/pay-schema.c, which must stay
 -- identical to everything below this header; tests/unit/test-schema.c checks it).
 -- Amounts are integer cents; the full card number and the CVV are never stored.
+-- Tables: payments (the truth), refunds (one row per refund, with the reply it got),
+-- payment_events (audit trail and outbox: one row per charge and per refund).
 
 CREATE TABLE IF NOT EXISTS payments (
   id             BIGINT      NOT NULL AUTO_INCREMENT,
@@ -22,4 +24,37 @@ CREATE TABLE IF NOT EXISTS payments (
   CONSTRAINT ck_payments_amount CHECK (amount_cents > 0),
   CONSTRAINT ck_payments_refunded CHECK (refunded_cents >= 0 AND refunded_cents <= amount_cents),
   CONSTRAINT ck_payments_status CHECK (status IN (1, 2, 3))
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS refunds (
+  id                   BIGINT         NOT NULL AUTO_INCREMENT,
+  refund_id            CHAR(36)       NOT NULL,
+  transaction_id       CHAR(36)       NOT NULL,
+  refund_request_id    VARBINARY(256) NOT NULL COMMENT 'client key, 1-64 characters of UTF-8',
+  requested_cents      BIGINT         NULL COMMENT 'NULL: the request named no amount',
+  reason               VARCHAR(256)   NULL,
+  amount_cents         BIGINT         NOT NULL,
+  total_refunded_cents BIGINT         NOT NULL COMMENT 'payment total right after this refund',
+  status               TINYINT        NOT NULL COMMENT 'payment status right after this refund',
+  created_at_ms        BIGINT         NOT NULL COMMENT 'Unix time, milliseconds',
+  PRIMARY KEY (id),
+  UNIQUE KEY uk_refunds_request (transaction_id, refund_request_id),
+  UNIQUE KEY uk_refunds_refund (refund_id),
+  CONSTRAINT ck_refunds_amount CHECK (amount_cents > 0),
+  CONSTRAINT ck_refunds_status CHECK (status IN (2, 3))
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS payment_events (
+  id             BIGINT      NOT NULL AUTO_INCREMENT,
+  event_id       CHAR(36)    NOT NULL,
+  event_type     VARCHAR(16) NOT NULL COMMENT 'charge or refund',
+  transaction_id CHAR(36)    NOT NULL,
+  order_id       BIGINT      NOT NULL,
+  refund_id      CHAR(36)    NULL COMMENT 'the refund, for refund events',
+  amount_cents   BIGINT      NOT NULL COMMENT 'charged or refunded by this event',
+  status         TINYINT     NOT NULL COMMENT 'payment status after the event',
+  created_at_ms  BIGINT      NOT NULL COMMENT 'Unix time, milliseconds',
+  PRIMARY KEY (id),
+  UNIQUE KEY uk_events_event (event_id),
+  KEY ix_events_tx (transaction_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

@@ -2,38 +2,15 @@
 RPC connections alone and over RPC and HTTP together."""
 
 import collections
-import threading
 
 import pytest
 
 from support import data, httpapi
+from support.race import run_together
 from support.pay import count_orders
 from support.rpc import RpcClient
 
 N = 40
-
-
-def run_together(fns):
-    """Runs every fn in its own thread, released together by a barrier; returns results
-    (an exception counts as a result)."""
-    barrier = threading.Barrier(len(fns))
-    results = [None] * len(fns)
-
-    def worker(i, fn):
-        try:
-            ready = fn()        # connect first: the barrier releases the calls only
-            barrier.wait(timeout=60)
-            results[i] = ready()
-        except Exception as e:  # noqa: BLE001 - reported as a result
-            results[i] = ("exception", repr(e))
-
-    threads = [threading.Thread(target=worker, args=(i, fn)) for i, fn in enumerate(fns)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-        assert not t.is_alive(), "a charge did not finish within 120 s"
-    return results
 
 
 def rpc_caller(port, req):

@@ -2,6 +2,7 @@
 ones too), neither the database dump, nor the Redis cache, nor the service's log (at debug
 level) holds a full card number or a CVV."""
 
+import json
 import random
 import re
 
@@ -40,6 +41,23 @@ def pci_run(start_service, mariadb, redis):
     (service, database, cards)."""
     db = "payment_pci"
     svc = start_service(extra_env={"PAYMENT_LOG_LEVEL": "debug"}, database_name=db)
+    cards = run_charges(svc)
+    return svc, db, cards
+
+
+@pytest.fixture(scope="module")
+def pci_json_run(start_service):
+    """The same charges on a service logging JSON lines at the default (info) level, where
+    every request has its structured line; returns (service, cards)."""
+    svc = start_service(extra_env={"PAYMENT_LOG_LEVEL": "info", "PAYMENT_LOG_FORMAT": "json"},
+                        database_name="payment_pci_json")
+    cards = run_charges(svc)
+    return svc, cards
+
+
+def run_charges(svc):
+    """Charges with distinctive cards over both transports, successes and every kind of
+    failure, then stops @svc (flushing its log). Returns the cards."""
     cards = distinctive_cards()
     outcomes = []
     with RpcClient(svc.rpc_port) as rpc:
@@ -70,7 +88,7 @@ def pci_run(start_service, mariadb, redis):
                     headers={"Content-Type": "application/json"})
     svc.stop_and_check()   # flush the log
     assert sum(1 for o in outcomes if o[0] == "ok") == len(cards), outcomes
-    return svc, db, cards
+    return cards
 
 
 def card_leaks(text, cards):
@@ -181,3 +199,25 @@ def test_cache_has_no_card_numbers_or_cvvs(pci_run, redis):
     blob = "\n".join(texts)
     assert not card_leaks(blob, cards), card_leaks(blob, cards)
     assert not re.search(r"(?i)cvv", blob), "a CVV field in the cache"
+
+
+def test_json_request_lines_have_fields_and_no_card_data(pci_json_run):
+    svc, cards = pci_json_run
+    text = svc.log_text()
+    leaks = card_leaks(text, cards)
+    assert not leaks, f"card numbers in the log {svc.log_path}: {leaks}"
+    cvv = cvv_leaks_in_log(text, cards)
+    assert not cvv, f"CVVs in the log {svc.log_path}: {cvv[:5]}"
+    lines = [json.loads(l) for l in text.splitlines() if l.startswith("{")]
+    requests = [l for l in lines if "METHOD" in l and "TRANSPORT" in l]
+    assert {r["TRANSPORT"] for r in requests} == {"rpc", "http"}, requests[:3]
+    for r in requests:
+        assert r["level"] == "info", r
+        assert {"CODE", "DURATION_MS"} <= r.keys(), r
+    ok = [r for r in requests if r["CODE"] == "0"]
+    assert len(ok) == len(cards), [r for r in requests if r["CODE"] == "0"]
+    assert all(r.get("ORDER_ID") and r.get("TRANSACTION_ID") for r in ok), ok[:3]
+    # no member of any line holds more of a card than the last 4 digits
+    for r in requests:
+        for key, value in r.items():
+            assert not card_leaks(str(value), cards), (key, r)

@@ -1,5 +1,6 @@
-"""The service under valgrind memcheck through 1,000 mixed requests (successes, every
-Charge error, unknown methods, undecodable and malformed frames, HTTP errors), then
+"""The service under valgrind memcheck through 1,150 mixed requests (successes, every
+Charge error, queries and refunds with their errors, unknown methods, undecodable and
+malformed frames, HTTP errors, /metrics; registered with a fake Consul agent), then
 SIGTERM: no definite leak, no memory error, exit status 0. Not registered for the
 sanitized build (valgrind cannot run an ASan binary)."""
 
@@ -14,11 +15,12 @@ import threading
 import pytest
 from thrift.Thrift import TMessageType
 
-from support import data, env, httpapi
+from support import data, env, httpapi, refunds
+from support.fake_consul import FakeConsul
 from support.rpc import (RpcClient, connect, decode_reply, encode_message, frame,
                          read_frame, wait_closed)
 
-TOTAL = 1000
+TOTAL = 1150
 THREADS = 4
 CLOSE_TIMEOUT = 20.0  # seconds for the service to close a malformed stream
 
@@ -47,6 +49,9 @@ def make_actions():
     acts += [("http_ok", None)] * 120
     acts += [("http_err", i) for i in range(130)]
     acts += [("http_route", i) for i in range(50)]
+    acts += [("query", i) for i in range(70)]
+    acts += [("refund", i) for i in range(80)]
+    acts += [("metrics", None)] * 30
     acts += [("health", None)] * (TOTAL - len(acts))
     assert len(acts) == TOTAL, len(acts)
     rnd.shuffle(acts)
@@ -77,6 +82,16 @@ class Worker:
         self.svc = svc
         self.rpc = None
         self.dup_order = None
+        self.paid = None       # (transaction_id, order_id) that queries and refunds use
+        self.refunds = 0
+
+    def payment(self):
+        if self.paid is None:
+            req = data.charge(amount=1000.0)
+            res = self.client().charge(req)
+            assert res[0] == "ok", res
+            self.paid = (res[1], req["order_id"])
+        return self.paid
 
     def client(self):
         if self.rpc is None:
@@ -148,6 +163,39 @@ class Worker:
             r = httpapi.request(svc.http_port, method, path,
                                 "{}" if method in ("POST", "PUT") else None, timeout=120)
             assert r.status == status, r
+        elif kind == "query":
+            tx, order = self.payment()
+            transport = "rpc" if arg % 2 == 0 else "http"
+            if arg % 7 == 6:
+                res = refunds.query(transport, svc, tx=tx, order=order)
+                assert res[:2] == ("error", 4004003), res
+            else:
+                res = refunds.query(transport, svc, **({"tx": tx} if arg % 3 else {"order": order}))
+                assert res[0] == "ok" and res[1]["transaction_id"] == tx, res
+        elif kind == "refund":
+            tx, _ = self.payment()
+            transport = "rpc" if arg % 2 == 0 else "http"
+            if arg % 5 == 4:       # a replay, then a conflicting one
+                k = f"vg-{tx}-{self.refunds}"
+                first = refunds.refund(transport, svc, tx, k, amount=0.01, reason="vg")
+                assert first[0] == "ok", first
+                self.refunds += 1
+                assert refunds.refund(transport, svc, tx, k, amount=0.01, reason="vg") == first
+                res = refunds.refund(transport, svc, tx, k, amount=0.02)
+                assert res[:2] == ("error", 4004006), res
+            elif arg % 5 == 3:     # over the balance, and an unknown payment
+                res = refunds.refund(transport, svc, tx, f"vg-over-{arg}", amount=5000.0)
+                assert res[:2] == ("error", 4004005), res
+                res = refunds.refund(transport, svc, "8e0237d4-60c0-49f5-a975-1759e545db71",
+                                     f"vg-{arg}")
+                assert res[:2] == ("error", 4004004), res
+            else:
+                res = refunds.refund(transport, svc, tx, f"vg-{tx}-{self.refunds}", amount=0.01)
+                assert res[0] == "ok", res
+                self.refunds += 1
+        elif kind == "metrics":
+            r = httpapi.request(svc.http_port, "GET", "/metrics", timeout=120)
+            assert r.status == 200 and "payment_requests_total" in r.raw, r
         elif kind == "health":
             assert svc.health_status(timeout=120) == 200
         else:
@@ -163,7 +211,12 @@ def test_no_leaks_under_valgrind(start_service, capsys):
     wrapper = ["valgrind", "--leak-check=full", "--errors-for-leak-kinds=definite",
                "--show-leak-kinds=definite", "--error-exitcode=99", "--num-callers=40",
                "--track-fds=no", f"--log-file={vg_log}"]
-    svc = start_service(extra_env={"G_SLICE": "always-malloc", "G_DEBUG": "gc-friendly"},
+    # Registered with a fake Consul agent (checked every second) for the whole run, so the
+    # registrar's requests, re-checks and deregistration are in the leak check too.
+    agent = FakeConsul(env.devservers.free_port()).start()
+    svc = start_service(extra_env={"G_SLICE": "always-malloc", "G_DEBUG": "gc-friendly",
+                                   "PAYMENT_CONSUL_ADDRESS": agent.address,
+                                   "PAYMENT_CONSUL_SYNC_INTERVAL_SECONDS": "1"},
                         wrapper=wrapper, name="valgrind", ready_timeout=240.0,
                         stop_timeout=300.0)
 
@@ -194,6 +247,7 @@ def test_no_leaks_under_valgrind(start_service, capsys):
         t.join()
 
     status = svc.stop()
+    agent.stop()
     with open(vg_log, errors="replace") as f:
         vg = f.read()
     summary = [l for l in vg.splitlines()
@@ -218,6 +272,10 @@ def test_no_leaks_under_valgrind(start_service, capsys):
     if status != 0:
         problems.append(f"exit status {status} under valgrind (99 = valgrind errors)\n"
                         + errors_section(vg))
+    if not agent.registrations() or not agent.requests_to("PUT", "/v1/agent/service/deregister/"):
+        problems.append(f"not registered and deregistered with the fake Consul: {agent.requests}")
+    if agent.problems:
+        problems.append(f"Consul API misuse: {agent.problems}")
     if svc.bad_log_lines():
         problems.append(f"bad log lines: {svc.bad_log_lines()[:5]}")
     assert not problems, "\n\n".join(problems)

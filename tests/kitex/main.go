@@ -89,7 +89,7 @@ func parseFlags() *options {
 	o := &options{}
 	flag.StringVar(&o.addr, "addr", "", "server host:port (required), e.g. 127.0.0.1:8885")
 	flag.StringVar(&o.transport, "transport", "framed", "framed | buffered | ttheader | ttheader-handler | buffered-ttheader")
-	flag.StringVar(&o.kase, "case", "", "charge | query | refund | pooled (required)")
+	flag.StringVar(&o.kase, "case", "", "charge | query | refund | pooled | flow (required)")
 	flag.DurationVar(&o.timeout, "timeout", 5*time.Second, "RPC timeout")
 	flag.DurationVar(&o.connectTimeout, "connect-timeout", time.Second, "connect timeout")
 
@@ -121,7 +121,7 @@ func parseFlags() *options {
 		usage("bad -addr %q: %v", o.addr, err)
 	}
 	switch o.kase {
-	case "charge", "query", "refund":
+	case "charge", "query", "refund", "flow":
 	case "pooled":
 		if o.count < 1 {
 			usage("-count must be >= 1")
@@ -326,6 +326,9 @@ func main() {
 			results = append(results, r)
 		}
 		out = Result{"calls": o.count, "ok": okCount, "dials": dialer.dials.Load(), "results": results}
+	case "flow":
+		out = doFlow(ctx, cli, o)
+		out["dials"] = dialer.dials.Load()
 	}
 
 	b, err := json.Marshal(out)
@@ -333,4 +336,45 @@ func main() {
 		setupError("json: %v", err)
 	}
 	os.Stdout.Write(append(b, '\n'))
+}
+
+// doFlow makes every method call on ONE client (one pooled long connection when all goes
+// well): Charge -order, QueryPayment by transaction id and by order id, Refund 5.00
+// (refund_request_id "<order>-r1"), the same Refund again (a replay), Refund of the rest
+// (no amount, "<order>-r2"), and QueryPayment again. Each step's single-call object
+// gets a "step" key; main adds "dials".
+func doFlow(ctx context.Context, cli paymentservice.Client, o *options) Result {
+	steps := []Result{}
+	add := func(name string, r Result) {
+		r["step"] = name
+		steps = append(steps, r)
+	}
+	charged := doCharge(ctx, cli, o, o.order)
+	add("charge", charged)
+	tx, _ := charged["transaction_id"].(string)
+	q := *o
+	q.tx = tx
+	q.set = map[string]bool{"tx": true}
+	add("query_tx", doQuery(ctx, cli, &q))
+	q.set = map[string]bool{"order": true}
+	add("query_order", doQuery(ctx, cli, &q))
+	r := *o
+	r.tx = tx
+	r.amount = 5
+	r.refundID = fmt.Sprintf("%d-r1", o.order)
+	r.set = map[string]bool{"amount": true}
+	add("refund", doRefund(ctx, cli, &r))
+	add("refund_replay", doRefund(ctx, cli, &r))
+	r.refundID = fmt.Sprintf("%d-r2", o.order)
+	r.set = map[string]bool{}
+	add("refund_rest", doRefund(ctx, cli, &r))
+	q.set = map[string]bool{"tx": true}
+	add("query_after", doQuery(ctx, cli, &q))
+	okCount := 0
+	for _, s := range steps {
+		if s["ok"] == true {
+			okCount++
+		}
+	}
+	return Result{"calls": len(steps), "ok": okCount, "results": steps}
 }

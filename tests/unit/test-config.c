@@ -92,6 +92,10 @@ assert_defaults (const PayConfig *config)
   g_assert_null (config->consul.address);
   g_assert_cmpstr (config->consul.service_name, ==, "payment");
   g_assert_null (config->consul.token);
+  g_assert_null (config->consul.advertise_address);
+  g_assert_cmpuint (config->consul.check_interval_seconds, ==, 5);
+  g_assert_cmpuint (config->consul.deregister_critical_after_seconds, ==, 60);
+  g_assert_cmpuint (config->consul.sync_interval_seconds, ==, 10);
 
   g_assert_cmpint (config->log.level, ==, G_LOG_LEVEL_INFO);
   g_assert_false (config->log.json);
@@ -143,7 +147,7 @@ test_shipped_file (void)
 
       keys += g_strv_length (names);
     }
-  g_assert_cmpuint (keys, ==, 30);
+  g_assert_cmpuint (keys, ==, 34);
 }
 
 static const gchar every_key_file[] =
@@ -182,6 +186,10 @@ static const gchar every_key_file[] =
   "address=http://127.0.0.1:8500\n"
   "service_name=payment-eu\n"
   "token=abc-123\n"
+  "advertise_address=10.0.0.7\n"
+  "check_interval_seconds=3\n"
+  "deregister_critical_after_seconds=90\n"
+  "sync_interval_seconds=2\n"
   "[log]\n"
   "level=debug\n"
   "format=json\n";
@@ -222,6 +230,10 @@ test_file_values (void)
   g_assert_cmpstr (config->consul.address, ==, "http://127.0.0.1:8500");
   g_assert_cmpstr (config->consul.service_name, ==, "payment-eu");
   g_assert_cmpstr (config->consul.token, ==, "abc-123");
+  g_assert_cmpstr (config->consul.advertise_address, ==, "10.0.0.7");
+  g_assert_cmpuint (config->consul.check_interval_seconds, ==, 3);
+  g_assert_cmpuint (config->consul.deregister_critical_after_seconds, ==, 90);
+  g_assert_cmpuint (config->consul.sync_interval_seconds, ==, 2);
   g_assert_cmpint (config->log.level, ==, G_LOG_LEVEL_DEBUG);
   g_assert_true (config->log.json);
 }
@@ -456,6 +468,7 @@ static const BadCase bad_cases[] = {
   { "payment", "max_amount",              "1,000",      "positive amount" },
   { "payment", "max_amount",              "99999999999999999999", "positive amount" },
   { "consul",  "service_name",            "",           "must not be empty" },
+  { "consul",  "deregister_critical_after_seconds", "59", "out of range" },
   { "log",     "level",                   "verbose",    "is not one of debug, info" },
   { "log",     "level",                   "",           "is not one of" },
   { "log",     "format",                  "xml",        "is not one of text, json" },

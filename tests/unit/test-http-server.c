@@ -25,6 +25,7 @@ typedef struct {
   PayCache      *cache;
   PayService    *service;
   PayHttpServer *server;
+  PayMetrics    *metrics;
   SoupSession   *session;
   guint16        port;
 } Fixture;
@@ -79,7 +80,8 @@ fixture_setup (Fixture *f, gconstpointer data)
   /* Never started: the cache stays disconnected. */
   f->cache = pay_cache_new (&config->redis, g_main_context_default ());
   f->service = pay_service_new (f->repository, f->cache, &settings);
-  f->server = pay_http_server_new (f->service);
+  f->metrics = pay_metrics_new ();
+  f->server = pay_http_server_new (f->service, f->metrics);
   g_assert_true (pay_http_server_listen (f->server, "127.0.0.1", 0, &error));
   g_assert_no_error (error);
   f->port = pay_http_server_get_port (f->server);
@@ -98,6 +100,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
     g_main_context_iteration (NULL, FALSE);
   g_assert_finalize_object (f->server);
   g_clear_object (&f->service);
+  g_assert_finalize_object (f->metrics);
   g_clear_object (&f->cache);
   g_clear_object (&f->repository);
 }

@@ -350,13 +350,111 @@ static void
 test_encode_health (void)
 {
   gsize length;
-  g_autofree gchar *text = pay_json_encode_health ("degraded", TRUE, FALSE, &length);
+  g_autofree gchar *text = pay_json_encode_health ("degraded", TRUE, FALSE, "registered",
+                                                           &length);
   g_autoptr(JsonParser) parser = json_parser_new ();
   JsonObject *object = parse_encoded (parser, text, length);
 
   g_assert_cmpstr (json_object_get_string_member (object, "status"), ==, "degraded");
   g_assert_cmpstr (json_object_get_string_member (object, "mysql"), ==, "up");
   g_assert_cmpstr (json_object_get_string_member (object, "redis"), ==, "down");
+  g_assert_cmpstr (json_object_get_string_member (object, "consul"), ==, "registered");
+}
+
+static void
+test_encode_payment_info (void)
+{
+  PayPayment payment = {
+    .transaction_id = "0b9f0d1e-5c7a-4f3e-9a45-2f6d2b8c1e77", .order_id = 1001,
+    .user_id = 7, .amount_cents = 1999, .refunded_cents = 1, .status = PAY_STATUS_PARTIALLY_REFUNDED,
+    .payment_method = "credit_card", .card_brand = "visa", .card_last4 = "4242",
+    .created_at_ms = 1700000000000, .updated_at_ms = 1700000000123,
+  };
+  gsize length;
+  g_autofree gchar *text = pay_json_encode_payment_info (&payment, &length);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *object = parse_encoded (parser, text, length);
+
+  g_assert_cmpuint (json_object_get_size (object), ==, 11);
+  g_assert_cmpstr (json_object_get_string_member (object, "transaction_id"), ==, payment.transaction_id);
+  g_assert_cmpint (json_object_get_int_member (object, "order_id"), ==, 1001);
+  g_assert_cmpint (json_object_get_int_member (object, "user_id"), ==, 7);
+  g_assert_cmpfloat (json_object_get_double_member (object, "amount"), ==, 19.99);
+  g_assert_cmpfloat (json_object_get_double_member (object, "refunded_amount"), ==, 0.01);
+  g_assert_cmpstr (json_object_get_string_member (object, "status"), ==, "PARTIALLY_REFUNDED");
+  g_assert_cmpstr (json_object_get_string_member (object, "payment_method"), ==, "credit_card");
+  g_assert_cmpstr (json_object_get_string_member (object, "card_brand"), ==, "visa");
+  g_assert_cmpstr (json_object_get_string_member (object, "card_last4"), ==, "4242");
+  g_assert_cmpint (json_object_get_int_member (object, "created_at"), ==, 1700000000000);
+  g_assert_cmpint (json_object_get_int_member (object, "updated_at"), ==, 1700000000123);
+}
+
+static void
+test_encode_refund_response (void)
+{
+  PayRefund refund = {
+    .refund_id = "11111111-2222-4333-8444-555555555555",
+    .transaction_id = "0b9f0d1e-5c7a-4f3e-9a45-2f6d2b8c1e77",
+    .amount_cents = 1000, .total_refunded_cents = 10000, .status = PAY_STATUS_REFUNDED,
+  };
+  gsize length;
+  g_autofree gchar *text = pay_json_encode_refund_response (&refund, &length);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *object = parse_encoded (parser, text, length);
+
+  g_assert_cmpuint (json_object_get_size (object), ==, 5);
+  g_assert_cmpstr (json_object_get_string_member (object, "refund_id"), ==, refund.refund_id);
+  g_assert_cmpstr (json_object_get_string_member (object, "transaction_id"), ==, refund.transaction_id);
+  g_assert_cmpfloat (json_object_get_double_member (object, "amount"), ==, 10.0);
+  g_assert_cmpfloat (json_object_get_double_member (object, "total_refunded"), ==, 100.0);
+  g_assert_cmpstr (json_object_get_string_member (object, "status"), ==, "REFUNDED");
+}
+
+typedef struct {
+  const gchar *name;
+  const gchar *body;
+  gboolean     ok;
+  gboolean     has_amount;
+  gdouble      amount;
+  const gchar *reason;
+} RefundDecodeCase;
+
+static const RefundDecodeCase refund_decode_cases[] = {
+  { "full", "{\"transaction_id\":\"t\",\"amount\":10.5,\"refund_request_id\":\"k\",\"reason\":\"r\"}",
+    TRUE, TRUE, 10.5, "r" },
+  { "rest", "{\"transaction_id\":\"t\",\"refund_request_id\":\"k\"}", TRUE, FALSE, 0, NULL },
+  { "nulls", "{\"transaction_id\":\"t\",\"amount\":null,\"refund_request_id\":\"k\",\"reason\":null}",
+    TRUE, FALSE, 0, NULL },
+  { "int-amount", "{\"transaction_id\":\"t\",\"amount\":3,\"refund_request_id\":\"k\"}", TRUE, TRUE, 3, NULL },
+  { "no-tx", "{\"refund_request_id\":\"k\"}", FALSE },
+  { "no-key", "{\"transaction_id\":\"t\"}", FALSE },
+  { "key-number", "{\"transaction_id\":\"t\",\"refund_request_id\":5}", FALSE },
+  { "amount-string", "{\"transaction_id\":\"t\",\"refund_request_id\":\"k\",\"amount\":\"1\"}", FALSE },
+  { "reason-number", "{\"transaction_id\":\"t\",\"refund_request_id\":\"k\",\"reason\":1}", FALSE },
+  { "not-object", "[]", FALSE },
+  { "malformed", "{", FALSE },
+};
+
+static void
+test_decode_refund (gconstpointer data)
+{
+  const RefundDecodeCase *tc = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PayRefundBody) body = pay_json_decode_refund (tc->body, strlen (tc->body), &error);
+
+  if (!tc->ok)
+    {
+      g_assert_null (body);
+      g_assert_error (error, PAY_ERROR, PAY_ERROR_INVALID_REQUEST);
+      return;
+    }
+  g_assert_no_error (error);
+  g_assert_cmpstr (body->request.transaction_id, ==, "t");
+  g_assert_cmpstr (body->request.refund_request_id, ==, "k");
+  g_assert_cmpint (body->request.has_amount, ==, tc->has_amount);
+  if (tc->has_amount)
+    g_assert_cmpfloat (body->request.amount, ==, tc->amount);
+  g_assert_cmpstr (body->request.reason, ==, tc->reason);
 }
 
 int
@@ -384,6 +482,14 @@ main (int argc, char *argv[])
       g_test_add_data_func (path, &encode_error_cases[i], test_encode_error);
     }
   g_test_add_func ("/payment/http/json/encode/health", test_encode_health);
+  g_test_add_func ("/payment/http/json/encode/payment-info", test_encode_payment_info);
+  g_test_add_func ("/payment/http/json/encode/refund-response", test_encode_refund_response);
+  for (gsize i = 0; i < G_N_ELEMENTS (refund_decode_cases); i++)
+    {
+      g_autofree gchar *path = g_strdup_printf ("/payment/http/json/decode-refund/%s",
+                                                refund_decode_cases[i].name);
+      g_test_add_data_func (path, &refund_decode_cases[i], test_decode_refund);
+    }
 
   return g_test_run ();
 }

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "core/pay-error.h"
+#include "core/pay-metrics.h"
+#include "core/pay-request-log.h"
 #include "transport/http/pay-http-errors.h"
 #include "transport/http/pay-json-codec.h"
 
@@ -24,6 +26,7 @@
 enum {
   PROP_0,
   PROP_SERVICE,
+  PROP_METRICS,
   N_PROPS
 };
 
@@ -38,7 +41,23 @@ struct _PayHttpServer
   GSocketService *listener;
   GHashTable     *sockets;      /* "ip:port" of the peer -> GSocket (not owned; see on_incoming) */
   guint16         port;
+
+  PayMetrics        *metrics;
+  GPtrArray         *route_labels;    /* "METHOD /path" per route, parallel to routes[] */
+  PayMetricsMethod **route_metrics;   /* parallel to routes[] */
+  PayMetricsMethod  *unmatched_metrics;
+  PayHttpConsulStateFunc consul_state;
+  gpointer           consul_state_data;
+  guint              active;          /* requests between their headers and their end */
+  gboolean           draining;
 };
+
+enum {
+  SIGNAL_DRAINED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (PayHttpServer, pay_http_server, G_TYPE_OBJECT)
 
@@ -50,6 +69,9 @@ typedef struct {
   guint64     received;      /* every body byte seen, accepted or discarded */
   gboolean    disconnected;  /* the client went away */
   gboolean    dropped;       /* we cut the connection (drain limit) */
+  PayMetricsMethod *metrics; /* set while counted in flight (headers in, not ended) */
+  gboolean    quiet;         /* /health and /metrics: logged at debug level */
+  PayRequestRecord record;   /* code and ids, for the metrics and the log line */
 } PayHttpExchange;
 
 /* One charge waiting for the service; holds the message while it is paused. */
@@ -71,13 +93,19 @@ typedef struct {
 } PayHttpRoute;
 
 static void handle_charge (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange);
+static void handle_query  (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange);
+static void handle_refund (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange);
 static void handle_health (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange);
+static void handle_metrics (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange);
 
 /* Every endpoint of the API. Paths match exactly; one path may appear with several
  * methods, and the 405 Allow header lists them in this order. */
 static const PayHttpRoute routes[] = {
   { "POST", "/payment/charge", handle_charge },
+  { "GET",  "/payment/query",  handle_query },
+  { "POST", "/payment/refund", handle_refund },
   { "GET",  "/health",         handle_health },
+  { "GET",  "/metrics",        handle_metrics },
 };
 
 /* ---------------------------------------------------------------------------------- */
@@ -118,6 +146,16 @@ respond_json (SoupServerMessage *msg, guint status, gchar *data, gsize length)
                                     data, length);
 }
 
+/* Remembers the contract code the request is answered with, for metrics and the log. */
+static void
+exchange_note_code (SoupServerMessage *msg, gint32 code)
+{
+  PayHttpExchange *exchange = exchange_get (msg);
+
+  if (exchange != NULL)
+    exchange->record.code = code;
+}
+
 /* Answers with the error object {"code", "message"} and the code's HTTP status. */
 static void
 respond_error (SoupServerMessage *msg, gint32 code, const gchar *message)
@@ -125,6 +163,7 @@ respond_error (SoupServerMessage *msg, gint32 code, const gchar *message)
   gsize length;
   gchar *data = pay_json_encode_error (code, message, &length);
 
+  exchange_note_code (msg, code);
   respond_json (msg, pay_http_status_for_code (code), data, length);
 }
 
@@ -137,6 +176,7 @@ respond_gerror (SoupServerMessage *msg, const GError *error)
   gchar *data;
   guint status = pay_http_describe_error (error, &code, &message);
 
+  exchange_note_code (msg, code);
   data = pay_json_encode_error (code, message, &length);
   respond_json (msg, status, data, length);
 }
@@ -234,6 +274,8 @@ on_charge_done (GObject *source, GAsyncResult *result, gpointer user_data)
   PayPayment payment = { 0 };
   gboolean ok = pay_service_charge_finish (PAY_SERVICE (source), result, &payment, &error);
 
+  if (ok)
+    pay_request_record_set_transaction_id (&call->exchange->record, payment.transaction_id);
   if (call->exchange->disconnected)
     {
       /* The outcome stands (the client can look the order up); there is nobody to tell. */
@@ -280,10 +322,132 @@ handle_charge (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exc
   call->msg = g_object_ref (msg);
   call->exchange = exchange;
   call->order_id = body->request.order_id;
+  exchange->record.order_id = body->request.order_id;
 
   soup_server_message_pause (msg);
   /* The service copies the request before returning, so @body may go now. */
   pay_service_charge_async (self->service, &body->request, NULL, on_charge_done, call);
+}
+
+/* Starts a call: keeps @msg paused until the service answers. */
+static PayHttpCall *
+call_start (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange)
+{
+  PayHttpCall *call = g_new0 (PayHttpCall, 1);
+
+  call->server = g_object_ref (self);
+  call->msg = g_object_ref (msg);
+  call->exchange = exchange;
+  soup_server_message_pause (msg);
+  return call;
+}
+
+/* Answers @call with @data (taken; NULL: @error) unless the client has gone, and ends it. */
+static void
+call_finish (PayHttpCall *call, gchar *data, gsize length, const GError *error)
+{
+  if (!call->exchange->disconnected)
+    {
+      if (data != NULL)
+        respond_json (call->msg, SOUP_STATUS_OK, g_steal_pointer (&data), length);
+      else
+        respond_gerror (call->msg, error);
+      soup_server_message_unpause (call->msg);
+    }
+  g_free (data);
+  call_free (call);
+}
+
+static void
+on_query_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  PayPayment payment;
+  gchar *data = NULL;
+  gsize length = 0;
+
+  if (pay_service_query_finish (PAY_SERVICE (source), result, &payment, &error))
+    data = pay_json_encode_payment_info (&payment, &length);
+  call_finish (user_data, data, length, error);
+}
+
+/* The one query parameter @name: NULL when absent. */
+static const gchar *
+query_param (GHashTable *params, const gchar *name)
+{
+  return params != NULL ? g_hash_table_lookup (params, name) : NULL;
+}
+
+/* GET /payment/query?transaction_id=... or ?order_id=...: the key rules are the
+ * service's; here order_id only has to be a decimal integer. */
+static void
+handle_query (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange)
+{
+  GUri *uri = soup_server_message_get_uri (msg);
+  const gchar *query = uri != NULL ? g_uri_get_query (uri) : NULL;
+  g_autoptr(GHashTable) params = NULL;
+  const gchar *order_text;
+  PayQueryRequest request = { 0 };
+
+  if (query != NULL)
+    params = g_uri_parse_params (query, -1, "&", G_URI_PARAMS_NONE, NULL);
+  if (query != NULL && params == NULL)
+    {
+      respond_error (msg, PAY_ERROR_INVALID_REQUEST, "invalid request: malformed query string");
+      return;
+    }
+  request.transaction_id = query_param (params, "transaction_id");
+  order_text = query_param (params, "order_id");
+  if (order_text != NULL)
+    {
+      request.has_order_id = TRUE;
+      if (!g_ascii_string_to_signed (order_text, 10, G_MININT64, G_MAXINT64,
+                                     &request.order_id, NULL))
+        {
+          respond_error (msg, PAY_ERROR_INVALID_REQUEST,
+                         "invalid request: order_id must be an integer");
+          return;
+        }
+    }
+
+  exchange->record.order_id = request.has_order_id ? request.order_id : 0;
+  pay_request_record_set_transaction_id (&exchange->record, request.transaction_id);
+  pay_service_query_async (self->service, &request, NULL, on_query_done,
+                           call_start (self, msg, exchange));
+}
+
+static void
+on_refund_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  PayRefund refund;
+  gchar *data = NULL;
+  gsize length = 0;
+
+  if (pay_service_refund_finish (PAY_SERVICE (source), result, &refund, &error))
+    data = pay_json_encode_refund_response (&refund, &length);
+  call_finish (user_data, data, length, error);
+}
+
+/* POST /payment/refund: decode, one service call, encode. Like a charge, a refund is not
+ * cancelled when the client leaves: a retry with the same refund_request_id replays it. */
+static void
+handle_refund (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PayRefundBody) body = NULL;
+
+  body = pay_json_decode_refund (exchange->body != NULL ? (const gchar *) exchange->body->data : "",
+                                 exchange->body != NULL ? exchange->body->len : 0, &error);
+  exchange_clear_body (exchange);
+  if (body == NULL)
+    {
+      respond_gerror (msg, error);
+      return;
+    }
+  pay_request_record_set_transaction_id (&exchange->record, body->request.transaction_id);
+  pay_service_refund_async (self->service, &body->request, NULL, on_refund_done,
+                            call_start (self, msg, exchange));
 }
 
 /* GET /health: from the service's last observations, without waiting on anything. */
@@ -294,9 +458,26 @@ handle_health (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exc
   gboolean redis_up = pay_service_cache_ok (self->service);
   const gchar *status = !mysql_up ? "unavailable" : redis_up ? "ok" : "degraded";
   gsize length;
-  gchar *data = pay_json_encode_health (status, mysql_up, redis_up, &length);
+  const gchar *consul = self->consul_state != NULL
+                        ? self->consul_state (self->consul_state_data) : "disabled";
+  gchar *data = pay_json_encode_health (status, mysql_up, redis_up, consul, &length);
 
+  if (!mysql_up)
+    exchange_note_code (msg, PAY_ERROR_STORAGE_UNAVAILABLE);
   respond_json (msg, mysql_up ? SOUP_STATUS_OK : SOUP_STATUS_SERVICE_UNAVAILABLE, data, length);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "Cache-Control", "no-store");
+}
+
+/* GET /metrics: the Prometheus text exposition of PayMetrics. */
+static void
+handle_metrics (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange)
+{
+  gchar *text = pay_metrics_render (self->metrics);
+
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, PAY_METRICS_CONTENT_TYPE, SOUP_MEMORY_TAKE,
+                                    text, strlen (text));
   soup_message_headers_replace (soup_server_message_get_response_headers (msg),
                                 "Cache-Control", "no-store");
 }
@@ -394,6 +575,25 @@ on_request_started (SoupServer *soup, SoupServerMessage *msg, gpointer user_data
   g_signal_connect (msg, "disconnected", G_CALLBACK (on_msg_disconnected), exchange);
 }
 
+/* The headers are in and @route (NULL: none matched) is known: the request is counted in
+ * flight from here until log_request(). */
+static void
+request_begin (PayHttpServer *self, SoupServerMessage *msg, const PayHttpRoute *route)
+{
+  PayHttpExchange *exchange = exchange_get (msg);
+  guint index = route != NULL ? (guint) (route - routes) : 0;
+
+  if (exchange == NULL || exchange->metrics != NULL)
+    return;
+  exchange->metrics = route != NULL ? self->route_metrics[index] : self->unmatched_metrics;
+  exchange->record.transport = "http";
+  exchange->record.method = route != NULL ? self->route_labels->pdata[index] : "unmatched";
+  exchange->quiet = route != NULL && (route->handler == handle_health ||
+                                      route->handler == handle_metrics);
+  self->active++;
+  pay_metrics_request_started (exchange->metrics);
+}
+
 /* Once the headers are in, before any body: routing errors and a declared body over the
  * limit are answered now, so the body is never kept. */
 static void
@@ -403,9 +603,12 @@ on_early_request (SoupServer        *soup,
                   GHashTable        *query,
                   gpointer           user_data)
 {
+  PayHttpServer *self = user_data;
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const PayHttpRoute *route = route_or_reject (msg);
 
-  if (route_or_reject (msg) == NULL)
+  request_begin (self, msg, route);
+  if (route == NULL)
     return;
 
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
@@ -425,43 +628,56 @@ on_request (SoupServer        *soup,
   const PayHttpRoute *route = route_or_reject (msg);
   PayHttpExchange *exchange = exchange_get (msg);
 
-  if (route != NULL)
-    route->handler (self, msg, exchange);
+  if (route == NULL)
+    return;
+  /* Draining: answer what came in, then let the connection go. */
+  if (self->draining)
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                  "Connection", "close");
+  route->handler (self, msg, exchange);
 }
 
-/* One debug line per request: method, path, status, duration. Never the body. */
+/* The one place every HTTP request with headers ends (answered, or aborted by a
+ * disconnect): counted in the metrics and logged with its method, code and ids (info;
+ * debug for /health and /metrics, which monitoring polls). Never the body. Requests
+ * libsoup rejected before routing (a malformed request line) only get a debug line. */
 static void
-log_request (SoupServerMessage *msg, gboolean aborted)
+log_request (PayHttpServer *self, SoupServerMessage *msg, gboolean aborted)
 {
   PayHttpExchange *exchange = exchange_get (msg);
   const gchar *method = soup_server_message_get_method (msg);
-  const gchar *path = message_path (msg);
   guint status = soup_server_message_get_status (msg);
-  gdouble duration_ms = exchange != NULL
-                        ? (g_get_monotonic_time () - exchange->started_us) / 1000.0 : 0.0;
-  g_autofree gchar *status_text = g_strdup_printf ("%u", status);
-  g_autofree gchar *duration_text = g_strdup_printf ("%.3f", duration_ms);
 
-  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG,
-                    "HTTP_METHOD", method != NULL ? method : "-",
-                    "HTTP_PATH", path,
-                    "HTTP_STATUS", status_text,
-                    "DURATION_MS", duration_text,
-                    "MESSAGE", "%s %s -> %u%s in %.3f ms",
-                    method != NULL ? method : "-", path, status,
-                    aborted ? " (aborted)" : "", duration_ms);
+  if (exchange == NULL || exchange->metrics == NULL)
+    {
+      g_debug ("%s %s -> %u%s", method != NULL ? method : "-", message_path (msg), status,
+               aborted ? " (aborted)" : "");
+      return;
+    }
+  exchange->record.http_status = status;
+  exchange->record.duration_us = g_get_monotonic_time () - exchange->started_us;
+  if (aborted && exchange->record.code == 0 && !SOUP_STATUS_IS_SUCCESSFUL (status))
+    exchange->record.code = PAY_METRICS_CODE_APPLICATION_ERROR;
+  pay_metrics_request_finished (g_steal_pointer (&exchange->metrics), exchange->record.code,
+                                exchange->record.duration_us);
+  pay_request_log (G_LOG_DOMAIN, exchange->quiet ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_INFO,
+                   &exchange->record);
+
+  g_assert (self->active > 0);
+  if (--self->active == 0 && self->draining)
+    g_signal_emit (self, signals[SIGNAL_DRAINED], 0);
 }
 
 static void
 on_request_finished (SoupServer *soup, SoupServerMessage *msg, gpointer user_data)
 {
-  log_request (msg, FALSE);
+  log_request (user_data, msg, FALSE);
 }
 
 static void
 on_request_aborted (SoupServer *soup, SoupServerMessage *msg, gpointer user_data)
 {
-  log_request (msg, TRUE);
+  log_request (user_data, msg, TRUE);
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -480,6 +696,17 @@ pay_http_server_constructed (GObject *object)
   PayHttpServer *self = PAY_HTTP_SERVER (object);
 
   G_OBJECT_CLASS (pay_http_server_parent_class)->constructed (object);
+
+  self->route_labels = g_ptr_array_new_with_free_func (g_free);
+  self->route_metrics = g_new0 (PayMetricsMethod *, G_N_ELEMENTS (routes));
+  for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
+    {
+      gchar *label = g_strdup_printf ("%s %s", routes[i].method, routes[i].path);
+
+      g_ptr_array_add (self->route_labels, label);
+      self->route_metrics[i] = pay_metrics_register_method (self->metrics, "http", label);
+    }
+  self->unmatched_metrics = pay_metrics_register_method (self->metrics, "http", "unmatched");
 
   self->soup = soup_server_new ("server-header", "payment-service/" PAYMENT_VERSION, NULL);
   /* Every path goes through the route table, so one catch-all handler suffices. */
@@ -510,6 +737,9 @@ pay_http_server_dispose (GObject *object)
       g_clear_object (&self->soup);
     }
   g_clear_object (&self->service);
+  g_clear_object (&self->metrics);
+  g_clear_pointer (&self->route_labels, g_ptr_array_unref);
+  g_clear_pointer (&self->route_metrics, g_free);
   g_clear_pointer (&self->sockets, g_hash_table_unref);
 
   G_OBJECT_CLASS (pay_http_server_parent_class)->dispose (object);
@@ -528,6 +758,9 @@ pay_http_server_get_property (GObject    *object,
     case PROP_SERVICE:
       g_value_set_object (value, self->service);
       break;
+    case PROP_METRICS:
+      g_value_set_object (value, self->metrics);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -545,6 +778,9 @@ pay_http_server_set_property (GObject      *object,
     {
     case PROP_SERVICE:
       self->service = g_value_dup_object (value);
+      break;
+    case PROP_METRICS:
+      self->metrics = g_value_dup_object (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -565,8 +801,16 @@ pay_http_server_class_init (PayHttpServerClass *klass)
     g_param_spec_object ("service", NULL, NULL,
                          PAY_TYPE_SERVICE,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_METRICS] =
+    g_param_spec_object ("metrics", NULL, NULL,
+                         PAY_TYPE_METRICS,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  signals[SIGNAL_DRAINED] = g_signal_new ("drained", G_TYPE_FROM_CLASS (klass),
+                                          G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                          G_TYPE_NONE, 0);
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -574,11 +818,23 @@ pay_http_server_class_init (PayHttpServerClass *klass)
 /* ---------------------------------------------------------------------------------- */
 
 PayHttpServer *
-pay_http_server_new (PayService *service)
+pay_http_server_new (PayService *service, PayMetrics *metrics)
 {
   g_return_val_if_fail (PAY_IS_SERVICE (service), NULL);
+  g_return_val_if_fail (PAY_IS_METRICS (metrics), NULL);
 
-  return g_object_new (PAY_TYPE_HTTP_SERVER, "service", service, NULL);
+  return g_object_new (PAY_TYPE_HTTP_SERVER, "service", service, "metrics", metrics, NULL);
+}
+
+void
+pay_http_server_set_consul_state_func (PayHttpServer          *self,
+                                       PayHttpConsulStateFunc  func,
+                                       gpointer                user_data)
+{
+  g_return_if_fail (PAY_IS_HTTP_SERVER (self));
+
+  self->consul_state = func;
+  self->consul_state_data = user_data;
 }
 
 /* One entry of self->sockets, removed when its connection is finalized. */
@@ -657,6 +913,26 @@ pay_http_server_get_port (PayHttpServer *self)
   g_return_val_if_fail (PAY_IS_HTTP_SERVER (self), 0);
 
   return self->port;
+}
+
+void
+pay_http_server_drain (PayHttpServer *self)
+{
+  g_return_if_fail (PAY_IS_HTTP_SERVER (self));
+
+  if (self->draining)
+    return;
+  self->draining = TRUE;
+  pay_listener_close (self->listener);
+  if (self->active == 0)
+    g_signal_emit (self, signals[SIGNAL_DRAINED], 0);
+}
+
+guint
+pay_http_server_get_active_count (PayHttpServer *self)
+{
+  g_return_val_if_fail (PAY_IS_HTTP_SERVER (self), 0);
+  return self->active;
 }
 
 void

@@ -4,6 +4,7 @@
 
 #include <glib-object.h>
 
+#include "core/pay-metrics.h"
 #include "domain/pay-service.h"
 
 G_BEGIN_DECLS
@@ -13,7 +14,16 @@ G_DECLARE_FINAL_TYPE (PayHttpServer, pay_http_server, PAY, HTTP_SERVER, GObject)
 
 #define PAY_HTTP_MAX_BODY_BYTES (64 * 1024)
 
-PayHttpServer *pay_http_server_new (PayService *service);
+/* Returns "registered", "unregistered" or "disabled" for the "consul" member of /health. */
+typedef const gchar *(*PayHttpConsulStateFunc) (gpointer user_data);
+
+/* Serves @service; counts requests in @metrics and serves them on GET /metrics. */
+PayHttpServer *pay_http_server_new (PayService *service, PayMetrics *metrics);
+
+/* Where /health reads the Consul registration state from (default: "disabled"). */
+void pay_http_server_set_consul_state_func (PayHttpServer          *self,
+                                            PayHttpConsulStateFunc  func,
+                                            gpointer                user_data);
 
 /* Listens on @host:@port (0: any free port) on the thread-default main context. */
 gboolean pay_http_server_listen (PayHttpServer *self,
@@ -24,7 +34,16 @@ gboolean pay_http_server_listen (PayHttpServer *self,
 /* The port actually bound (useful when 0 was asked for); 0 before listen. */
 guint16 pay_http_server_get_port (PayHttpServer *self);
 
-/* Stops accepting and closes connections. */
+/* Stops accepting; requests already in (headers read) go on to their replies, answered
+ * with "Connection: close" when dispatched from now on. Emits "drained" once none is
+ * left (at once when none is in flight). Connections stay open until
+ * pay_http_server_stop(). */
+void pay_http_server_drain (PayHttpServer *self);
+
+/* Requests between their headers and their end (in flight). */
+guint pay_http_server_get_active_count (PayHttpServer *self);
+
+/* Stops accepting and closes connections (dropping any request still in flight). */
 void pay_http_server_stop (PayHttpServer *self);
 
 G_END_DECLS

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/pay-error.h"
+#include "domain/pay-money.h"
 
 /* Longest key echoed back in an error message. */
 #define PAY_JSON_MAX_KEY_IN_MESSAGE 64
@@ -472,6 +473,58 @@ pay_json_decode_charge (const gchar *data, gsize length, GError **error)
 }
 
 /* ---------------------------------------------------------------------------------- */
+/* RefundReq                                                                          */
+/* ---------------------------------------------------------------------------------- */
+
+void
+pay_refund_body_free (PayRefundBody *body)
+{
+  if (body == NULL)
+    return;
+  g_free (body->transaction_id);
+  g_free (body->refund_request_id);
+  g_free (body->reason);
+  g_free (body);
+}
+
+PayRefundBody *
+pay_json_decode_refund (const gchar *data, gsize length, GError **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(PayRefundBody) body = g_new0 (PayRefundBody, 1);
+  PayRefundRequest *req = &body->request;
+  JsonObject *root;
+  JsonNode *node;
+
+  g_return_val_if_fail (data != NULL || length == 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!(root = parse_object (parser, data != NULL ? data : "", length, error)))
+    return NULL;
+
+  if (!(node = require_member (root, "transaction_id", "transaction_id", error)) ||
+      !node_to_string (node, "transaction_id", &body->transaction_id, error))
+    return NULL;
+  if ((node = get_member (root, "amount")) != NULL)
+    {
+      if (!node_to_double (node, "amount", &req->amount, error))
+        return NULL;
+      req->has_amount = TRUE;
+    }
+  if (!(node = require_member (root, "refund_request_id", "refund_request_id", error)) ||
+      !node_to_string (node, "refund_request_id", &body->refund_request_id, error))
+    return NULL;
+  if ((node = get_member (root, "reason")) != NULL &&
+      !node_to_string (node, "reason", &body->reason, error))
+    return NULL;
+
+  req->transaction_id = body->transaction_id;
+  req->refund_request_id = body->refund_request_id;
+  req->reason = body->reason;
+  return g_steal_pointer (&body);
+}
+
+/* ---------------------------------------------------------------------------------- */
 /* Encoding                                                                           */
 /* ---------------------------------------------------------------------------------- */
 
@@ -500,6 +553,68 @@ pay_json_encode_charge_response (const gchar *transaction_id, gsize *length)
   return builder_to_data (builder, length);
 }
 
+static void
+add_member_string (JsonBuilder *builder, const gchar *name, const gchar *value)
+{
+  json_builder_set_member_name (builder, name);
+  json_builder_add_string_value (builder, value);
+}
+
+static void
+add_member_int (JsonBuilder *builder, const gchar *name, gint64 value)
+{
+  json_builder_set_member_name (builder, name);
+  json_builder_add_int_value (builder, value);
+}
+
+/* Money leaves the service here, as major units. */
+static void
+add_member_money (JsonBuilder *builder, const gchar *name, gint64 cents)
+{
+  json_builder_set_member_name (builder, name);
+  json_builder_add_double_value (builder, pay_money_from_cents (cents));
+}
+
+gchar *
+pay_json_encode_payment_info (const PayPayment *payment, gsize *length)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
+
+  g_return_val_if_fail (payment != NULL, NULL);
+
+  json_builder_begin_object (builder);
+  add_member_string (builder, "transaction_id", payment->transaction_id);
+  add_member_int (builder, "order_id", payment->order_id);
+  add_member_int (builder, "user_id", payment->user_id);
+  add_member_money (builder, "amount", payment->amount_cents);
+  add_member_money (builder, "refunded_amount", payment->refunded_cents);
+  add_member_string (builder, "status", pay_status_to_string (payment->status));
+  add_member_string (builder, "payment_method", payment->payment_method);
+  add_member_string (builder, "card_brand", payment->card_brand);
+  add_member_string (builder, "card_last4", payment->card_last4);
+  add_member_int (builder, "created_at", payment->created_at_ms);
+  add_member_int (builder, "updated_at", payment->updated_at_ms);
+  json_builder_end_object (builder);
+  return builder_to_data (builder, length);
+}
+
+gchar *
+pay_json_encode_refund_response (const PayRefund *refund, gsize *length)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
+
+  g_return_val_if_fail (refund != NULL, NULL);
+
+  json_builder_begin_object (builder);
+  add_member_string (builder, "refund_id", refund->refund_id);
+  add_member_string (builder, "transaction_id", refund->transaction_id);
+  add_member_money (builder, "amount", refund->amount_cents);
+  add_member_money (builder, "total_refunded", refund->total_refunded_cents);
+  add_member_string (builder, "status", pay_status_to_string (refund->status));
+  json_builder_end_object (builder);
+  return builder_to_data (builder, length);
+}
+
 gchar *
 pay_json_encode_error (gint32 code, const gchar *message, gsize *length)
 {
@@ -515,7 +630,11 @@ pay_json_encode_error (gint32 code, const gchar *message, gsize *length)
 }
 
 gchar *
-pay_json_encode_health (const gchar *status, gboolean mysql_up, gboolean redis_up, gsize *length)
+pay_json_encode_health (const gchar *status,
+                        gboolean     mysql_up,
+                        gboolean     redis_up,
+                        const gchar *consul,
+                        gsize       *length)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
 
@@ -528,6 +647,8 @@ pay_json_encode_health (const gchar *status, gboolean mysql_up, gboolean redis_u
   json_builder_add_string_value (builder, mysql_up ? "up" : "down");
   json_builder_set_member_name (builder, "redis");
   json_builder_add_string_value (builder, redis_up ? "up" : "down");
+  json_builder_set_member_name (builder, "consul");
+  json_builder_add_string_value (builder, consul != NULL ? consul : "disabled");
   json_builder_end_object (builder);
   return builder_to_data (builder, length);
 }

@@ -50,6 +50,27 @@ void pay_charge_body_free (PayChargeBody *body);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PayChargeBody, pay_charge_body_free)
 
+/* A decoded RefundReq; @request's strings point into this struct. */
+typedef struct {
+  PayRefundRequest request;
+  gchar           *transaction_id;
+  gchar           *refund_request_id;
+  gchar           *reason;            /* NULL when absent */
+} PayRefundBody;
+
+/* Decodes a RefundReq, with the rules of pay_json_decode_charge(): `transaction_id` and
+ * `refund_request_id` are required JSON strings, `amount` an optional JSON number (absent
+ * or null: refund the rest), `reason` an optional JSON string. Lengths and amounts are the
+ * service's business. Returns: (transfer full): the body, or NULL with @error set
+ * (PAY_ERROR_INVALID_REQUEST). */
+PayRefundBody *pay_json_decode_refund (const gchar *data,
+                                       gsize        length,
+                                       GError     **error);
+
+void pay_refund_body_free (PayRefundBody *body);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PayRefundBody, pay_refund_body_free)
+
 /* Encoders. Each returns a newly allocated UTF-8 JSON text (free with g_free) and stores
  * its length in @length (not counting the NUL it also ends with). */
 
@@ -57,15 +78,26 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PayChargeBody, pay_charge_body_free)
 gchar *pay_json_encode_charge_response (const gchar *transaction_id,
                                         gsize       *length);
 
+/* PaymentInfo: IDL field names, amounts as JSON numbers in major units, status as text
+ * ("PAID", "PARTIALLY_REFUNDED", "REFUNDED"), times in Unix milliseconds. */
+gchar *pay_json_encode_payment_info (const PayPayment *payment,
+                                     gsize            *length);
+
+/* RefundResp: refund_id, transaction_id, amount, total_refunded, status (as text). */
+gchar *pay_json_encode_refund_response (const PayRefund *refund,
+                                        gsize           *length);
+
 /* {"code": N, "message": "..."}: the error object of every failed request. */
 gchar *pay_json_encode_error (gint32       code,
                               const gchar *message,
                               gsize       *length);
 
-/* {"status": ..., "mysql": "up"|"down", "redis": "up"|"down"}: the /health answer. */
+/* {"status": ..., "mysql": "up"|"down", "redis": "up"|"down", "consul": @consul}: the
+ * /health answer; @consul is "registered", "unregistered" or "disabled" (NULL). */
 gchar *pay_json_encode_health (const gchar *status,
                                gboolean     mysql_up,
                                gboolean     redis_up,
+                               const gchar *consul,
                                gsize       *length);
 
 G_END_DECLS

@@ -15,6 +15,7 @@
 
 #include "transport/thrift/pay-rpc-framing.h"
 #include "transport/thrift/pay-rpc-process.h"
+#include "transport/thrift/pay-rpc-stats.h"
 #include "transport/thrift/pay-thrift-scan.h"
 
 #define READ_CHUNK_BYTES (16 * 1024)
@@ -35,6 +36,7 @@ struct _PayRpcConnection
   GOutputStream     *output;
   ThriftProcessor   *processor;
   PayRpcLimits       limits;
+  PayRpcStats       *stats;
   gchar             *peer;            /* for logs */
 
   GByteArray        *inbuf;           /* received, not yet consumed */
@@ -43,6 +45,8 @@ struct _PayRpcConnection
   PayFrame           frame;           /* the request in flight (points into inbuf) */
   GBytes            *pending_reply;   /* framed reply being written */
   gboolean           busy;            /* a request is in flight or its reply is being written */
+  PayRequestRecord   record;          /* of the request in flight, while recording */
+  gboolean           recording;
   gboolean           reading;
   gboolean           draining;
   gboolean           closed;
@@ -57,6 +61,7 @@ typedef struct {
   const guint8    *message;
   gsize            message_len;
   GByteArray      *reply;
+  PayRequestRecord *record;         /* the connection's; the handler notes ids in it */
 } ProcessJob;
 
 static void process_input (PayRpcConnection *self);
@@ -95,12 +100,15 @@ on_idle_timeout (gpointer user_data)
 {
   PayRpcConnection *self = user_data;
 
-  if (self->busy)
+  /* A request on a worker thread is ours to finish; a reply the peer has not read for
+   * a whole idle period is the peer's doing (it may never read), so that closes too. */
+  if (self->busy && self->pending_reply == NULL)
     {
       touch (self);
       return G_SOURCE_CONTINUE;
     }
-  g_debug ("%s: idle for %u s, closing", self->peer, self->limits.idle_timeout_seconds);
+  g_debug ("%s: idle for %u s%s, closing", self->peer, self->limits.idle_timeout_seconds,
+           self->pending_reply != NULL ? " with a reply unread" : "");
   pay_rpc_connection_close (self);   /* destroys this source; self may be gone after */
   return G_SOURCE_REMOVE;
 }
@@ -133,10 +141,24 @@ on_written (GObject *source, GAsyncResult *result, gpointer user_data)
 
 /* Consumes the request in flight from inbuf and sends @reply_message (may be empty for
  * a oneway call) framed like the request. */
+/* Counts and logs the request in flight, if it is being recorded: the one place every
+ * RPC request with a header passes, answered or dropped. */
+static void
+finish_request_record (PayRpcConnection *self, const GByteArray *reply_message)
+{
+  if (!self->recording)
+    return;
+  self->recording = FALSE;
+  pay_rpc_stats_request_finished (self->stats, &self->record, reply_message->data,
+                                  reply_message->len);
+}
+
 static void
 finish_request (PayRpcConnection *self, const GByteArray *reply_message)
 {
   g_autoptr(GByteArray) framed = NULL;
+
+  finish_request_record (self, reply_message);
 
   if (reply_message->len > 0)
     {
@@ -168,8 +190,12 @@ process_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellabl
 {
   ProcessJob *job = task_data;
   GError *error = NULL;
+  gboolean ok;
 
-  if (!pay_rpc_process (job->processor, job->message, job->message_len, job->reply, &error))
+  pay_request_context_set (job->record);
+  ok = pay_rpc_process (job->processor, job->message, job->message_len, job->reply, &error);
+  pay_request_context_set (NULL);
+  if (!ok)
     g_task_return_error (task, error);
   else
     g_task_return_boolean (task, TRUE);
@@ -183,7 +209,12 @@ on_processed (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(GError) error = NULL;
 
   if (self->closed)
-    return;
+    {
+      /* Dropped with the connection: counted, with no reply. */
+      static const GByteArray none = { NULL, 0 };
+      finish_request_record (self, &none);
+      return;
+    }
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
       g_warning ("%s: request failed without a reply, closing: %s", self->peer, error->message);
@@ -203,6 +234,9 @@ dispatch (PayRpcConnection *self, const PayThriftMessageInfo *info)
   job->message = self->frame.message;
   job->message_len = self->frame.message_len;
   job->reply = g_byte_array_sized_new (256);
+  job->record = &self->record;
+  pay_rpc_stats_request_started (self->stats, info, self->peer, &self->record);
+  self->recording = TRUE;
   g_task_set_task_data (task, job, process_job_free);
   g_task_set_source_tag (task, dispatch);
   g_task_run_in_thread (task, process_in_thread);
@@ -215,6 +249,8 @@ reply_protocol_error (PayRpcConnection *self, const PayThriftMessageInfo *info, 
   g_autoptr(GByteArray) reply = g_byte_array_new ();
 
   g_info ("%s: undecodable arguments (%s), answering PROTOCOL_ERROR", self->peer, why);
+  pay_rpc_stats_request_started (self->stats, info, self->peer, &self->record);
+  self->recording = TRUE;
   pay_rpc_write_exception (info, THRIFT_APPLICATION_EXCEPTION_ERROR_PROTOCOL_ERROR,
                            why, reply);
   finish_request (self, reply);
@@ -349,6 +385,7 @@ pay_rpc_connection_finalize (GObject *object)
   g_clear_pointer (&self->pending_reply, g_bytes_unref);
   g_byte_array_unref (self->inbuf);
   g_object_unref (self->cancellable);
+  g_clear_pointer (&self->stats, pay_rpc_stats_unref);
   g_free (self->peer);
   G_OBJECT_CLASS (pay_rpc_connection_parent_class)->finalize (object);
 }
@@ -383,7 +420,8 @@ describe_peer (GSocketConnection *connection)
 PayRpcConnection *
 pay_rpc_connection_new (GSocketConnection  *connection,
                         ThriftProcessor    *processor,
-                        const PayRpcLimits *limits)
+                        const PayRpcLimits *limits,
+                        PayRpcStats        *stats)
 {
   PayRpcConnection *self = g_object_new (PAY_TYPE_RPC_CONNECTION, NULL);
 
@@ -392,6 +430,7 @@ pay_rpc_connection_new (GSocketConnection  *connection,
   self->output = g_io_stream_get_output_stream (G_IO_STREAM (connection));
   self->processor = g_object_ref (processor);
   self->limits = *limits;
+  self->stats = pay_rpc_stats_ref (stats);
   self->peer = describe_peer (connection);
   return self;
 }

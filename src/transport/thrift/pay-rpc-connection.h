@@ -5,6 +5,8 @@
 #include <gio/gio.h>
 #include <thrift/c_glib/processor/thrift_processor.h>
 
+#include "transport/thrift/pay-rpc-stats.h"
+
 G_BEGIN_DECLS
 
 #define PAY_TYPE_RPC_CONNECTION (pay_rpc_connection_get_type ())
@@ -15,11 +17,13 @@ typedef struct {
   guint   idle_timeout_seconds;
 } PayRpcLimits;
 
-/* Takes a reference on @connection and @processor. Emits "closed" once, on the main
+/* Takes a reference on @connection, @processor and @stats (where requests are counted
+ * and logged). Emits "closed" once, on the main
  * loop, when the connection is finished for whatever reason. */
 PayRpcConnection *pay_rpc_connection_new (GSocketConnection  *connection,
                                           ThriftProcessor    *processor,
-                                          const PayRpcLimits *limits);
+                                          const PayRpcLimits *limits,
+                                          PayRpcStats        *stats);
 
 /* Starts reading. */
 void pay_rpc_connection_start (PayRpcConnection *self);

@@ -3,9 +3,9 @@
 
 #include "transport/thrift/pay-rpc-handler.h"
 
-#include <thrift/c_glib/thrift_application_exception.h>
-
 #include "core/pay-error.h"
+#include "core/pay-request-log.h"
+#include "domain/pay-money.h"
 
 struct _PayRpcHandler
 {
@@ -59,23 +59,49 @@ handler_charge (paymentPaymentServiceIf  *iface,
       request.card_exp_month = card->credit_card_expiration_month;
     }
 
+  pay_request_note_order_id (req->order_id);
   if (!pay_service_charge (self->service, &request, &payment, &local_error))
     return set_payment_error (err, local_error);
 
+  pay_request_note_transaction_id (payment.transaction_id);
   g_object_set (*_return, "transaction_id", payment.transaction_id, NULL);
   return TRUE;
 }
 
-/* QueryPayment and Refund are declared in the IDL; until the service implements them
- * they answer a TApplicationException, as the processor does for a GError. */
-static gboolean
-not_implemented (const gchar *method, GError **error)
+/* ---- the one mapping of PaymentInfo and RefundResp to the generated structs ---------- */
+
+/* Fills the pre-allocated @info from @payment; money becomes major units here. */
+static void
+fill_payment_info (paymentPaymentInfo *info, const PayPayment *payment)
 {
-  g_set_error (error, THRIFT_APPLICATION_EXCEPTION_ERROR,
-               THRIFT_APPLICATION_EXCEPTION_ERROR_UNKNOWN_METHOD,
-               "%s is not implemented yet", method);
-  return FALSE;
+  g_object_set (info,
+                "transaction_id", payment->transaction_id,
+                "order_id", payment->order_id,
+                "user_id", payment->user_id,
+                "amount", pay_money_from_cents (payment->amount_cents),
+                "refunded_amount", pay_money_from_cents (payment->refunded_cents),
+                "status", (paymentPaymentStatus) payment->status,
+                "payment_method", payment->payment_method,
+                "card_brand", payment->card_brand,
+                "card_last4", payment->card_last4,
+                "created_at", payment->created_at_ms,
+                "updated_at", payment->updated_at_ms,
+                NULL);
 }
+
+static void
+fill_refund_resp (paymentRefundResp *resp, const PayRefund *refund)
+{
+  g_object_set (resp,
+                "refund_id", refund->refund_id,
+                "transaction_id", refund->transaction_id,
+                "amount", pay_money_from_cents (refund->amount_cents),
+                "total_refunded", pay_money_from_cents (refund->total_refunded_cents),
+                "status", (paymentPaymentStatus) refund->status,
+                NULL);
+}
+
+/* ---- QueryPayment and Refund ---------------------------------------------------------- */
 
 static gboolean
 handler_query_payment (paymentPaymentServiceIf      *iface,
@@ -84,7 +110,25 @@ handler_query_payment (paymentPaymentServiceIf      *iface,
                        paymentPaymentError         **err,
                        GError                      **error)
 {
-  return not_implemented ("QueryPayment", error);
+  PayRpcHandler *self = PAY_RPC_HANDLER (iface);
+  g_autoptr(GError) local_error = NULL;
+  PayPayment payment;
+  PayQueryRequest request = {
+    /* An optional string the client set to null arrives unset. */
+    .transaction_id = req->__isset_transaction_id && req->transaction_id != NULL
+                      ? req->transaction_id : NULL,
+    .has_order_id = req->__isset_order_id,
+    .order_id = req->order_id,
+  };
+
+  pay_request_note_order_id (request.has_order_id ? request.order_id : 0);
+  pay_request_note_transaction_id (request.transaction_id);
+  if (!pay_service_query (self->service, &request, &payment, &local_error))
+    return set_payment_error (err, local_error);
+
+  fill_payment_info ((*_return)->payment, &payment);
+  (*_return)->__isset_payment = TRUE;
+  return TRUE;
 }
 
 static gboolean
@@ -94,7 +138,23 @@ handler_refund (paymentPaymentServiceIf *iface,
                 paymentPaymentError    **err,
                 GError                 **error)
 {
-  return not_implemented ("Refund", error);
+  PayRpcHandler *self = PAY_RPC_HANDLER (iface);
+  g_autoptr(GError) local_error = NULL;
+  PayRefund refund;
+  PayRefundRequest request = {
+    .transaction_id = req->__isset_transaction_id ? req->transaction_id : NULL,
+    .has_amount = req->__isset_amount,
+    .amount = req->amount,
+    .refund_request_id = req->__isset_refund_request_id ? req->refund_request_id : NULL,
+    .reason = req->__isset_reason ? req->reason : NULL,
+  };
+
+  pay_request_note_transaction_id (request.transaction_id);
+  if (!pay_service_refund (self->service, &request, &refund, &local_error))
+    return set_payment_error (err, local_error);
+
+  fill_refund_resp (*_return, &refund);
+  return TRUE;
 }
 
 static void

@@ -23,6 +23,7 @@ struct _PayRpcServer
   GSocketService  *listener;
   ThriftProcessor *processor;
   PayRpcLimits     limits;
+  PayRpcStats     *stats;
   GHashTable      *connections;   /* PayRpcConnection* -> owned ref */
   guint16          port;
   gboolean         draining;
@@ -42,7 +43,8 @@ on_connection_closed (PayRpcConnection *connection, gpointer user_data)
   PayRpcServer *self = user_data;
 
   g_signal_handlers_disconnect_by_data (connection, self);
-  g_hash_table_remove (self->connections, connection);
+  if (g_hash_table_remove (self->connections, connection))
+    pay_metrics_rpc_connection_closed (pay_rpc_stats_get_metrics (self->stats));
   if (self->draining && g_hash_table_size (self->connections) == 0)
     g_signal_emit (self, signals[SIGNAL_DRAINED], 0);
 }
@@ -63,8 +65,10 @@ on_incoming (GSocketService    *service,
     }
   g_socket_set_option (g_socket_connection_get_socket (socket_connection),
                        IPPROTO_TCP, TCP_NODELAY, 1, NULL);
-  connection = pay_rpc_connection_new (socket_connection, self->processor, &self->limits);
+  connection = pay_rpc_connection_new (socket_connection, self->processor, &self->limits,
+                                       self->stats);
   g_hash_table_add (self->connections, connection);
+  pay_metrics_rpc_connection_opened (pay_rpc_stats_get_metrics (self->stats));
   g_signal_connect (connection, "closed", G_CALLBACK (on_connection_closed), self);
   pay_rpc_connection_start (connection);
   return TRUE;
@@ -102,6 +106,7 @@ pay_rpc_server_dispose (GObject *object)
       g_clear_pointer (&self->connections, g_hash_table_unref);
     }
   g_clear_object (&self->processor);
+  g_clear_pointer (&self->stats, pay_rpc_stats_unref);
   G_OBJECT_CLASS (pay_rpc_server_parent_class)->dispose (object);
 }
 
@@ -118,7 +123,7 @@ pay_rpc_server_class_init (PayRpcServerClass *klass)
 }
 
 PayRpcServer *
-pay_rpc_server_new (PayService *service, const PayRpcLimits *limits)
+pay_rpc_server_new (PayService *service, const PayRpcLimits *limits, PayMetrics *metrics)
 {
   PayRpcServer *self = g_object_new (PAY_TYPE_RPC_SERVER, NULL);
   g_autoptr(PayRpcHandler) handler = pay_rpc_handler_new (service);
@@ -126,6 +131,7 @@ pay_rpc_server_new (PayService *service, const PayRpcLimits *limits)
   self->processor = g_object_new (PAYMENT_TYPE_PAYMENT_SERVICE_PROCESSOR,
                                   "handler", handler, NULL);
   self->limits = *limits;
+  self->stats = pay_rpc_stats_new (metrics);
   return self;
 }
 

@@ -11,8 +11,11 @@ G_BEGIN_DECLS
 #define PAY_TYPE_RPC_SERVER (pay_rpc_server_get_type ())
 G_DECLARE_FINAL_TYPE (PayRpcServer, pay_rpc_server, PAY, RPC_SERVER, GObject)
 
-/* Serves @service through the generated processor. */
-PayRpcServer *pay_rpc_server_new (PayService *service, const PayRpcLimits *limits);
+/* Serves @service through the generated processor; counts requests and connections in
+ * @metrics. */
+PayRpcServer *pay_rpc_server_new (PayService         *service,
+                                  const PayRpcLimits *limits,
+                                  PayMetrics         *metrics);
 
 /* Listens on @host:@port (0: any free port) on the thread-default main context. */
 gboolean pay_rpc_server_listen (PayRpcServer *self,

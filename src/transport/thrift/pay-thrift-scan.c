@@ -66,6 +66,14 @@ fixed_size (guint8 type)
     }
 }
 
+/* A type id that may appear on the wire (T_STOP ends a struct, it is not a value type). */
+static gboolean
+is_value_type (guint8 type)
+{
+  return fixed_size (type) > 0 || type == T_STRING || type == T_STRUCT ||
+         type == T_MAP || type == T_SET || type == T_LIST;
+}
+
 static gboolean skip_value (Cursor *c, guint8 type, guint depth);
 
 static gboolean
@@ -142,6 +150,10 @@ skip_value (Cursor *c, guint8 type, guint depth)
     case T_MAP:
       if (!take_u8 (c, &ktype) || !take_u8 (c, &vtype) || !skip_count (c, &len))
         return FALSE;
+      /* checked even for an empty container: Thrift C GLib's readers reject an unknown
+       * element type (setting their GError twice), so the scan must say BAD_BODY */
+      if (!is_value_type (ktype) || !is_value_type (vtype))
+        return fail_malformed (c);
       for (gint32 i = 0; i < len; i++)
         if (!skip_value (c, ktype, depth + 1) || !skip_value (c, vtype, depth + 1))
           return FALSE;
@@ -149,6 +161,8 @@ skip_value (Cursor *c, guint8 type, guint depth)
     case T_SET: case T_LIST:
       if (!take_u8 (c, &ktype) || !skip_count (c, &len))
         return FALSE;
+      if (!is_value_type (ktype))
+        return fail_malformed (c);
       return skip_elements (c, ktype, len, depth + 1);
     default:
       return fail_malformed (c);

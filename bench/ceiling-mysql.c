@@ -1,0 +1,268 @@
+/* ceiling-mysql: the storage ceiling for charge-ok. N threads, each with its own MariaDB
+ * connection, run the INSERT the service runs for a charge (src/storage/pay-repository.c,
+ * insert_payment_sql: one autocommitted prepared INSERT per charge) into a scratch database
+ * holding the service's own schema (src/storage/schema.sql, passed with --schema), for a
+ * fixed duration. Reports requests/s and latency like payment-bench (same JSON line).
+ *
+ * Keep STATEMENT below identical to the service's; scripts/bench checks that it still is
+ * and warns when the service's statement (or its transaction shape) has changed. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <mysql.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench-common.h"
+
+#define STATEMENT \
+  "INSERT INTO payments" \
+  " (transaction_id, order_id, user_id, amount_cents, refunded_cents, status," \
+  " payment_method, card_brand, card_last4, created_at_ms, updated_at_ms)" \
+  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+static struct {
+  const char *host, *user, *password, *database, *schema;
+  unsigned    port;
+  int         connections;
+  double      duration;
+  double      warmup;
+  bool        json;
+} opt = { "127.0.0.1", "root", "", "bench_ceiling", NULL, 3306, 1, 10, 0, false };
+
+static uint64_t t_measure, t_deadline;
+
+typedef struct {
+  pthread_t th;
+  int       id;
+  Hist      lat;
+  Kinds     errors;
+  uint64_t  ok;
+  uint64_t  last_done;
+  bool      failed;
+} Worker;
+
+static MYSQL *
+connect_db (const char *db, unsigned long flags)
+{
+  MYSQL *m = mysql_init (NULL);
+  unsigned timeout = 10;
+  mysql_options (m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+  if (mysql_real_connect (m, opt.host, opt.user, opt.password[0] ? opt.password : NULL, db,
+                          opt.port, NULL, flags) == NULL)
+    {
+      fprintf (stderr, "ceiling-mysql: connect: %s\n", mysql_error (m));
+      mysql_close (m);
+      return NULL;
+    }
+  return m;
+}
+
+static bool
+run_sql (MYSQL *m, const char *sql)
+{
+  if (mysql_query (m, sql) != 0)
+    {
+      fprintf (stderr, "ceiling-mysql: %s: %s\n", sql, mysql_error (m));
+      return false;
+    }
+  /* multi-statement: drain every result */
+  do
+    {
+      MYSQL_RES *res = mysql_store_result (m);
+      if (res) mysql_free_result (res);
+    }
+  while (mysql_next_result (m) == 0);
+  if (mysql_errno (m) != 0)
+    {
+      fprintf (stderr, "ceiling-mysql: schema: %s\n", mysql_error (m));
+      return false;
+    }
+  return true;
+}
+
+/* A fresh scratch database with the service's schema. */
+static bool
+prepare_database (void)
+{
+  MYSQL *m = connect_db (NULL, CLIENT_MULTI_STATEMENTS);
+  char sql[512];
+  bool ok = m != NULL;
+
+  if (ok)
+    {
+      snprintf (sql, sizeof sql, "DROP DATABASE IF EXISTS `%s`", opt.database);
+      ok = run_sql (m, sql);
+    }
+  if (ok)
+    {
+      snprintf (sql, sizeof sql, "CREATE DATABASE `%s` DEFAULT CHARACTER SET utf8mb4", opt.database);
+      ok = run_sql (m, sql) && mysql_select_db (m, opt.database) == 0;
+    }
+  if (ok && opt.schema != NULL)
+    {
+      FILE *f = fopen (opt.schema, "r");
+      if (f == NULL)
+        {
+          perror (opt.schema);
+          ok = false;
+        }
+      else
+        {
+          char *text = NULL;
+          size_t cap = 0;
+          ssize_t n = getdelim (&text, &cap, '\0', f);
+          fclose (f);
+          ok = n > 0 && run_sql (m, text);
+          free (text);
+        }
+    }
+  if (m)
+    mysql_close (m);
+  return ok;
+}
+
+static void *
+worker_main (void *arg)
+{
+  Worker *w = arg;
+  MYSQL *m = connect_db (opt.database, 0);
+  MYSQL_STMT *stmt;
+  if (m == NULL)
+    {
+      w->failed = true;
+      return NULL;
+    }
+  stmt = mysql_stmt_init (m);
+  if (mysql_stmt_prepare (stmt, STATEMENT, strlen (STATEMENT)) != 0)
+    {
+      fprintf (stderr, "ceiling-mysql: prepare: %s\n", mysql_stmt_error (stmt));
+      w->failed = true;
+      mysql_close (m);
+      return NULL;
+    }
+
+  char txid[40], method[] = "credit_card", brand[] = "visa", last4[] = "1111";
+  long long order_id = 0, user_id = 1 + w->id, amount = 1999, refunded = 0, status = 1, ts = 0;
+  unsigned long txid_len = 36, method_len = strlen (method), brand_len = strlen (brand), last4_len = 4;
+  MYSQL_BIND b[11];
+  memset (b, 0, sizeof b);
+  b[0].buffer_type = MYSQL_TYPE_STRING; b[0].buffer = txid; b[0].length = &txid_len;
+  b[1].buffer_type = MYSQL_TYPE_LONGLONG; b[1].buffer = &order_id;
+  b[2].buffer_type = MYSQL_TYPE_LONGLONG; b[2].buffer = &user_id;
+  b[3].buffer_type = MYSQL_TYPE_LONGLONG; b[3].buffer = &amount;
+  b[4].buffer_type = MYSQL_TYPE_LONGLONG; b[4].buffer = &refunded;
+  b[5].buffer_type = MYSQL_TYPE_LONGLONG; b[5].buffer = &status;
+  b[6].buffer_type = MYSQL_TYPE_STRING; b[6].buffer = method; b[6].length = &method_len;
+  b[7].buffer_type = MYSQL_TYPE_STRING; b[7].buffer = brand; b[7].length = &brand_len;
+  b[8].buffer_type = MYSQL_TYPE_STRING; b[8].buffer = last4; b[8].length = &last4_len;
+  b[9].buffer_type = MYSQL_TYPE_LONGLONG; b[9].buffer = &ts;
+  b[10].buffer_type = MYSQL_TYPE_LONGLONG; b[10].buffer = &ts;
+
+  for (uint64_t seq = 0;; seq++)
+    {
+      uint64_t t0 = bench_now_ns ();
+      if (t0 >= t_deadline)
+        break;
+      order_id = (long long) w->id * 1000000000LL + (long long) seq + 1;
+      snprintf (txid, sizeof txid, "%08x-0000-4000-8000-%012llx", (unsigned) w->id,
+                (unsigned long long) seq);
+      ts = (long long) time (NULL) * 1000;
+      bool ok = mysql_stmt_bind_param (stmt, b) == 0 && mysql_stmt_execute (stmt) == 0;
+      uint64_t t1 = bench_now_ns ();
+      if (t0 < t_measure)
+        continue;
+      hist_record (&w->lat, t1 - t0);
+      w->last_done = t1;
+      if (ok)
+        w->ok++;
+      else
+        {
+          char kind[48];
+          snprintf (kind, sizeof kind, "mysql-%u", mysql_stmt_errno (stmt));
+          kinds_add (&w->errors, kind, 1);
+          if (mysql_stmt_errno (stmt) >= 2000)     /* client-side: connection lost */
+            break;
+        }
+    }
+  mysql_stmt_close (stmt);
+  mysql_close (m);
+  return NULL;
+}
+
+int
+main (int argc, char **argv)
+{
+  static const struct option longopts[] = {
+    { "host", required_argument, 0, 'h' }, { "port", required_argument, 0, 'p' },
+    { "user", required_argument, 0, 'u' }, { "password", required_argument, 0, 'P' },
+    { "database", required_argument, 0, 'd' }, { "schema", required_argument, 0, 's' },
+    { "connections", required_argument, 0, 'c' }, { "duration", required_argument, 0, 'D' },
+    { "warmup", required_argument, 0, 'w' }, { "json", no_argument, 0, 'j' },
+    { "print-statement", no_argument, 0, 'S' }, { 0, 0, 0, 0 }
+  };
+  int ch;
+  while ((ch = getopt_long (argc, argv, "", longopts, NULL)) != -1)
+    switch (ch)
+      {
+      case 'h': opt.host = optarg; break;
+      case 'p': opt.port = (unsigned) atoi (optarg); break;
+      case 'u': opt.user = optarg; break;
+      case 'P': opt.password = optarg; break;
+      case 'd': opt.database = optarg; break;
+      case 's': opt.schema = optarg; break;
+      case 'c': opt.connections = atoi (optarg); break;
+      case 'D': opt.duration = atof (optarg); break;
+      case 'w': opt.warmup = atof (optarg); break;
+      case 'j': opt.json = true; break;
+      case 'S': puts (STATEMENT); return 0;
+      default:
+        fprintf (stderr, "usage: ceiling-mysql [--host H] [--port P] [--user U] [--password P]"
+                 " [--database D] --schema schema.sql [--connections N] [--duration S]"
+                 " [--warmup S] [--json] [--print-statement]\n");
+        return 2;
+      }
+  if (opt.connections < 1 || opt.connections > 1000 || opt.duration <= 0)
+    return 2;
+  if (mysql_library_init (0, NULL, NULL) != 0 || !prepare_database ())
+    return 1;
+
+  Worker *w = calloc ((size_t) opt.connections, sizeof *w);
+  uint64_t t0 = bench_now_ns ();
+  t_measure = t0 + (uint64_t) (opt.warmup * 1e9);
+  t_deadline = t_measure + (uint64_t) (opt.duration * 1e9);
+  for (int i = 0; i < opt.connections; i++)
+    {
+      w[i].id = i;
+      pthread_create (&w[i].th, NULL, worker_main, &w[i]);
+    }
+  Hist *lat = calloc (1, sizeof *lat);
+  Kinds errors = { 0 };
+  uint64_t ok = 0, last = t_measure;
+  int failed = 0;
+  for (int i = 0; i < opt.connections; i++)
+    {
+      pthread_join (w[i].th, NULL);
+      hist_merge (lat, &w[i].lat);
+      kinds_merge (&errors, &w[i].errors);
+      ok += w[i].ok;
+      failed += w[i].failed;
+      if (w[i].last_done > last)
+        last = w[i].last_done;
+    }
+  if (failed)
+    kinds_add (&errors, "connect-or-prepare", (uint64_t) failed);
+  Report r = {
+    .scenario = "mysql-insert", .transport = "mysql",
+    .status = kinds_total (&errors) ? "errors" : "ok",
+    .connections = opt.connections, .depth = 1, .rate = 0,
+    .seconds = (double) (last - t_measure) / 1e9, .ok = ok,
+  };
+  report_print (stdout, &r, lat, &errors, opt.json);
+  mysql_library_end ();
+  return failed == opt.connections ? 1 : 0;
+}

@@ -1,0 +1,258 @@
+#!/usr/bin/python3
+"""Reporting half of scripts/bench (python3, standard library only).
+
+  report.py callgrind SCENARIO RUN_DUMP IDLE_DUMP BENCH_JSON
+      one JSON line: instructions and heap allocations per request, from a callgrind dump
+      taken over the requests minus a dump over an idle period of the same length.
+  report.py report --results R.jsonl --rss RSS.json --callgrind CG.jsonl --machine JSON
+                   --out DIR [--smoke] [--duration S] [--build-type T]
+      the table (stdout and DIR/table.txt), DIR/results.json, DIR/chart.png (gnuplot).
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+ALLOC = re.compile(r"^(malloc|calloc|realloc|posix_memalign|aligned_alloc|memalign)('\d+)?$")
+
+
+def parse_callgrind(path):
+    """(total Ir, calls to the allocator) of one callgrind dump."""
+    names = {}
+    total = None
+    allocs = 0
+    callee = None
+    with open(path, errors="replace") as f:
+        for line in f:
+            if line.startswith(("fn=", "cfn=")):
+                key, _, rest = line.rstrip("\n").partition("=")
+                m = re.match(r"\((\d+)\)(?: (.*))?$", rest)
+                if m:
+                    if m.group(2) is not None:
+                        names[m.group(1)] = m.group(2)
+                    name = names.get(m.group(1), "")
+                else:
+                    name = rest
+                callee = name if key == "cfn" else None
+            elif line.startswith("calls=") and callee is not None:
+                if ALLOC.match(callee):
+                    allocs += int(line[6:].split()[0])
+                callee = None
+            elif line.startswith(("summary:", "totals:")) and total is None:
+                total = int(line.split()[1])
+    return total or 0, allocs
+
+
+def cmd_callgrind(args):
+    scenario, run, idle, bench = args
+    ir_run, al_run = parse_callgrind(run)
+    ir_idle, al_idle = parse_callgrind(idle)
+    b = json.loads(open(bench).read())
+    n = b.get("requests", 0) or 1
+    print(json.dumps({
+        "scenario": scenario, "requests": n, "status": b.get("status"),
+        "ir_run": ir_run, "ir_idle": ir_idle,
+        "ir_per_request": round((ir_run - ir_idle) / n),
+        "allocs_per_request": round((al_run - al_idle) / n, 1),
+    }))
+
+
+# ---- the table ----------------------------------------------------------------------------
+
+SCENARIOS = ["charge-ok", "charge-rejected", "query-hit", "query-miss", "refund"]
+
+
+def fmt_rate(x):
+    return "-" if x is None else f"{x:,.0f}"
+
+
+def fmt_ms(us):
+    return "-" if us is None else f"{us / 1000.0:.2f}"
+
+
+def cmd_report(a):
+    rows = [json.loads(l) for l in open(a.results) if l.strip()]
+    rss = json.loads(open(a.rss).read()) if a.rss and os.path.exists(a.rss) else None
+    cg = [json.loads(l) for l in open(a.callgrind) if l.strip()] if a.callgrind and os.path.exists(a.callgrind) else []
+    machine = json.loads(a.machine) if a.machine else {}
+    conns = sorted({r["connections"] for r in rows})
+
+    def find(scenario, transport, c):
+        for r in rows:
+            if r["scenario"] == scenario and r["transport"] == transport and r["connections"] == c:
+                return r
+        return None
+
+    def ok_rate(r):
+        return r["ok_rps"] if r and r.get("status") != "not-implemented" else None
+
+    # each row's ceiling: (label, rate)
+    def ceiling(r):
+        c = r["connections"]
+        s = r["scenario"]
+        if s in ("charge-ok", "refund"):
+            m = find("mysql-insert", "mysql", c)
+            return "mysql-insert", ok_rate(m)
+        if s == "query-hit":
+            m = find("redis-get", "redis", c)
+            return "redis-get", ok_rate(m)
+        if s == "charge-rejected":
+            m = find("charge-ok", r["transport"], c)
+            return "x charge-ok", ok_rate(m)
+        return "-", None
+
+    lines = []
+    hdr = (f"{'scenario':<16} {'via':<5} {'conns':>5} {'req/s':>9} {'p50 ms':>7} {'p90 ms':>7} "
+           f"{'p99 ms':>7} {'p99.9 ms':>8} {'errors':>7}  {'ceiling':<13} {'ratio':>6}")
+    lines.append(hdr)
+    lines.append("-" * len(hdr))
+    order = [("mysql-insert", "mysql"), ("redis-get", "redis")] + \
+            [(s, "rpc") for s in SCENARIOS] + [(s, "http") for s in SCENARIOS]
+    table = []
+    for s, t in order:
+        for c in conns:
+            r = find(s, t, c)
+            if r is None:
+                continue
+            nerr = sum(r.get("errors", {}).values())
+            lat = r.get("latency_us", {})
+            if r.get("status") == "not-implemented":
+                lines.append(f"{s:<16} {t:<5} {c:>5}   not measurable yet: the service answers "
+                             f"{', '.join(r['errors'])} (not implemented)")
+                table.append({**r, "ceiling": None, "ratio": None})
+                continue
+            label, base = ceiling(r)
+            ratio = r["ok_rps"] / base if base else None
+            rstr = "-" if ratio is None else f"{ratio:.2f}"
+            lines.append(f"{s:<16} {t:<5} {c:>5} {fmt_rate(r['ok_rps']):>9} {fmt_ms(lat.get('p50')):>7} "
+                         f"{fmt_ms(lat.get('p90')):>7} {fmt_ms(lat.get('p99')):>7} "
+                         f"{fmt_ms(lat.get('p999')):>8} {nerr:>7}  {label:<13} {rstr:>6}")
+            table.append({**r, "ceiling": label if base else None, "ratio": ratio})
+        if any(find(s, t, c) for c in conns):
+            lines.append("")
+
+    # error kinds, when there are any
+    errs = [(r["scenario"], r["transport"], r["connections"], r["errors"]) for r in rows
+            if r.get("errors") and r.get("status") != "not-implemented"]
+    if errs:
+        lines.append("errors by kind:")
+        for s, t, c, e in errs:
+            lines.append(f"  {s} {t} {c}: " + ", ".join(f"{k}={v}" for k, v in e.items()))
+        lines.append("")
+
+    # the issue's targets, reported (never asserted)
+    lines.append("targets (reported, not asserted):")
+    for c in (16, 64):
+        r, m = find("charge-ok", "rpc", c), find("mysql-insert", "mysql", c)
+        if ok_rate(r) and ok_rate(m):
+            v = r["ok_rps"] / m["ok_rps"]
+            lines.append(f"  charge-ok rpc @{c}: {v:.2f} x MariaDB insert ceiling (target >= 0.8) "
+                         f"{'MET' if v >= 0.8 else 'NOT MET'}")
+    top = max(conns) if conns else 0
+    base = find("charge-ok", "rpc", top)
+    for s in ("charge-rejected", "query-hit"):
+        r = find(s, "rpc", top)
+        if ok_rate(r) and ok_rate(base):
+            v = r["ok_rps"] / base["ok_rps"]
+            lines.append(f"  {s} rpc @{top}: {v:.1f} x charge-ok (target >= 5) {'MET' if v >= 5 else 'NOT MET'}")
+        elif r is not None:
+            lines.append(f"  {s} rpc @{top}: not measurable yet")
+    r, m = find("charge-ok", "rpc", 16), find("mysql-insert", "mysql", 16)
+    if r and m:
+        lines.append(f"  p99 @16: charge-ok {fmt_ms(r['latency_us']['p99'])} ms, "
+                     f"MariaDB insert {fmt_ms(m['latency_us']['p99'])} ms")
+    if rss:
+        lines.append(f"  RSS: {rss['after_first_kb']} kB after {rss['first_requests']:,} requests, "
+                     f"{rss['after_total_kb']} kB after {rss['total_requests']:,} "
+                     f"({rss['growth_pct']:+.1f} %; target within 10 %) "
+                     f"{'MET' if abs(rss['growth_pct']) <= 10 else 'NOT MET'}")
+    for c in cg:
+        if c.get("status") == "not-implemented":
+            lines.append(f"  callgrind {c['scenario']}: not measurable yet (not implemented)")
+        else:
+            lines.append(f"  callgrind {c['scenario']}: {c['ir_per_request']:,} instructions/request, "
+                         f"{c['allocs_per_request']} heap allocations/request")
+    text = "\n".join(lines)
+    print(text)
+
+    os.makedirs(a.out, exist_ok=True)
+    with open(os.path.join(a.out, "table.txt"), "w") as f:
+        f.write(text + "\n")
+    with open(os.path.join(a.out, "results.json"), "w") as f:
+        json.dump({"machine": machine, "smoke": a.smoke, "duration_s": a.duration,
+                   "build_type": a.build_type, "rows": table, "rss": rss, "callgrind": cg},
+                  f, indent=1)
+        f.write("\n")
+    chart(rows, conns, a.out, machine, a.duration)
+
+
+def chart(rows, conns, out, machine, duration):
+    series = [("mysql-insert", "mysql", "ceiling: MariaDB INSERT", 'lw 4 dt 2 lc rgb "#555555"'),
+              ("redis-get", "redis", "ceiling: Redis GET", 'lw 4 dt 2 lc rgb "#bb0000"')]
+    colours = {"charge-ok": "#1f77b4", "charge-rejected": "#2ca02c", "query-hit": "#d62728",
+               "query-miss": "#9467bd", "refund": "#ff7f0e"}
+    for s in SCENARIOS:
+        series.append((s, "rpc", f"{s} (Thrift)", f'lw 2 pt 7 lc rgb "{colours[s]}"'))
+    for s in SCENARIOS:
+        series.append((s, "http", f"{s} (HTTP)", f'lw 1 dt 3 pt 6 lc rgb "{colours[s]}"'))
+    data = os.path.join(out, "chart.dat")
+    plots = []
+    idx = 0
+    with open(data, "w") as f:
+        for s, t, title, style in series:
+            pts = [(r["connections"], r["ok_rps"]) for r in rows
+                   if r["scenario"] == s and r["transport"] == t and r.get("status") != "not-implemented"
+                   and r.get("ok_rps")]
+            if not pts:
+                continue
+            f.write(f"# {title}\n")
+            for c, v in sorted(pts):
+                f.write(f"{c} {v:.1f}\n")
+            f.write("\n\n")
+            plots.append(f"'{data}' index {idx} using 1:2 with linespoints {style} title '{title}'")
+            idx += 1
+    if not plots:
+        return
+    cpu = machine.get("cpu", "")
+    sub = f"{machine.get('nproc', '?')} CPU ({cpu}), {duration} s per point; MariaDB fsync per commit"
+    script = f"""
+set terminal pngcairo size 1100,700 font "sans,10"
+set output '{os.path.join(out, "chart.png")}'
+set title "payment service: throughput against connections\\n{{/*0.8 {sub}}}"
+set xlabel "connections (one request in flight each)"
+set ylabel "successful requests/s (log scale)"
+set logscale xy
+set xrange [{min(conns) * 0.8}:{max(conns) * 1.25}]
+set xtics ({", ".join(str(c) for c in conns)})
+set grid xtics ytics mytics
+set key outside right top
+set format y "%.0s%c"
+plot {", ".join(plots)}
+"""
+    try:
+        subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"report.py: gnuplot failed: {e}", file=sys.stderr)
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "callgrind":
+        return cmd_callgrind(sys.argv[2:])
+    p = argparse.ArgumentParser()
+    p.add_argument("cmd", choices=["report"])
+    p.add_argument("--results", required=True)
+    p.add_argument("--rss")
+    p.add_argument("--callgrind")
+    p.add_argument("--machine")
+    p.add_argument("--out", required=True)
+    p.add_argument("--smoke", action="store_true")
+    p.add_argument("--duration", default="")
+    p.add_argument("--build-type", default="")
+    cmd_report(p.parse_args())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+-- common.lua: shared by the wrk scenario scripts in this directory (loaded with dofile
+-- from the scenario script's own directory). Each scenario script sets `expected` (the
+-- HTTP status a correct answer has) and defines request(); this file counts answers by
+-- status per thread and prints one JSON line (prefixed "JSON ") in done(), in the shape
+-- payment-bench --json uses, so scripts/bench can put both in one table.
+--
+-- Environment: BENCH_SCENARIO (name in the report), BENCH_IDS (file of
+-- "order_id transaction_id" lines, for query-hit and refund).
+
+local M = {}
+local threads = {}
+local next_id = 0
+
+function M.setup(thread)
+  thread:set("thread_id", next_id)
+  next_id = next_id + 1
+  table.insert(threads, thread)
+end
+
+-- Unique order ids per run: 100 ms ticks since the epoch (mod 5e7) * 1e11, like payment-bench,
+-- plus a per-thread range; a run that starts in another 100 ms tick never collides.
+function M.id_base()
+  local ticks = os.time() * 10   -- wrk runs last >= 1 s, so each run has its own second
+  return (ticks % 50000000) * 100000000000 + 50000000000 + thread_id * 100000000
+end
+
+function M.read_ids()
+  local path = os.getenv("BENCH_IDS")
+  local ids = {}
+  if path then
+    for line in io.lines(path) do
+      local order, tx = line:match("^(%d+) (%S+)$")
+      if order then table.insert(ids, { order = order, tx = tx }) end
+    end
+  end
+  return ids
+end
+
+counts = {}
+
+function M.response(status, headers, body)
+  local k = tostring(status)
+  counts[k] = (counts[k] or 0) + 1
+end
+
+function M.done(expected)
+  return function(summary, latency, requests)
+    local by_status = {}
+    for _, t in ipairs(threads) do
+      local c = t:get("counts")
+      if c then
+        for k, v in pairs(c) do by_status[k] = (by_status[k] or 0) + v end
+      end
+    end
+    local ok = by_status[tostring(expected)] or 0
+    local errors = {}
+    local nerr, unimplemented = 0, 0
+    for k, v in pairs(by_status) do
+      if k ~= tostring(expected) then
+        table.insert(errors, string.format('"HTTP-%s":%d', k, v))
+        nerr = nerr + v
+        if k == "404" or k == "501" then unimplemented = unimplemented + v end
+      end
+    end
+    local e = summary.errors
+    for _, name in ipairs({ "connect", "read", "write", "timeout" }) do
+      if e[name] > 0 then
+        table.insert(errors, string.format('"socket-%s":%d', name, e[name]))
+        nerr = nerr + e[name]
+      end
+    end
+    local status = "ok"
+    if nerr > 0 then status = "errors" end
+    if ok == 0 and nerr > 0 and unimplemented == nerr then status = "not-implemented" end
+    local secs = summary.duration / 1e6
+    io.write(string.format(
+      'JSON {"scenario":"%s","transport":"http","status":"%s","connections":%d,"depth":1,' ..
+      '"rate":0,"seconds":%.3f,"requests":%d,"ok":%d,"rps":%.1f,"ok_rps":%.1f,' ..
+      '"latency_us":{"p50":%.1f,"p90":%.1f,"p99":%.1f,"p999":%.1f,"max":%.1f,"mean":%.1f},' ..
+      '"errors":{%s}}\n',
+      os.getenv("BENCH_SCENARIO") or "?", status, tonumber(os.getenv("BENCH_CONNECTIONS") or 0),
+      secs, summary.requests, ok, summary.requests / secs, ok / secs,
+      latency:percentile(50), latency:percentile(90), latency:percentile(99),
+      latency:percentile(99.9), latency.max, latency.mean, table.concat(errors, ",")))
+  end
+end
+
+return M

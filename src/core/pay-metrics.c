@@ -1,0 +1,406 @@
+/* pay-metrics.c: lock-free request counters and latency histograms per (transport,
+ * method), rendered in the Prometheus text exposition format.
+ *
+ * The hot path (pay_metrics_request_started/finished) only does relaxed atomic adds on
+ * memory allocated at registration: every label value it can produce — the methods a
+ * transport registered, the contract's codes — has its counter before the first request,
+ * so counting never allocates, looks anything up in a shared table or takes a lock.
+ * Counters are C11 64-bit atomics: GLib's g_atomic_int_* are 32 bits wide, and a request
+ * counter that wrapped would look like a restart to Prometheus. */
+#define G_LOG_DOMAIN "payment-metrics"
+
+#include "core/pay-metrics.h"
+
+#include <stdatomic.h>
+
+#include "core/pay-error.h"
+
+/* Upper bounds of the latency buckets, in microseconds (Prometheus' le is in seconds). */
+static const gint64 bucket_bounds_us[] = {
+  1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+  1000000, 2500000, 5000000, 10000000,
+};
+#define N_BUCKETS G_N_ELEMENTS (bucket_bounds_us)
+
+/* Every result code a request can have, in the order rendered; anything else is counted
+ * under the last slot ("other"). */
+static const gint32 result_codes[] = {
+  0,
+  PAY_ERROR_INVALID_CARD,
+  PAY_ERROR_INVALID_AMOUNT,
+  PAY_ERROR_INVALID_REQUEST,
+  PAY_ERROR_NOT_FOUND,
+  PAY_ERROR_REFUND_EXCEEDS,
+  PAY_ERROR_REFUND_CONFLICT,
+  PAY_ERROR_NO_SUCH_ENDPOINT,
+  PAY_ERROR_METHOD_NOT_ALLOWED,
+  PAY_ERROR_BODY_TOO_LARGE,
+  PAY_ERROR_ID_GENERATION,
+  PAY_ERROR_ORDER_ALREADY_PAID,
+  PAY_ERROR_CACHE_READ,
+  PAY_ERROR_CACHE_WRITE,
+  PAY_ERROR_STORAGE_UNAVAILABLE,
+  PAY_METRICS_CODE_APPLICATION_ERROR,
+};
+#define N_CODES     (G_N_ELEMENTS (result_codes) + 1)
+#define CODE_OTHER  (N_CODES - 1)
+
+struct _PayMetricsMethod
+{
+  gchar            *transport;
+  gchar            *method;
+  atomic_uint_fast64_t requests[N_CODES];
+  atomic_uint_fast64_t buckets[N_BUCKETS];   /* not cumulative; summed when rendered */
+  atomic_uint_fast64_t duration_sum_us;
+  atomic_uint_fast64_t count;
+  atomic_int           in_flight;
+};
+
+typedef struct {
+  const gchar          *name;
+  const gchar          *help;
+  PayMetricsKind        kind;
+  PayMetricsSampleFunc  func;
+  gpointer              user_data;
+} Sample;
+
+struct _PayMetrics
+{
+  GObject parent_instance;
+
+  GMutex      lock;           /* registration and rendering, never the hot path */
+  GPtrArray  *methods;        /* PayMetricsMethod*, owned, in registration order */
+  GArray     *samples;        /* Sample */
+  atomic_int  rpc_connections;
+};
+
+G_DEFINE_FINAL_TYPE (PayMetrics, pay_metrics, G_TYPE_OBJECT)
+
+static void
+method_free (gpointer data)
+{
+  PayMetricsMethod *method = data;
+
+  g_free (method->transport);
+  g_free (method->method);
+  g_free (method);
+}
+
+static void
+pay_metrics_init (PayMetrics *self)
+{
+  g_mutex_init (&self->lock);
+  self->methods = g_ptr_array_new_with_free_func (method_free);
+  self->samples = g_array_new (FALSE, TRUE, sizeof (Sample));
+}
+
+static void
+pay_metrics_finalize (GObject *object)
+{
+  PayMetrics *self = PAY_METRICS (object);
+
+  g_ptr_array_unref (self->methods);
+  g_array_unref (self->samples);
+  g_mutex_clear (&self->lock);
+  G_OBJECT_CLASS (pay_metrics_parent_class)->finalize (object);
+}
+
+static void
+pay_metrics_class_init (PayMetricsClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = pay_metrics_finalize;
+}
+
+PayMetrics *
+pay_metrics_new (void)
+{
+  return g_object_new (PAY_TYPE_METRICS, NULL);
+}
+
+PayMetricsMethod *
+pay_metrics_register_method (PayMetrics *self, const gchar *transport, const gchar *method)
+{
+  PayMetricsMethod *entry = NULL;
+
+  g_return_val_if_fail (PAY_IS_METRICS (self), NULL);
+  g_return_val_if_fail (transport != NULL && method != NULL, NULL);
+
+  g_mutex_lock (&self->lock);
+  for (guint i = 0; i < self->methods->len && entry == NULL; i++)
+    {
+      PayMetricsMethod *m = self->methods->pdata[i];
+
+      if (g_str_equal (m->transport, transport) && g_str_equal (m->method, method))
+        entry = m;
+    }
+  if (entry == NULL)
+    {
+      /* g_new0 gives zeroed atomics, which is their valid initial state. */
+      entry = g_new0 (PayMetricsMethod, 1);
+      entry->transport = g_strdup (transport);
+      entry->method = g_strdup (method);
+      g_ptr_array_add (self->methods, entry);
+    }
+  g_mutex_unlock (&self->lock);
+  return entry;
+}
+
+/* ---- the hot path -------------------------------------------------------------------- */
+
+static guint
+code_index (gint32 code)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (result_codes); i++)
+    if (result_codes[i] == code)
+      return i;
+  return CODE_OTHER;
+}
+
+void
+pay_metrics_request_started (PayMetricsMethod *method)
+{
+  g_return_if_fail (method != NULL);
+
+  atomic_fetch_add_explicit (&method->in_flight, 1, memory_order_relaxed);
+}
+
+void
+pay_metrics_request_finished (PayMetricsMethod *method, gint32 code, gint64 duration_us)
+{
+  guint bucket = 0;
+
+  g_return_if_fail (method != NULL);
+
+  duration_us = MAX (duration_us, 0);
+  while (bucket < N_BUCKETS && duration_us > bucket_bounds_us[bucket])
+    bucket++;
+  atomic_fetch_add_explicit (&method->requests[code_index (code)], 1, memory_order_relaxed);
+  if (bucket < N_BUCKETS)
+    atomic_fetch_add_explicit (&method->buckets[bucket], 1, memory_order_relaxed);
+  atomic_fetch_add_explicit (&method->duration_sum_us, (guint64) duration_us,
+                             memory_order_relaxed);
+  atomic_fetch_add_explicit (&method->count, 1, memory_order_relaxed);
+  atomic_fetch_sub_explicit (&method->in_flight, 1, memory_order_relaxed);
+}
+
+void
+pay_metrics_rpc_connection_opened (PayMetrics *self)
+{
+  g_return_if_fail (PAY_IS_METRICS (self));
+  atomic_fetch_add_explicit (&self->rpc_connections, 1, memory_order_relaxed);
+}
+
+void
+pay_metrics_rpc_connection_closed (PayMetrics *self)
+{
+  g_return_if_fail (PAY_IS_METRICS (self));
+  atomic_fetch_sub_explicit (&self->rpc_connections, 1, memory_order_relaxed);
+}
+
+guint64
+pay_metrics_get_request_count (PayMetricsMethod *method, gint32 code)
+{
+  g_return_val_if_fail (method != NULL, 0);
+  return atomic_load_explicit (&method->requests[code_index (code)], memory_order_relaxed);
+}
+
+/* ---- sampled values ------------------------------------------------------------------ */
+
+void
+pay_metrics_add_sample (PayMetrics           *self,
+                        const gchar          *name,
+                        const gchar          *help,
+                        PayMetricsKind        kind,
+                        PayMetricsSampleFunc  func,
+                        gpointer              user_data)
+{
+  Sample sample = { name, help, kind, func, user_data };
+
+  g_return_if_fail (PAY_IS_METRICS (self));
+  g_return_if_fail (name != NULL && help != NULL && func != NULL);
+
+  g_mutex_lock (&self->lock);
+  g_array_append_val (self->samples, sample);
+  g_mutex_unlock (&self->lock);
+}
+
+void
+pay_metrics_clear_samples (PayMetrics *self)
+{
+  g_return_if_fail (PAY_IS_METRICS (self));
+
+  g_mutex_lock (&self->lock);
+  g_array_set_size (self->samples, 0);
+  g_mutex_unlock (&self->lock);
+}
+
+/* ---- rendering ----------------------------------------------------------------------- */
+
+static void
+append_header (GString *out, const gchar *name, const gchar *help, const gchar *type)
+{
+  g_string_append_printf (out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Label values are transport and method names we chose, but escape them anyway as the
+ * format requires (backslash, double quote, newline). */
+static void
+append_label (GString *out, const gchar *name, const gchar *value)
+{
+  g_string_append_printf (out, "%s=\"", name);
+  for (const gchar *p = value; *p != '\0'; p++)
+    {
+      if (*p == '\\' || *p == '"')
+        g_string_append_c (out, '\\');
+      if (*p == '\n')
+        g_string_append (out, "\\n");
+      else
+        g_string_append_c (out, *p);
+    }
+  g_string_append_c (out, '"');
+}
+
+static void
+append_method_labels (GString *out, const PayMetricsMethod *method)
+{
+  append_label (out, "transport", method->transport);
+  g_string_append_c (out, ',');
+  append_label (out, "method", method->method);
+}
+
+static void
+append_code_label (GString *out, guint index)
+{
+  if (index == CODE_OTHER)
+    append_label (out, "code", "other");
+  else if (result_codes[index] == PAY_METRICS_CODE_APPLICATION_ERROR)
+    append_label (out, "code", "application_error");
+  else
+    g_string_append_printf (out, "code=\"%d\"", result_codes[index]);
+}
+
+/* "NAME{transport=...,method=..." (the caller adds any other label and the close). */
+static void
+begin_series (GString *out, const gchar *name, const PayMetricsMethod *method)
+{
+  g_string_append_printf (out, "%s{", name);
+  append_method_labels (out, method);
+}
+
+static void
+render_requests (GString *out, GPtrArray *methods)
+{
+  append_header (out, "payment_requests_total",
+                 "Requests answered, by transport, method and result code (0 = success).",
+                 "counter");
+  for (guint i = 0; i < methods->len; i++)
+    {
+      PayMetricsMethod *method = methods->pdata[i];
+
+      for (guint c = 0; c < N_CODES; c++)
+        {
+          guint64 n = atomic_load_explicit (&method->requests[c], memory_order_relaxed);
+
+          /* Successes always appear, so a method's series exists from the start. */
+          if (n == 0 && c != 0)
+            continue;
+          begin_series (out, "payment_requests_total", method);
+          g_string_append_c (out, ',');
+          append_code_label (out, c);
+          g_string_append_printf (out, "} %" G_GUINT64_FORMAT "\n", n);
+        }
+    }
+}
+
+static void
+render_durations (GString *out, GPtrArray *methods)
+{
+  append_header (out, "payment_request_duration_seconds",
+                 "Time from a whole request to its reply, by transport and method.",
+                 "histogram");
+  for (guint i = 0; i < methods->len; i++)
+    {
+      PayMetricsMethod *method = methods->pdata[i];
+      guint64 cumulative = 0, count;
+      gchar sum[G_ASCII_DTOSTR_BUF_SIZE];
+
+      /* Read the count first: buckets only grow, so they are never below it... except
+       * for the requests finishing between the reads, which +Inf then absorbs. */
+      count = atomic_load_explicit (&method->count, memory_order_relaxed);
+      for (guint b = 0; b < N_BUCKETS; b++)
+        {
+          gchar le[G_ASCII_DTOSTR_BUF_SIZE];
+
+          cumulative += atomic_load_explicit (&method->buckets[b], memory_order_relaxed);
+          begin_series (out, "payment_request_duration_seconds_bucket", method);
+          /* %g: "0.0025", not the round-trip form "0.0025000000000000001". */
+          g_ascii_formatd (le, sizeof le, "%g", bucket_bounds_us[b] / 1e6);
+          g_string_append_printf (out, ",le=\"%s\"} %" G_GUINT64_FORMAT "\n", le,
+                                  MIN (cumulative, count));
+        }
+      begin_series (out, "payment_request_duration_seconds_bucket", method);
+      g_string_append_printf (out, ",le=\"+Inf\"} %" G_GUINT64_FORMAT "\n", count);
+      g_ascii_dtostr (sum, sizeof sum,
+                      atomic_load_explicit (&method->duration_sum_us, memory_order_relaxed) / 1e6);
+      begin_series (out, "payment_request_duration_seconds_sum", method);
+      g_string_append_printf (out, "} %s\n", sum);
+      begin_series (out, "payment_request_duration_seconds_count", method);
+      g_string_append_printf (out, "} %" G_GUINT64_FORMAT "\n", count);
+    }
+}
+
+static void
+render_in_flight (GString *out, GPtrArray *methods)
+{
+  append_header (out, "payment_requests_in_flight",
+                 "Requests being processed now, by transport and method.", "gauge");
+  for (guint i = 0; i < methods->len; i++)
+    {
+      PayMetricsMethod *method = methods->pdata[i];
+
+      begin_series (out, "payment_requests_in_flight", method);
+      g_string_append_printf (out, "} %d\n",
+                              MAX (atomic_load_explicit (&method->in_flight,
+                                                         memory_order_relaxed), 0));
+    }
+}
+
+static void
+render_samples (GString *out, GArray *samples)
+{
+  for (guint i = 0; i < samples->len; i++)
+    {
+      const Sample *sample = &g_array_index (samples, Sample, i);
+      gchar value[G_ASCII_DTOSTR_BUF_SIZE];
+
+      append_header (out, sample->name, sample->help,
+                     sample->kind == PAY_METRICS_COUNTER ? "counter" : "gauge");
+      g_ascii_dtostr (value, sizeof value, sample->func (sample->user_data));
+      g_string_append_printf (out, "%s %s\n", sample->name, value);
+    }
+}
+
+gchar *
+pay_metrics_render (PayMetrics *self)
+{
+  GString *out = g_string_sized_new (8192);
+
+  g_return_val_if_fail (PAY_IS_METRICS (self), NULL);
+
+  g_mutex_lock (&self->lock);
+  render_requests (out, self->methods);
+  render_durations (out, self->methods);
+  render_in_flight (out, self->methods);
+  append_header (out, "payment_rpc_connections", "Open Thrift RPC connections.", "gauge");
+  g_string_append_printf (out, "payment_rpc_connections %d\n",
+                          MAX (atomic_load_explicit (&self->rpc_connections,
+                                                     memory_order_relaxed), 0));
+  render_samples (out, self->samples);
+  append_header (out, "payment_build_info", "The running build; the value is always 1.",
+                 "gauge");
+  g_string_append (out, "payment_build_info{");
+  append_label (out, "version", PAYMENT_VERSION);
+  g_string_append (out, "} 1\n");
+  g_mutex_unlock (&self->lock);
+  return g_string_free (out, FALSE);
+}

@@ -1,0 +1,73 @@
+/* pay-metrics.h: request metrics shared by both transports, and the Prometheus text
+ * exposition (format 0.0.4) of them plus a few values sampled at scrape time. */
+#pragma once
+
+#include <glib-object.h>
+
+G_BEGIN_DECLS
+
+#define PAY_TYPE_METRICS (pay_metrics_get_type ())
+G_DECLARE_FINAL_TYPE (PayMetrics, pay_metrics, PAY, METRICS, GObject)
+
+#define PAY_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/* The result code of a request that did not end in a contract code: a Thrift
+ * TApplicationException (unknown method, undecodable arguments). */
+#define PAY_METRICS_CODE_APPLICATION_ERROR (-1)
+
+/* One (transport, method) pair: the handle a transport counts its requests on. Owned by
+ * the PayMetrics it came from, valid as long as it. */
+typedef struct _PayMetricsMethod PayMetricsMethod;
+
+/* What a sampled value is, for its "# TYPE" line. */
+typedef enum {
+  PAY_METRICS_GAUGE,
+  PAY_METRICS_COUNTER,
+} PayMetricsKind;
+
+/* Returns the current value of a sampled metric; called on the scraping thread. */
+typedef gdouble (*PayMetricsSampleFunc) (gpointer user_data);
+
+PayMetrics *pay_metrics_new (void);
+
+/* The handle for requests of @method (e.g. "Charge", "POST /payment/charge") over
+ * @transport ("rpc" or "http"); the same pair gives the same handle. Both strings are
+ * copied. Registration takes a lock: do it once, at construction, not per request. */
+PayMetricsMethod *pay_metrics_register_method (PayMetrics  *self,
+                                               const gchar *transport,
+                                               const gchar *method);
+
+/* A request on @method started: counts it in flight. Lock-free, any thread. */
+void pay_metrics_request_started (PayMetricsMethod *method);
+
+/* A request on @method ended with @code (0: success; a PAY_ERROR code; or
+ * PAY_METRICS_CODE_APPLICATION_ERROR) after @duration_us microseconds. Lock-free, any
+ * thread. */
+void pay_metrics_request_finished (PayMetricsMethod *method,
+                                   gint32            code,
+                                   gint64            duration_us);
+
+/* Open RPC connections, up or down by one. Lock-free, any thread. */
+void pay_metrics_rpc_connection_opened (PayMetrics *self);
+void pay_metrics_rpc_connection_closed (PayMetrics *self);
+
+/* Adds a metric whose value @func returns at scrape time (pool and cache state, Consul
+ * registration). @name and @help must be static strings; @user_data must outlive the
+ * metrics object or the next pay_metrics_clear_samples(). */
+void pay_metrics_add_sample (PayMetrics           *self,
+                             const gchar          *name,
+                             const gchar          *help,
+                             PayMetricsKind        kind,
+                             PayMetricsSampleFunc  func,
+                             gpointer              user_data);
+
+/* Forgets every sampled metric (before the objects they read from go away). */
+void pay_metrics_clear_samples (PayMetrics *self);
+
+/* Requests of @method that ended with @code so far (for tests). */
+guint64 pay_metrics_get_request_count (PayMetricsMethod *method, gint32 code);
+
+/* The whole exposition, newly allocated. */
+gchar *pay_metrics_render (PayMetrics *self);
+
+G_END_DECLS

@@ -1,0 +1,43 @@
+/* pay-request-log.h: the one log line per request, with its facts as structured fields
+ * (so the JSON log format has them as keys), written the same way by both transports. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define PAY_REQUEST_ID_BYTES 64   /* room for a transaction id (a UUID is 36) */
+
+/* What is known about one request when it ends. */
+typedef struct {
+  const gchar *transport;       /* "rpc" or "http" */
+  const gchar *method;          /* "Charge", "POST /payment/charge", ... */
+  const gchar *peer;            /* NULL: not logged */
+  gint64       order_id;        /* 0: none */
+  gchar        transaction_id[PAY_REQUEST_ID_BYTES];   /* "": none */
+  gint32       code;            /* 0 success, a contract code, or -1 (Thrift exception) */
+  guint        http_status;     /* 0: not HTTP */
+  gint64       duration_us;
+} PayRequestRecord;
+
+/* Logs @record at @level in @domain: fields METHOD, TRANSPORT, ORDER_ID,
+ * TRANSACTION_ID, CODE, DURATION_MS (and HTTP_STATUS, PEER when set). Never pass
+ * anything from a request body other than these ids. */
+void pay_request_log (const gchar            *domain,
+                      GLogLevelFlags          level,
+                      const PayRequestRecord *record);
+
+/* A worker thread processing a request points the thread's context at @record, so code
+ * far below (the RPC handler) can note the ids it sees; NULL clears it. */
+void pay_request_context_set (PayRequestRecord *record);
+
+/* Notes the request's order id / transaction id in the calling thread's context, if any
+ * (no-op otherwise). */
+void pay_request_note_order_id (gint64 order_id);
+void pay_request_note_transaction_id (const gchar *transaction_id);
+
+/* Sets the ids of @record directly (transports that hold the record themselves). */
+void pay_request_record_set_transaction_id (PayRequestRecord *record,
+                                            const gchar      *transaction_id);
+
+G_END_DECLS

@@ -1,0 +1,79 @@
+/* pay-mysql-stmt.h: helpers for running prepared statements and transactions on a
+ * PayMysqlConn: parameter/result binding, one-row fetches, and BEGIN/COMMIT/ROLLBACK.
+ * Internal to src/storage/. */
+#pragma once
+
+#include <glib.h>
+#include <mysql.h>
+
+#include "storage/pay-mysql-pool.h"
+
+G_BEGIN_DECLS
+
+/* Binds @value (NUL-terminated, borrowed) as a string parameter; @length receives its
+ * length and must live as long as the bind. */
+void pay_mysql_bind_string (MYSQL_BIND *bind, const gchar *value, unsigned long *length);
+
+/* Binds the string @value, or SQL NULL when @value is NULL. */
+void pay_mysql_bind_string_or_null (MYSQL_BIND *bind, const gchar *value, unsigned long *length);
+
+/* Binds *@value as a signed 64-bit parameter or result. */
+void pay_mysql_bind_int64 (MYSQL_BIND *bind, const gint64 *value);
+
+/* Binds SQL NULL as a parameter. */
+void pay_mysql_bind_null (MYSQL_BIND *bind);
+
+/* Binds a string result column into @buffer (@size bytes with room for the NUL), with
+ * its length and NULL flag in *@length and *@is_null. */
+void pay_mysql_bind_result_string (MYSQL_BIND    *bind,
+                                   gchar         *buffer,
+                                   gsize          size,
+                                   unsigned long *length,
+                                   my_bool       *is_null);
+
+/* Binds a nullable BIGINT result column. */
+void pay_mysql_bind_result_int64 (MYSQL_BIND *bind, gint64 *value, my_bool *is_null);
+
+/* Terminates a string fetched into @buffer through pay_mysql_bind_result_string() ("" for
+ * SQL NULL). */
+void pay_mysql_terminate_string (gchar *buffer, gsize size, unsigned long length, my_bool is_null);
+
+/* Called for ER_DUP_ENTRY with the server's message (which names the violated key); must
+ * set @error and return FALSE. */
+typedef gboolean (*PayMysqlDuplicateFunc) (const gchar *detail, GError **error);
+
+/* Runs the prepared statement for @sql (a static string; see pay_mysql_conn_prepare())
+ * with @params (NULL: none). With @results, binds them and fetches at most one row:
+ * *@found says whether there was one. *@affected (when not NULL) gets the affected-row
+ * count. *@server_errno gets MySQL's error number (0: none). A duplicate key goes to
+ * @on_duplicate when not NULL; every other failure sets @error as
+ * pay_mysql_conn_fail() does. */
+gboolean pay_mysql_stmt_run (PayMysqlConn          *conn,
+                             const gchar           *sql,
+                             MYSQL_BIND            *params,
+                             MYSQL_BIND            *results,
+                             gboolean              *found,
+                             guint64               *affected,
+                             PayMysqlDuplicateFunc  on_duplicate,
+                             guint                 *server_errno,
+                             GError               **error);
+
+/* The body of a transaction: statements on @conn. Returning FALSE (with @error set) rolls
+ * the transaction back. */
+typedef gboolean (*PayMysqlTxnFunc) (PayMysqlConn *conn,
+                                     gpointer      data,
+                                     guint        *server_errno,
+                                     GError      **error);
+
+/* Runs @body in one READ COMMITTED transaction on @conn and commits it; rolls back when
+ * @body fails. READ COMMITTED: locking reads take no gap locks, so transactions on
+ * different payments never deadlock on index gaps, and every plain read sees the latest
+ * committed rows. A failed COMMIT is PAY_ERROR_STORAGE_UNAVAILABLE: the outcome is then
+ * unknown to the caller. */
+gboolean pay_mysql_transaction (PayMysqlConn    *conn,
+                                PayMysqlTxnFunc  body,
+                                gpointer         data,
+                                guint           *server_errno,
+                                GError         **error);
+
+G_END_DECLS

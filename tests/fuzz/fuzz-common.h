@@ -1,0 +1,25 @@
+/* fuzz-common.h: shared by the fuzz targets. */
+#pragma once
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <glib.h>
+
+/* A GLib warning or critical (a g_return_if_fail that fired, a GError set twice...) is a
+ * bug the fuzzer must report: print it and abort(), which libFuzzer catches and turns
+ * into a crash artifact (a SIGTRAP from G_DEBUG=fatal-* would not be). */
+static void
+fuzz_log_handler (const gchar *domain, GLogLevelFlags level, const gchar *message,
+                  gpointer data)
+{
+  fprintf (stderr, "%s: %s\n", domain != NULL ? domain : "(none)", message);
+  if (level & (G_LOG_FLAG_FATAL | G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
+    abort ();
+}
+
+static inline void
+fuzz_abort_on_warnings (void)
+{
+  g_log_set_default_handler (fuzz_log_handler, NULL);
+}

@@ -1,0 +1,142 @@
+"""Graceful shutdown: SIGTERM while 20 charges (10 over RPC, 10 over HTTP) are held in
+MySQL by a table lock another session keeps: both ports stop accepting at once (new
+connections are refused), the lock is released, every one of the 20 gets its reply, and
+the process exits 0. Also: a second signal exits at once."""
+
+import signal
+import socket
+import subprocess
+import threading
+
+from support import data, httpapi
+from support.rpc import RpcClient
+from support.service import poll
+
+N_RPC = 10
+N_HTTP = 10
+
+
+def refused(port):
+    s = socket.socket()
+    s.settimeout(2)
+    try:
+        s.connect(("127.0.0.1", port))
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+    return False
+
+
+def in_flight_charges(svc):
+    text = httpapi.request(svc.http_port, "GET", "/metrics").raw
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("payment_requests_in_flight{") and (
+                'method="Charge"' in line or 'method="POST /payment/charge"' in line):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+class TableLock:
+    """LOCK TABLES payments WRITE held by a mariadb client session until release()."""
+
+    def __init__(self, mariadb, database):
+        self.proc = subprocess.Popen(mariadb.client_args(database) + ["--unbuffered"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        self.proc.stdin.write("LOCK TABLES payments WRITE;\nSELECT 'locked';\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline().strip()
+        assert line == "locked", f"mariadb client: {line!r}"
+
+    def release(self):
+        self.proc.stdin.write("UNLOCK TABLES;\n")
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def test_sigterm_finishes_in_flight_requests(start_service, mariadb):
+    db = "payment_shutdown"
+    svc = start_service(extra_env={
+        "PAYMENT_MYSQL_POOL_SIZE": "32",
+        "PAYMENT_MYSQL_READ_TIMEOUT_SECONDS": "60",
+        "PAYMENT_MYSQL_WRITE_TIMEOUT_SECONDS": "60",
+        "PAYMENT_SERVER_SHUTDOWN_GRACE_SECONDS": "60",
+    }, database_name=db)
+    assert httpapi.charge(svc.http_port, data.charge())[0] == "ok"   # schema in place
+
+    lock = TableLock(mariadb, db)
+    results = {}
+
+    def rpc_call(i):
+        try:
+            with RpcClient(svc.rpc_port, timeout=120) as rpc:
+                results[("rpc", i)] = rpc.charge(data.charge())
+        except Exception as e:  # noqa: BLE001
+            results[("rpc", i)] = ("exception", repr(e))
+
+    def http_call(i):
+        try:
+            results[("http", i)] = httpapi.charge(svc.http_port, data.charge(), timeout=120)[:2]
+        except Exception as e:  # noqa: BLE001
+            results[("http", i)] = ("exception", repr(e))
+
+    threads = [threading.Thread(target=rpc_call, args=(i,)) for i in range(N_RPC)]
+    threads += [threading.Thread(target=http_call, args=(i,)) for i in range(N_HTTP)]
+    released = False
+    try:
+        for t in threads:
+            t.start()
+        poll(lambda: in_flight_charges(svc) == N_RPC + N_HTTP, 30,
+             what=f"{N_RPC + N_HTTP} charges in flight")
+        svc.proc.send_signal(signal.SIGTERM)
+        poll(lambda: refused(svc.rpc_port) and refused(svc.http_port), 15,
+             what="both ports refusing new connections")
+        assert svc.alive(), "exited with requests in flight"
+        assert not results, f"replies before the lock was released: {results}"
+        lock.release()
+        released = True
+        for t in threads:
+            t.join(timeout=120)
+    finally:
+        if not released:
+            lock.release()
+    assert len(results) == N_RPC + N_HTTP, results
+    bad = {k: v for k, v in results.items() if v[0] != "ok"}
+    assert not bad, f"requests without a successful reply: {bad}"
+    assert svc.proc.wait(timeout=60) == 0, svc.log_tail()
+    svc.returncode = 0
+    svc.proc = None
+    assert not svc.bad_log_lines(), svc.bad_log_lines()
+
+
+def test_second_signal_exits_at_once(start_service, mariadb):
+    db = "payment_shutdown2"
+    svc = start_service(extra_env={
+        "PAYMENT_MYSQL_READ_TIMEOUT_SECONDS": "60",
+        "PAYMENT_SERVER_SHUTDOWN_GRACE_SECONDS": "60",
+    }, database_name=db)
+    assert httpapi.charge(svc.http_port, data.charge())[0] == "ok"
+    lock = TableLock(mariadb, db)
+    try:
+        def doomed_charge():
+            try:
+                httpapi.charge(svc.http_port, data.charge(), timeout=120)
+            except OSError:
+                pass   # the process exited under it: that is the point
+
+        t = threading.Thread(target=doomed_charge)
+        t.start()
+        poll(lambda: in_flight_charges(svc) == 1, 30, what="a charge in flight")
+        svc.proc.send_signal(signal.SIGTERM)
+        poll(lambda: refused(svc.http_port), 15, what="the HTTP port refusing")
+        svc.proc.send_signal(signal.SIGTERM)
+        status = svc.proc.wait(timeout=15)
+        assert status != 0, "a second signal is an immediate, non-graceful exit"
+        svc.proc = None
+    finally:
+        lock.release()
+    t.join(timeout=120)
