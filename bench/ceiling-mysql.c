@@ -1,11 +1,17 @@
 /* ceiling-mysql: the storage ceiling for charge-ok. N threads, each with its own MariaDB
- * connection, run the INSERT the service runs for a charge (src/storage/pay-repository.c,
- * insert_payment_sql: one autocommitted prepared INSERT per charge) into a scratch database
- * holding the service's own schema (src/storage/schema.sql, passed with --schema), for a
- * fixed duration. Reports requests/s and latency like payment-bench (same JSON line).
+ * connection, run what the service runs against MariaDB for one charge
+ * (src/storage/pay-repository.c charge_txn + pay-mysql-stmt.c pay_mysql_transaction),
+ * into a scratch database holding the service's own schema (src/storage/schema.sql, passed
+ * with --schema), for a fixed duration:
  *
- * Keep STATEMENT below identical to the service's; scripts/bench checks that it still is
- * and warns when the service's statement (or its transaction shape) has changed. */
+ *   --mode txn     (default) the service's charge, round trip for round trip:
+ *                  SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION;
+ *                  INSERT payments (prepared); INSERT payment_events (prepared); COMMIT
+ *   --mode insert  the payments INSERT alone, autocommitted: the raw insert ceiling
+ *
+ * Reports requests/s and latency like payment-bench (same JSON line). Keep the statements
+ * below identical to the service's; scripts/bench compares them (--print-statement) with
+ * pay-repository.c and warns when they have drifted apart. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -25,6 +31,11 @@
   " payment_method, card_brand, card_last4, created_at_ms, updated_at_ms)" \
   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
+#define EVENT_STATEMENT \
+  "INSERT INTO payment_events" \
+  " (event_id, event_type, transaction_id, order_id, refund_id, amount_cents, status," \
+  " created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+
 static struct {
   const char *host, *user, *password, *database, *schema;
   unsigned    port;
@@ -32,7 +43,8 @@ static struct {
   double      duration;
   double      warmup;
   bool        json;
-} opt = { "127.0.0.1", "root", "", "bench_ceiling", NULL, 3306, 1, 10, 0, false };
+  bool        txn;
+} opt = { "127.0.0.1", "root", "", "bench_ceiling", NULL, 3306, 1, 10, 0, false, true };
 
 static uint64_t t_measure, t_deadline;
 
@@ -146,6 +158,19 @@ worker_main (void *arg)
       return NULL;
     }
 
+  MYSQL_STMT *ev = NULL;
+  if (opt.txn)
+    {
+      ev = mysql_stmt_init (m);
+      if (mysql_stmt_prepare (ev, EVENT_STATEMENT, strlen (EVENT_STATEMENT)) != 0)
+        {
+          fprintf (stderr, "ceiling-mysql: prepare: %s\n", mysql_stmt_error (ev));
+          w->failed = true;
+          mysql_close (m);
+          return NULL;
+        }
+    }
+
   char txid[40], method[] = "credit_card", brand[] = "visa", last4[] = "1111";
   long long order_id = 0, user_id = 1 + w->id, amount = 1999, refunded = 0, status = 1, ts = 0;
   unsigned long txid_len = 36, method_len = strlen (method), brand_len = strlen (brand), last4_len = 4;
@@ -163,6 +188,20 @@ worker_main (void *arg)
   b[9].buffer_type = MYSQL_TYPE_LONGLONG; b[9].buffer = &ts;
   b[10].buffer_type = MYSQL_TYPE_LONGLONG; b[10].buffer = &ts;
 
+  char event_id[40], type[] = "charge";
+  unsigned long event_len = 36, type_len = strlen (type);
+  my_bool null_refund = 1;
+  MYSQL_BIND e[8];
+  memset (e, 0, sizeof e);
+  e[0].buffer_type = MYSQL_TYPE_STRING; e[0].buffer = event_id; e[0].length = &event_len;
+  e[1].buffer_type = MYSQL_TYPE_STRING; e[1].buffer = type; e[1].length = &type_len;
+  e[2].buffer_type = MYSQL_TYPE_STRING; e[2].buffer = txid; e[2].length = &txid_len;
+  e[3].buffer_type = MYSQL_TYPE_LONGLONG; e[3].buffer = &order_id;
+  e[4].buffer_type = MYSQL_TYPE_NULL; e[4].is_null = &null_refund;
+  e[5].buffer_type = MYSQL_TYPE_LONGLONG; e[5].buffer = &amount;
+  e[6].buffer_type = MYSQL_TYPE_LONGLONG; e[6].buffer = &status;
+  e[7].buffer_type = MYSQL_TYPE_LONGLONG; e[7].buffer = &ts;
+
   for (uint64_t seq = 0;; seq++)
     {
       uint64_t t0 = bench_now_ns ();
@@ -171,8 +210,32 @@ worker_main (void *arg)
       order_id = (long long) w->id * 1000000000LL + (long long) seq + 1;
       snprintf (txid, sizeof txid, "%08x-0000-4000-8000-%012llx", (unsigned) w->id,
                 (unsigned long long) seq);
+      snprintf (event_id, sizeof event_id, "%08x-0000-4000-9000-%012llx", (unsigned) w->id,
+                (unsigned long long) seq);
       ts = (long long) time (NULL) * 1000;
-      bool ok = mysql_stmt_bind_param (stmt, b) == 0 && mysql_stmt_execute (stmt) == 0;
+      unsigned err = 0;
+      bool ok;
+      if (opt.txn)
+        {
+          ok = mysql_query (m, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED") == 0 &&
+               mysql_query (m, "START TRANSACTION") == 0;
+          if (!ok)
+            err = mysql_errno (m);
+          if (ok && !(mysql_stmt_bind_param (stmt, b) == 0 && mysql_stmt_execute (stmt) == 0))
+            ok = false, err = mysql_stmt_errno (stmt);
+          if (ok && !(mysql_stmt_bind_param (ev, e) == 0 && mysql_stmt_execute (ev) == 0))
+            ok = false, err = mysql_stmt_errno (ev);
+          if (ok && mysql_query (m, "COMMIT") != 0)
+            ok = false, err = mysql_errno (m);
+          if (!ok)
+            mysql_query (m, "ROLLBACK");
+        }
+      else
+        {
+          ok = mysql_stmt_bind_param (stmt, b) == 0 && mysql_stmt_execute (stmt) == 0;
+          if (!ok)
+            err = mysql_stmt_errno (stmt);
+        }
       uint64_t t1 = bench_now_ns ();
       if (t0 < t_measure)
         continue;
@@ -183,13 +246,15 @@ worker_main (void *arg)
       else
         {
           char kind[48];
-          snprintf (kind, sizeof kind, "mysql-%u", mysql_stmt_errno (stmt));
+          snprintf (kind, sizeof kind, "mysql-%u", err);
           kinds_add (&w->errors, kind, 1);
-          if (mysql_stmt_errno (stmt) >= 2000)     /* client-side: connection lost */
+          if (err >= 2000 && err < 3000)          /* client-side: connection lost */
             break;
         }
     }
   mysql_stmt_close (stmt);
+  if (ev)
+    mysql_stmt_close (ev);
   mysql_close (m);
   return NULL;
 }
@@ -203,7 +268,8 @@ main (int argc, char **argv)
     { "database", required_argument, 0, 'd' }, { "schema", required_argument, 0, 's' },
     { "connections", required_argument, 0, 'c' }, { "duration", required_argument, 0, 'D' },
     { "warmup", required_argument, 0, 'w' }, { "json", no_argument, 0, 'j' },
-    { "print-statement", no_argument, 0, 'S' }, { 0, 0, 0, 0 }
+    { "print-statement", no_argument, 0, 'S' }, { "mode", required_argument, 0, 'm' },
+    { 0, 0, 0, 0 }
   };
   int ch;
   while ((ch = getopt_long (argc, argv, "", longopts, NULL)) != -1)
@@ -219,11 +285,16 @@ main (int argc, char **argv)
       case 'D': opt.duration = atof (optarg); break;
       case 'w': opt.warmup = atof (optarg); break;
       case 'j': opt.json = true; break;
-      case 'S': puts (STATEMENT); return 0;
+      case 'S': puts (STATEMENT); puts (EVENT_STATEMENT); return 0;
+      case 'm':
+        if (strcmp (optarg, "txn") == 0) opt.txn = true;
+        else if (strcmp (optarg, "insert") == 0) opt.txn = false;
+        else { fprintf (stderr, "ceiling-mysql: --mode txn|insert\n"); return 2; }
+        break;
       default:
         fprintf (stderr, "usage: ceiling-mysql [--host H] [--port P] [--user U] [--password P]"
                  " [--database D] --schema schema.sql [--connections N] [--duration S]"
-                 " [--warmup S] [--json] [--print-statement]\n");
+                 " [--warmup S] [--mode txn|insert] [--json] [--print-statement]\n");
         return 2;
       }
   if (opt.connections < 1 || opt.connections > 1000 || opt.duration <= 0)
@@ -257,7 +328,7 @@ main (int argc, char **argv)
   if (failed)
     kinds_add (&errors, "connect-or-prepare", (uint64_t) failed);
   Report r = {
-    .scenario = "mysql-insert", .transport = "mysql",
+    .scenario = opt.txn ? "mysql-charge-txn" : "mysql-insert", .transport = "mysql",
     .status = kinds_total (&errors) ? "errors" : "ok",
     .connections = opt.connections, .depth = 1, .rate = 0,
     .seconds = (double) (last - t_measure) / 1e9, .ok = ok,

@@ -46,6 +46,30 @@ def parse_callgrind(path):
     return total or 0, allocs
 
 
+def cmd_check_sql(args):
+    """Exit 0 when bench/ceiling-mysql.c's statements (--print-statement output) are the
+    service's insert_payment_sql and insert_event_sql, run in a READ COMMITTED transaction."""
+    src, mine = args[0], open(args[1]).read().split("\n")
+    repo = open(os.path.join(src, "pay-repository.c")).read()
+    tables = dict(re.findall(r'#define (PAY_SCHEMA_\w+_TABLE)\s+"(\w+)"',
+                             open(os.path.join(src, "pay-schema.h")).read()))
+
+    def literal(name):
+        m = re.search(r"\b" + name + r"\[\]\s*=(.*?);", repo, re.S)
+        if not m:
+            return None
+        body = re.sub(r"PAY_SCHEMA_\w+_TABLE", lambda t: '"' + tables.get(t.group(0), "?") + '"', m.group(1))
+        return "".join(re.findall(r'"([^"]*)"', body))
+
+    theirs = [literal("insert_payment_sql"), literal("insert_event_sql")]
+    stmt_c = os.path.join(src, "pay-mysql-stmt.c")
+    txn = open(stmt_c).read() if os.path.exists(stmt_c) else ""
+    ok = theirs == mine[:2] and "READ COMMITTED" in txn and "START TRANSACTION" in txn
+    if not ok:
+        print(f"service: {theirs}\nceiling: {mine[:2]}", file=sys.stderr)
+    sys.exit(0 if ok else 1)
+
+
 def cmd_callgrind(args):
     scenario, run, idle, bench = args
     ir_run, al_run = parse_callgrind(run)
@@ -94,6 +118,9 @@ def cmd_report(a):
         c = r["connections"]
         s = r["scenario"]
         if s in ("charge-ok", "refund"):
+            m = find("mysql-charge-txn", "mysql", c)
+            return "mysql-txn", ok_rate(m)
+        if s == "mysql-charge-txn":
             m = find("mysql-insert", "mysql", c)
             return "mysql-insert", ok_rate(m)
         if s == "query-hit":
@@ -106,10 +133,10 @@ def cmd_report(a):
 
     lines = []
     hdr = (f"{'scenario':<16} {'via':<5} {'conns':>5} {'req/s':>9} {'p50 ms':>7} {'p90 ms':>7} "
-           f"{'p99 ms':>7} {'p99.9 ms':>8} {'errors':>7}  {'ceiling':<13} {'ratio':>6}")
+           f"{'p99 ms':>7} {'p99.9 ms':>8} {'errors':>7}  {'ceiling':<12} {'ratio':>6} {'x insert':>8}")
     lines.append(hdr)
     lines.append("-" * len(hdr))
-    order = [("mysql-insert", "mysql"), ("redis-get", "redis")] + \
+    order = [("mysql-charge-txn", "mysql"), ("mysql-insert", "mysql"), ("redis-get", "redis")] + \
             [(s, "rpc") for s in SCENARIOS] + [(s, "http") for s in SCENARIOS]
     table = []
     for s, t in order:
@@ -127,10 +154,14 @@ def cmd_report(a):
             label, base = ceiling(r)
             ratio = r["ok_rps"] / base if base else None
             rstr = "-" if ratio is None else f"{ratio:.2f}"
+            raw = ok_rate(find("mysql-insert", "mysql", c)) if s in ("charge-ok", "refund") else None
+            raw_ratio = r["ok_rps"] / raw if raw else None
+            xstr = "" if raw_ratio is None else f"{raw_ratio:.2f}"
             lines.append(f"{s:<16} {t:<5} {c:>5} {fmt_rate(r['ok_rps']):>9} {fmt_ms(lat.get('p50')):>7} "
                          f"{fmt_ms(lat.get('p90')):>7} {fmt_ms(lat.get('p99')):>7} "
-                         f"{fmt_ms(lat.get('p999')):>8} {nerr:>7}  {label:<13} {rstr:>6}")
-            table.append({**r, "ceiling": label if base else None, "ratio": ratio})
+                         f"{fmt_ms(lat.get('p999')):>8} {nerr:>7}  {label:<12} {rstr:>6} {xstr:>8}")
+            table.append({**r, "ceiling": label if base else None, "ratio": ratio,
+                          "ratio_to_raw_insert": raw_ratio})
         if any(find(s, t, c) for c in conns):
             lines.append("")
 
@@ -141,16 +172,26 @@ def cmd_report(a):
         lines.append("errors by kind:")
         for s, t, c, e in errs:
             lines.append(f"  {s} {t} {c}: " + ", ".join(f"{k}={v}" for k, v in e.items()))
+        closed = [r for r in rows if r["transport"] == "http" and
+                  r.get("errors", {}).get("socket-read", 0) >= 0.9 * max(1, r.get("requests", 0))]
+        if closed:
+            lines.append("  note: socket-read on (nearly) every HTTP request = the server closed the"
+                         " connection after each response")
+            lines.append("  (no keep-alive); wrk reconnects and counts a read error each time. The"
+                         " answers themselves count as ok.")
         lines.append("")
 
     # the issue's targets, reported (never asserted)
     lines.append("targets (reported, not asserted):")
     for c in (16, 64):
         r, m = find("charge-ok", "rpc", c), find("mysql-insert", "mysql", c)
+        t = find("mysql-charge-txn", "mysql", c)
         if ok_rate(r) and ok_rate(m):
             v = r["ok_rps"] / m["ok_rps"]
-            lines.append(f"  charge-ok rpc @{c}: {v:.2f} x MariaDB insert ceiling (target >= 0.8) "
-                         f"{'MET' if v >= 0.8 else 'NOT MET'}")
+            lines.append(f"  charge-ok rpc @{c}: {v:.2f} x the raw INSERT ceiling (target >= 0.8) "
+                         f"{'MET' if v >= 0.8 else 'NOT MET'}"
+                         + (f"; {r['ok_rps'] / t['ok_rps']:.2f} x the same transaction straight into MariaDB"
+                            if ok_rate(t) else ""))
     top = max(conns) if conns else 0
     base = find("charge-ok", "rpc", top)
     for s in ("charge-rejected", "query-hit"):
@@ -161,9 +202,11 @@ def cmd_report(a):
         elif r is not None:
             lines.append(f"  {s} rpc @{top}: not measurable yet")
     r, m = find("charge-ok", "rpc", 16), find("mysql-insert", "mysql", 16)
-    if r and m:
-        lines.append(f"  p99 @16: charge-ok {fmt_ms(r['latency_us']['p99'])} ms, "
-                     f"MariaDB insert {fmt_ms(m['latency_us']['p99'])} ms")
+    t = find("mysql-charge-txn", "mysql", 16)
+    if r and m and t:
+        lines.append(f"  p99 @16: charge-ok {fmt_ms(r['latency_us']['p99'])} ms; MariaDB: "
+                     f"transaction {fmt_ms(t['latency_us']['p99'])} ms, "
+                     f"lone INSERT {fmt_ms(m['latency_us']['p99'])} ms")
     if rss:
         lines.append(f"  RSS: {rss['after_first_kb']} kB after {rss['first_requests']:,} requests, "
                      f"{rss['after_total_kb']} kB after {rss['total_requests']:,} "
@@ -190,7 +233,8 @@ def cmd_report(a):
 
 
 def chart(rows, conns, out, machine, duration):
-    series = [("mysql-insert", "mysql", "ceiling: MariaDB INSERT", 'lw 4 dt 2 lc rgb "#555555"'),
+    series = [("mysql-insert", "mysql", "ceiling: MariaDB lone INSERT", 'lw 4 dt 2 lc rgb "#aaaaaa"'),
+              ("mysql-charge-txn", "mysql", "ceiling: MariaDB charge transaction", 'lw 4 dt 2 lc rgb "#333333"'),
               ("redis-get", "redis", "ceiling: Redis GET", 'lw 4 dt 2 lc rgb "#bb0000"')]
     colours = {"charge-ok": "#1f77b4", "charge-rejected": "#2ca02c", "query-hit": "#d62728",
                "query-miss": "#9467bd", "refund": "#ff7f0e"}
@@ -241,6 +285,8 @@ plot {", ".join(plots)}
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "callgrind":
         return cmd_callgrind(sys.argv[2:])
+    if len(sys.argv) > 1 and sys.argv[1] == "check-sql":
+        return cmd_check_sql(sys.argv[2:])
     p = argparse.ArgumentParser()
     p.add_argument("cmd", choices=["report"])
     p.add_argument("--results", required=True)

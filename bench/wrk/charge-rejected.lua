@@ -13,8 +13,8 @@ end
 
 function request()
   n = n + 1
-  local body = string.format('{"amount":19.99,"order_id":%d,"user_id":7,"credit_card":' ..
+  local body = string.format('{"amount":19.99,"order_id":%s,"user_id":7,"credit_card":' ..
     '{"credit_card_number":"4111111111111112","credit_card_cvv":123,' ..
-    '"credit_card_expiration_year":2030,"credit_card_expiration_month":12}}', base + n)
+    '"credit_card_expiration_year":2030,"credit_card_expiration_month":12}}', common.id(base + n))
   return wrk.format("POST", "/payment/charge", { ["Content-Type"] = "application/json" }, body)
 end

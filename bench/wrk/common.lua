@@ -17,11 +17,16 @@ function M.setup(thread)
   table.insert(threads, thread)
 end
 
--- Unique order ids per run: 100 ms ticks since the epoch (mod 5e7) * 1e11, like payment-bench,
--- plus a per-thread range; a run that starts in another 100 ms tick never collides.
+-- Unique order ids per run, kept below 2^53 (Lua numbers are doubles: above that, n + 1
+-- rounds back to n): a 2e9-wide slot per second (mod 4e6 seconds, ~46 days), 1e7 ids per
+-- wrk thread inside it. wrk runs last >= 1 s, so consecutive runs never share a slot.
+-- Returned as a number; format it with M.id().
 function M.id_base()
-  local ticks = os.time() * 10   -- wrk runs last >= 1 s, so each run has its own second
-  return (ticks % 50000000) * 100000000000 + 50000000000 + thread_id * 100000000
+  return (os.time() % 4000000) * 2000000000 + thread_id * 10000000 + 1
+end
+
+function M.id(n)
+  return string.format("%.0f", n)
 end
 
 function M.read_ids()

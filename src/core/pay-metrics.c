@@ -287,82 +287,75 @@ begin_series (GString *out, const gchar *name, const PayMetricsMethod *method)
   append_method_labels (out, method);
 }
 
+/* The series of one metric family for one method. */
+typedef void (*RenderMethodFunc) (GString *out, PayMetricsMethod *method);
+
 static void
-render_requests (GString *out, GPtrArray *methods)
+render_family (GString          *out,
+               GPtrArray        *methods,
+               const gchar      *name,
+               const gchar      *help,
+               const gchar      *type,
+               RenderMethodFunc  render)
 {
-  append_header (out, "payment_requests_total",
-                 "Requests answered, by transport, method and result code (0 = success).",
-                 "counter");
+  append_header (out, name, help, type);
   for (guint i = 0; i < methods->len; i++)
+    render (out, methods->pdata[i]);
+}
+
+static void
+render_requests (GString *out, PayMetricsMethod *method)
+{
+  for (guint c = 0; c < N_CODES; c++)
     {
-      PayMetricsMethod *method = methods->pdata[i];
+      guint64 n = atomic_load_explicit (&method->requests[c], memory_order_relaxed);
 
-      for (guint c = 0; c < N_CODES; c++)
-        {
-          guint64 n = atomic_load_explicit (&method->requests[c], memory_order_relaxed);
-
-          /* Successes always appear, so a method's series exists from the start. */
-          if (n == 0 && c != 0)
-            continue;
-          begin_series (out, "payment_requests_total", method);
-          g_string_append_c (out, ',');
-          append_code_label (out, c);
-          g_string_append_printf (out, "} %" G_GUINT64_FORMAT "\n", n);
-        }
+      /* Successes always appear, so a method's series exists from the start. */
+      if (n == 0 && c != 0)
+        continue;
+      begin_series (out, "payment_requests_total", method);
+      g_string_append_c (out, ',');
+      append_code_label (out, c);
+      g_string_append_printf (out, "} %" G_GUINT64_FORMAT "\n", n);
     }
 }
 
 static void
-render_durations (GString *out, GPtrArray *methods)
+render_durations (GString *out, PayMetricsMethod *method)
 {
-  append_header (out, "payment_request_duration_seconds",
-                 "Time from a whole request to its reply, by transport and method.",
-                 "histogram");
-  for (guint i = 0; i < methods->len; i++)
+  guint64 cumulative = 0, count;
+  gchar sum[G_ASCII_DTOSTR_BUF_SIZE];
+
+  /* Read the count first: buckets only grow, so they are never below it... except for
+   * the requests finishing between the reads, which +Inf then absorbs. */
+  count = atomic_load_explicit (&method->count, memory_order_relaxed);
+  for (guint b = 0; b < N_BUCKETS; b++)
     {
-      PayMetricsMethod *method = methods->pdata[i];
-      guint64 cumulative = 0, count;
-      gchar sum[G_ASCII_DTOSTR_BUF_SIZE];
+      gchar le[G_ASCII_DTOSTR_BUF_SIZE];
 
-      /* Read the count first: buckets only grow, so they are never below it... except
-       * for the requests finishing between the reads, which +Inf then absorbs. */
-      count = atomic_load_explicit (&method->count, memory_order_relaxed);
-      for (guint b = 0; b < N_BUCKETS; b++)
-        {
-          gchar le[G_ASCII_DTOSTR_BUF_SIZE];
-
-          cumulative += atomic_load_explicit (&method->buckets[b], memory_order_relaxed);
-          begin_series (out, "payment_request_duration_seconds_bucket", method);
-          /* %g: "0.0025", not the round-trip form "0.0025000000000000001". */
-          g_ascii_formatd (le, sizeof le, "%g", bucket_bounds_us[b] / 1e6);
-          g_string_append_printf (out, ",le=\"%s\"} %" G_GUINT64_FORMAT "\n", le,
-                                  MIN (cumulative, count));
-        }
+      cumulative += atomic_load_explicit (&method->buckets[b], memory_order_relaxed);
       begin_series (out, "payment_request_duration_seconds_bucket", method);
-      g_string_append_printf (out, ",le=\"+Inf\"} %" G_GUINT64_FORMAT "\n", count);
-      g_ascii_dtostr (sum, sizeof sum,
-                      atomic_load_explicit (&method->duration_sum_us, memory_order_relaxed) / 1e6);
-      begin_series (out, "payment_request_duration_seconds_sum", method);
-      g_string_append_printf (out, "} %s\n", sum);
-      begin_series (out, "payment_request_duration_seconds_count", method);
-      g_string_append_printf (out, "} %" G_GUINT64_FORMAT "\n", count);
+      /* %g: "0.0025", not the round-trip form "0.0025000000000000001". */
+      g_ascii_formatd (le, sizeof le, "%g", bucket_bounds_us[b] / 1e6);
+      g_string_append_printf (out, ",le=\"%s\"} %" G_GUINT64_FORMAT "\n", le,
+                              MIN (cumulative, count));
     }
+  begin_series (out, "payment_request_duration_seconds_bucket", method);
+  g_string_append_printf (out, ",le=\"+Inf\"} %" G_GUINT64_FORMAT "\n", count);
+  g_ascii_dtostr (sum, sizeof sum,
+                  atomic_load_explicit (&method->duration_sum_us, memory_order_relaxed) / 1e6);
+  begin_series (out, "payment_request_duration_seconds_sum", method);
+  g_string_append_printf (out, "} %s\n", sum);
+  begin_series (out, "payment_request_duration_seconds_count", method);
+  g_string_append_printf (out, "} %" G_GUINT64_FORMAT "\n", count);
 }
 
 static void
-render_in_flight (GString *out, GPtrArray *methods)
+render_in_flight (GString *out, PayMetricsMethod *method)
 {
-  append_header (out, "payment_requests_in_flight",
-                 "Requests being processed now, by transport and method.", "gauge");
-  for (guint i = 0; i < methods->len; i++)
-    {
-      PayMetricsMethod *method = methods->pdata[i];
-
-      begin_series (out, "payment_requests_in_flight", method);
-      g_string_append_printf (out, "} %d\n",
-                              MAX (atomic_load_explicit (&method->in_flight,
-                                                         memory_order_relaxed), 0));
-    }
+  begin_series (out, "payment_requests_in_flight", method);
+  g_string_append_printf (out, "} %d\n",
+                          MAX (atomic_load_explicit (&method->in_flight, memory_order_relaxed), 0));
 }
 
 static void
@@ -388,9 +381,15 @@ pay_metrics_render (PayMetrics *self)
   g_return_val_if_fail (PAY_IS_METRICS (self), NULL);
 
   g_mutex_lock (&self->lock);
-  render_requests (out, self->methods);
-  render_durations (out, self->methods);
-  render_in_flight (out, self->methods);
+  render_family (out, self->methods, "payment_requests_total",
+                 "Requests answered, by transport, method and result code (0 = success).",
+                 "counter", render_requests);
+  render_family (out, self->methods, "payment_request_duration_seconds",
+                 "Time from a whole request to its reply, by transport and method.",
+                 "histogram", render_durations);
+  render_family (out, self->methods, "payment_requests_in_flight",
+                 "Requests being processed now, by transport and method.", "gauge",
+                 render_in_flight);
   append_header (out, "payment_rpc_connections", "Open Thrift RPC connections.", "gauge");
   g_string_append_printf (out, "payment_rpc_connections %d\n",
                           MAX (atomic_load_explicit (&self->rpc_connections,

@@ -141,6 +141,13 @@ new_message (PayRegistrar *self, const gchar *method, const gchar *path)
   return msg;
 }
 
+static void
+add_string_member (JsonBuilder *builder, const gchar *name, const gchar *value)
+{
+  json_builder_set_member_name (builder, name);
+  json_builder_add_string_value (builder, value);
+}
+
 static gchar *
 duration (guint seconds)
 {
@@ -154,12 +161,9 @@ add_check_timing (PayRegistrar *self, JsonBuilder *builder)
   g_autofree gchar *timeout = duration (MAX (self->check_interval_seconds / 2, 1));
   g_autofree gchar *deregister = duration (self->deregister_after_seconds);
 
-  json_builder_set_member_name (builder, "Interval");
-  json_builder_add_string_value (builder, interval);
-  json_builder_set_member_name (builder, "Timeout");
-  json_builder_add_string_value (builder, timeout);
-  json_builder_set_member_name (builder, "DeregisterCriticalServiceAfter");
-  json_builder_add_string_value (builder, deregister);
+  add_string_member (builder, "Interval", interval);
+  add_string_member (builder, "Timeout", timeout);
+  add_string_member (builder, "DeregisterCriticalServiceAfter", deregister);
 }
 
 /* The body of PUT /v1/agent/service/register (Consul's agent service definition). */
@@ -180,43 +184,33 @@ registration_body (PayRegistrar *self)
   gsize length;
 
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "ID");
-  json_builder_add_string_value (builder, self->service_id);
-  json_builder_set_member_name (builder, "Name");
-  json_builder_add_string_value (builder, self->service_name);
+  add_string_member (builder, "ID", self->service_id);
+  add_string_member (builder, "Name", self->service_name);
   json_builder_set_member_name (builder, "Tags");
   json_builder_begin_array (builder);
   for (gsize i = 0; i < G_N_ELEMENTS (tags); i++)
     json_builder_add_string_value (builder, tags[i]);
   json_builder_end_array (builder);
-  json_builder_set_member_name (builder, "Address");
-  json_builder_add_string_value (builder, self->address);
+  add_string_member (builder, "Address", self->address);
   json_builder_set_member_name (builder, "Port");
   json_builder_add_int_value (builder, self->rpc_port);
   json_builder_set_member_name (builder, "Meta");
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "http_port");
-  json_builder_add_string_value (builder, http_port);
-  json_builder_set_member_name (builder, "version");
-  json_builder_add_string_value (builder, PAYMENT_VERSION);
+  add_string_member (builder, "http_port", http_port);
+  add_string_member (builder, "version", PAYMENT_VERSION);
   json_builder_end_object (builder);
 
   json_builder_set_member_name (builder, "Checks");
   json_builder_begin_array (builder);
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "Name");
-  json_builder_add_string_value (builder, http_check);
-  json_builder_set_member_name (builder, "HTTP");
-  json_builder_add_string_value (builder, health_url);
-  json_builder_set_member_name (builder, "Method");
-  json_builder_add_string_value (builder, "GET");
+  add_string_member (builder, "Name", http_check);
+  add_string_member (builder, "HTTP", health_url);
+  add_string_member (builder, "Method", "GET");
   add_check_timing (self, builder);
   json_builder_end_object (builder);
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "Name");
-  json_builder_add_string_value (builder, tcp_check);
-  json_builder_set_member_name (builder, "TCP");
-  json_builder_add_string_value (builder, rpc_host);
+  add_string_member (builder, "Name", tcp_check);
+  add_string_member (builder, "TCP", rpc_host);
   add_check_timing (self, builder);
   json_builder_end_object (builder);
   json_builder_end_array (builder);
@@ -321,16 +315,10 @@ background_reply (GObject      *source,
   return aborted || self->stopped ? NULL : self;
 }
 
+/* A registration was acknowledged (@status 2xx) or failed. */
 static void
-on_registered (GObject *source, GAsyncResult *result, gpointer user_data)
+registered (PayRegistrar *self, guint status, const gchar *reason)
 {
-  g_autoptr(SoupMessage) msg = user_data;
-  g_autofree gchar *reason = NULL;
-  guint status;
-  PayRegistrar *self = background_reply (source, result, msg, &status, &reason);
-
-  if (self == NULL)
-    return;
   if (!SOUP_STATUS_IS_SUCCESSFUL (status))
     {
       failed (self, "registration", reason);
@@ -344,16 +332,10 @@ on_registered (GObject *source, GAsyncResult *result, gpointer user_data)
   schedule (self, self->sync_interval_seconds * 1000);
 }
 
+/* The agent answered a registration check with @status. */
 static void
-on_polled (GObject *source, GAsyncResult *result, gpointer user_data)
+polled (PayRegistrar *self, guint status, const gchar *reason)
 {
-  g_autoptr(SoupMessage) msg = user_data;
-  g_autofree gchar *reason = NULL;
-  guint status;
-  PayRegistrar *self = background_reply (source, result, msg, &status, &reason);
-
-  if (self == NULL)
-    return;
   if (status == SOUP_STATUS_NOT_FOUND)
     {
       /* An agent restarted without its data forgets its local services. */
@@ -370,15 +352,32 @@ on_polled (GObject *source, GAsyncResult *result, gpointer user_data)
   schedule (self, self->sync_interval_seconds * 1000);
 }
 
-/* Sends @msg (taken) with @callback. The message carries a plain pointer back to @self:
+/* Every background reply: PUT is a registration, GET a registration check. */
+static void
+on_agent_reply (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(SoupMessage) msg = user_data;
+  g_autofree gchar *reason = NULL;
+  guint status;
+  PayRegistrar *self = background_reply (source, result, msg, &status, &reason);
+
+  if (self == NULL)
+    return;
+  if (g_str_equal (soup_message_get_method (msg), SOUP_METHOD_PUT))
+    registered (self, status, reason);
+  else
+    polled (self, status, reason);
+}
+
+/* Sends @msg (taken); on_agent_reply() gets the reply. The message carries a plain pointer back to @self:
  * the request is cancelled before @self goes (stop_background), and a cancelled reply
  * never reads it. */
 static void
-send_to_agent (PayRegistrar *self, SoupMessage *msg, GAsyncReadyCallback callback)
+send_to_agent (PayRegistrar *self, SoupMessage *msg)
 {
   g_object_set_data (G_OBJECT (msg), "pay-registrar", self);
   soup_session_send_and_read_async (self->session, msg, G_PRIORITY_DEFAULT, self->cancellable,
-                                    callback, msg);
+                                    on_agent_reply, msg);
 }
 
 static void
@@ -388,7 +387,7 @@ send_register (PayRegistrar *self)
   g_autoptr(GBytes) body = registration_body (self);
 
   soup_message_set_request_body_from_bytes (msg, "application/json", body);
-  send_to_agent (self, msg, on_registered);
+  send_to_agent (self, msg);
 }
 
 static void
@@ -397,7 +396,7 @@ send_poll (PayRegistrar *self)
   g_autofree gchar *id = g_uri_escape_string (self->service_id, NULL, FALSE);
   g_autofree gchar *path = g_strconcat (SERVICE_PATH, id, NULL);
 
-  send_to_agent (self, new_message (self, SOUP_METHOD_GET, path), on_polled);
+  send_to_agent (self, new_message (self, SOUP_METHOD_GET, path));
 }
 
 /* ---------------------------------------------------------------------------------- */

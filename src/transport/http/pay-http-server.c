@@ -903,7 +903,6 @@ pay_http_server_listen (PayHttpServer *self,
                                      &self->port, error);
   if (self->listener == NULL)
     return FALSE;
-  g_info ("HTTP API listening on %s:%u", host, self->port);
   return TRUE;
 }
 

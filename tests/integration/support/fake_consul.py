@@ -45,17 +45,23 @@ CHECK_KINDS = ("Args", "HTTP", "TCP", "UDP", "TTL", "GRPC", "H2PING", "AliasServ
                "DockerContainerID")
 
 
+def member_problems(obj, fields, where):
+    """Members of @obj that @fields (name -> JSON type) does not know or types wrongly."""
+    problems = []
+    for key, value in obj.items():
+        want = fields.get(key)
+        if want is None:
+            problems.append(f"{where}{key}: unknown member")
+        elif not isinstance(value, want) or (want is int and isinstance(value, bool)):
+            problems.append(f"{where}{key} is {type(value).__name__}, want {want.__name__}")
+    return problems
+
+
 def validate_registration(body):
     """Problems (strings) with @body as an agent service definition; [] when valid."""
-    problems = []
     if not isinstance(body, dict):
         return ["body is not a JSON object"]
-    for key, value in body.items():
-        want = SERVICE_FIELDS.get(key)
-        if want is None:
-            problems.append(f"unknown member {key!r}")
-        elif not isinstance(value, want) or (want is int and isinstance(value, bool)):
-            problems.append(f"{key} is {type(value).__name__}, want {want.__name__}")
+    problems = member_problems(body, SERVICE_FIELDS, "")
     if not body.get("Name"):
         problems.append("Name missing or empty")
     if isinstance(body.get("Port"), int) and not 0 <= body["Port"] <= 65535:
@@ -70,12 +76,7 @@ def validate_registration(body):
         if not isinstance(check, dict):
             problems.append(f"Checks[{i}] is not an object")
             continue
-        for key, value in check.items():
-            want = CHECK_FIELDS.get(key)
-            if want is None:
-                problems.append(f"Checks[{i}]: unknown member {key!r}")
-            elif not isinstance(value, want):
-                problems.append(f"Checks[{i}].{key} is {type(value).__name__}")
+        problems += member_problems(check, CHECK_FIELDS, f"Checks[{i}].")
         kinds = [k for k in CHECK_KINDS if k in check]
         if len(kinds) != 1:
             problems.append(f"Checks[{i}] has check kinds {kinds}, want exactly one")

@@ -74,14 +74,15 @@ class Service:
     def start(self):
         """Starts the service and returns when /health answers 200. Raises ServiceError
         (with the log tail) when it exits or is not ready within ready_timeout."""
-        self.rpc_port = int(self.extra_env.get("PAYMENT_SERVER_RPC_PORT") or devservers.free_port())
-        self.http_port = int(self.extra_env.get("PAYMENT_SERVER_HTTP_PORT") or devservers.free_port())
-        while self.http_port == self.rpc_port:
-            self.http_port = devservers.free_port()
+        # Port 0 unless a test asks for one: the service binds any free port and logs it.
+        # Picking a free port here and passing it on would race with other suites.
+        self.rpc_port = int(self.extra_env.get("PAYMENT_SERVER_RPC_PORT") or 0)
+        self.http_port = int(self.extra_env.get("PAYMENT_SERVER_HTTP_PORT") or 0)
         cmd = self.wrapper + [env.BINARY, "--config", env.CONFIG]
         log = open(self.log_path, "ab")
         log.write(f"### {' '.join(cmd)}\n".encode())
         log.flush()
+        self._log_offset = log.tell()   # this run's lines start here
         self.proc = subprocess.Popen(cmd, env=self.environment(), stdin=subprocess.DEVNULL,
                                      stdout=log, stderr=subprocess.STDOUT,
                                      preexec_fn=devservers._die_with_parent)
@@ -93,12 +94,27 @@ class Service:
                 self.returncode = self.proc.returncode
                 raise ServiceError(f"payment-service exited with {self.proc.returncode} "
                                    f"before it was ready\n{self.log_tail()}")
-            if self.health_status(timeout=2.0) == 200:
+            if not (self.rpc_port and self.http_port):
+                self._read_bound_ports()
+            elif self.health_status(timeout=2.0) == 200:
                 return self
             time.sleep(0.05)
         self.kill()
         raise ServiceError(f"payment-service not healthy within {self.ready_timeout}s\n"
                            + self.log_tail())
+
+    _LISTENING = re.compile(r"(rpc|http) listening on [0-9.]+:([0-9]+)")
+
+    def _read_bound_ports(self):
+        """Takes the ports the service logged ("rpc listening on 127.0.0.1:N")."""
+        with open(self.log_path, "rb") as f:
+            f.seek(self._log_offset)
+            text = f.read().decode(errors="replace")
+        for which, port in self._LISTENING.findall(text):
+            if which == "rpc" and not self.rpc_port:
+                self.rpc_port = int(port)
+            elif which == "http" and not self.http_port:
+                self.http_port = int(port)
 
     def stop(self):
         """SIGTERM, then waits up to stop_timeout; returns the exit status (SIGKILL and
