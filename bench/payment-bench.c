@@ -81,6 +81,7 @@ static struct {
   double      rate;          /* total requests/s; 0 = closed loop */
   double      warmup;        /* seconds whose replies are not recorded */
   int         setup_orders;
+  double      setup_amount;  /* amount of each set-up charge; 0 = per scenario */
   const char *write_ids;
   bool        setup_only;
   bool        json;
@@ -89,7 +90,7 @@ static struct {
 } opt = {
   .host = "127.0.0.1", .port = 8885, .scenario = SC_CHARGE_OK, .connections = 1, .depth = 1,
   .threads = 0, .duration = 10, .requests = 0, .rate = 0, .warmup = 0, .setup_orders = 64,
-  .write_ids = NULL, .setup_only = false, .json = false, .timeout = 5, .order_base = 0,
+  .setup_amount = 0, .write_ids = NULL, .setup_only = false, .json = false, .timeout = 5, .order_base = 0,
 };
 
 /* ---- Thrift binary encoder ---------------------------------------------------------------- */
@@ -742,6 +743,7 @@ static void usage (FILE *f)
     "  --rate R            fixed rate, requests/s in total; latency from the intended send time\n"
     "  --warmup S          seconds at the start whose replies are not recorded (0)\n"
     "  --setup-orders K    query-hit: orders charged before the run (64)\n"
+    "  --setup-amount A    amount of each set-up charge (query-hit 19.99, refund 900000.00)\n"
     "  --write-ids FILE    write the set-up orders as 'order_id transaction_id' lines\n"
     "  --setup-only        do the set-up (and --write-ids), send nothing else\n"
     "  --order-base B      first order id (default: derived from the clock)\n"
@@ -758,6 +760,7 @@ int main (int argc, char **argv)
     { "duration", required_argument, 0, 'D' }, { "requests", required_argument, 0, 'n' },
     { "rate", required_argument, 0, 'r' }, { "warmup", required_argument, 0, 'w' },
     { "setup-orders", required_argument, 0, 'k' }, { "write-ids", required_argument, 0, 'W' },
+    { "setup-amount", required_argument, 0, 'A' },
     { "setup-only", no_argument, 0, 'S' }, { "order-base", required_argument, 0, 'b' },
     { "timeout", required_argument, 0, 'T' }, { "json", no_argument, 0, 'j' },
     { "help", no_argument, 0, '?' }, { 0, 0, 0, 0 }
@@ -784,6 +787,7 @@ int main (int argc, char **argv)
       case 'r': opt.rate = atof (optarg); break;
       case 'w': opt.warmup = atof (optarg); break;
       case 'k': opt.setup_orders = atoi (optarg); break;
+      case 'A': opt.setup_amount = atof (optarg); break;
       case 'W': opt.write_ids = optarg; break;
       case 'S': opt.setup_only = true; break;
       case 'b': opt.order_base = strtoll (optarg, NULL, 10); break;
@@ -815,12 +819,12 @@ int main (int argc, char **argv)
 
   if (opt.scenario == SC_QUERY_HIT || opt.setup_only)
     {
-      if (setup_orders (opt.setup_orders, 19.99) != 0)
+      if (setup_orders (opt.setup_orders, opt.setup_amount > 0 ? opt.setup_amount : 19.99) != 0)
         return 1;
     }
   else if (opt.scenario == SC_REFUND)
     {
-      if (setup_orders (opt.connections, 900000.00) != 0)
+      if (setup_orders (opt.connections, opt.setup_amount > 0 ? opt.setup_amount : 900000.00) != 0)
         return 1;
     }
   if (opt.setup_only)

@@ -230,6 +230,13 @@ def cmd_report(a):
                   f, indent=1)
         f.write("\n")
     chart(rows, conns, a.out, machine, a.duration)
+    # Smoke mode asserts no figure, only that every run got correct answers at all: a
+    # scenario with none means the bench (or the service) has rotted.
+    dead = [f"{r['scenario']} {r['transport']} @{r['connections']}" for r in rows if not r.get("ok_rps")]
+    if dead:
+        print("report.py: no correct answer at all in: " + ", ".join(dead), file=sys.stderr)
+        if a.smoke:
+            sys.exit(1)
 
 
 def chart(rows, conns, out, machine, duration):

@@ -255,3 +255,38 @@ def test_pipelined_rpc_charges_on_one_connection(service):
             rep = decode_reply(read_frame(s))
             assert rep.seqid == 100 + i and rep.name == "Charge", rep
             assert rep.result.success is not None, rep
+
+
+def _read_http_response(sock):
+    """Reads one HTTP/1.1 response with a Content-Length body; returns (head, body)."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(4096)
+        assert chunk, f"connection closed before a whole response header: {buf!r}"
+        buf += chunk
+    head, _, body = buf.partition(b"\r\n\r\n")
+    m = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    assert m, head
+    while len(body) < int(m.group(1)):
+        chunk = sock.recv(4096)
+        assert chunk, "connection closed in the middle of a response body"
+        body += chunk
+    return head, body
+
+
+def test_http_keep_alive(service):
+    """Several requests on one HTTP/1.1 connection, the last one a charge: the server must
+    not close the connection after a response it did not mark `Connection: close`."""
+    import socket
+    with socket.create_connection(("127.0.0.1", service.http_port), timeout=10) as s:
+        for _ in range(3):
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            head, body = _read_http_response(s)
+            assert head.startswith(b"HTTP/1.1 200"), head
+            assert not re.search(rb"(?im)^connection:\s*close", head), head
+        body = json.dumps(data.charge()).encode()
+        s.sendall(b"POST /payment/charge HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        head, reply = _read_http_response(s)
+        assert head.startswith(b"HTTP/1.1 200"), head
+        assert "transaction_id" in json.loads(reply)

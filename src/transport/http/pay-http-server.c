@@ -6,8 +6,11 @@
 
 #include "transport/pay-listener.h"
 
+#include <errno.h>
 #include <libsoup/soup.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "core/pay-error.h"
 #include "core/pay-metrics.h"
@@ -39,6 +42,7 @@ struct _PayHttpServer
   PayService     *service;
   SoupServer     *soup;
   GSocketService *listener;
+  GSocket        *anchor[2];    /* see add_keepalive_anchor() */
   GHashTable     *sockets;      /* "ip:port" of the peer -> GSocket (not owned; see on_incoming) */
   guint16         port;
 
@@ -736,6 +740,8 @@ pay_http_server_dispose (GObject *object)
       g_signal_handlers_disconnect_by_data (self->soup, self);
       g_clear_object (&self->soup);
     }
+  g_clear_object (&self->anchor[0]);
+  g_clear_object (&self->anchor[1]);
   g_clear_object (&self->service);
   g_clear_object (&self->metrics);
   g_clear_pointer (&self->route_labels, g_ptr_array_unref);
@@ -857,9 +863,10 @@ on_connection_gone (gpointer data, GObject *where_the_object_was)
   g_free (entry);
 }
 
-/* We accept connections ourselves and hand them to libsoup: libsoup 3.2's own listener
- * (soup_server_listen) leaks the accepted GSocket of every connection (344 bytes each,
- * seen with valgrind in a minimal server), while soup_server_accept_iostream does not. */
+/* We accept connections ourselves and hand them to libsoup: libsoup 3.2.3's own listener
+ * (soup_server_listen) leaks the accepted GSocket of every connection (listen_watch in
+ * soup-listener.c never unrefs it: 344 bytes each under valgrind), while
+ * soup_server_accept_iostream does not. See also add_keepalive_anchor(). */
 static gboolean
 on_incoming (GSocketService    *listener,
              GSocketConnection *connection,
@@ -889,6 +896,39 @@ on_incoming (GSocketService    *listener,
   return TRUE;
 }
 
+/* libsoup 3.2.3 keeps a connection alive after a response only while the server has a
+ * listener of its own (request_finished in soup-server.c tests priv->listeners); with
+ * accept_iostream alone it closes every connection after one response. So libsoup gets a
+ * listener that can never accept anything: one end of a socketpair whose other end we
+ * hold and never write to. */
+static gboolean
+add_keepalive_anchor (PayHttpServer *self, GError **error)
+{
+  int fds[2];
+
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "http listen: socketpair: %s", g_strerror (saved));
+      return FALSE;
+    }
+  self->anchor[0] = g_socket_new_from_fd (fds[0], error);
+  if (self->anchor[0] == NULL)
+    {
+      close (fds[0]);
+      close (fds[1]);
+      return FALSE;
+    }
+  self->anchor[1] = g_socket_new_from_fd (fds[1], error);
+  if (self->anchor[1] == NULL)
+    {
+      close (fds[1]);
+      return FALSE;
+    }
+  return soup_server_listen_socket (self->soup, self->anchor[0], 0, error);
+}
+
 gboolean
 pay_http_server_listen (PayHttpServer *self,
                         const gchar   *host,
@@ -899,11 +939,11 @@ pay_http_server_listen (PayHttpServer *self,
   g_return_val_if_fail (host != NULL, FALSE);
   g_return_val_if_fail (self->listener == NULL, FALSE);
 
+  if (self->anchor[0] == NULL && !add_keepalive_anchor (self, error))
+    return FALSE;
   self->listener = pay_listener_new ("http", host, port, G_CALLBACK (on_incoming), self,
                                      &self->port, error);
-  if (self->listener == NULL)
-    return FALSE;
-  return TRUE;
+  return self->listener != NULL;
 }
 
 guint16
