@@ -4,10 +4,13 @@
  * into a scratch database holding the service's own schema (src/storage/schema.sql, passed
  * with --schema), for a fixed duration:
  *
- *   --mode txn     (default) the service's charge, round trip for round trip:
- *                  SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION;
- *                  INSERT payments (prepared); INSERT payment_events (prepared); COMMIT
- *   --mode insert  the payments INSERT alone, autocommitted: the raw insert ceiling
+ *   --mode txn     (default) the service's charge, round trip for round trip: ONE
+ *                  multi-statement query "START TRANSACTION; INSERT payments ...;
+ *                  INSERT payment_events ...; COMMIT" with literal values, on a READ
+ *                  COMMITTED session (pay-repository.c append_charge_sql +
+ *                  pay-mysql-stmt.c pay_mysql_batch_commit)
+ *   --mode insert  the payments INSERT alone (prepared), autocommitted: the raw insert
+ *                  ceiling
  *
  * Reports requests/s and latency like payment-bench (same JSON line). Keep the statements
  * below identical to the service's; scripts/bench compares them (--print-statement) with
@@ -31,10 +34,16 @@
   " payment_method, card_brand, card_last4, created_at_ms, updated_at_ms)" \
   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
-#define EVENT_STATEMENT \
+/* The column heads of the service's charge batch (pay-repository.c append_charge_sql). */
+#define BATCH_PAYMENT \
+  "INSERT INTO payments" \
+  " (transaction_id, order_id, user_id, amount_cents, refunded_cents, status," \
+  " payment_method, card_brand, card_last4, created_at_ms, updated_at_ms)"
+
+#define BATCH_EVENT \
   "INSERT INTO payment_events" \
   " (event_id, event_type, transaction_id, order_id, refund_id, amount_cents, status," \
-  " created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+  " created_at_ms)"
 
 static struct {
   const char *host, *user, *password, *database, *schema;
@@ -142,7 +151,7 @@ static void *
 worker_main (void *arg)
 {
   Worker *w = arg;
-  MYSQL *m = connect_db (opt.database, 0);
+  MYSQL *m = connect_db (opt.database, opt.txn ? CLIENT_MULTI_STATEMENTS : 0);
   MYSQL_STMT *stmt;
   if (m == NULL)
     {
@@ -158,17 +167,12 @@ worker_main (void *arg)
       return NULL;
     }
 
-  MYSQL_STMT *ev = NULL;
-  if (opt.txn)
+  if (opt.txn && mysql_query (m, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED") != 0)
     {
-      ev = mysql_stmt_init (m);
-      if (mysql_stmt_prepare (ev, EVENT_STATEMENT, strlen (EVENT_STATEMENT)) != 0)
-        {
-          fprintf (stderr, "ceiling-mysql: prepare: %s\n", mysql_stmt_error (ev));
-          w->failed = true;
-          mysql_close (m);
-          return NULL;
-        }
+      fprintf (stderr, "ceiling-mysql: %s\n", mysql_error (m));
+      w->failed = true;
+      mysql_close (m);
+      return NULL;
     }
 
   char txid[40], method[] = "credit_card", brand[] = "visa", last4[] = "1111";
@@ -189,19 +193,7 @@ worker_main (void *arg)
   b[10].buffer_type = MYSQL_TYPE_LONGLONG; b[10].buffer = &ts;
 
   char event_id[40], type[] = "charge";
-  unsigned long event_len = 36, type_len = strlen (type);
-  my_bool null_refund = 1;
-  MYSQL_BIND e[8];
-  memset (e, 0, sizeof e);
-  e[0].buffer_type = MYSQL_TYPE_STRING; e[0].buffer = event_id; e[0].length = &event_len;
-  e[1].buffer_type = MYSQL_TYPE_STRING; e[1].buffer = type; e[1].length = &type_len;
-  e[2].buffer_type = MYSQL_TYPE_STRING; e[2].buffer = txid; e[2].length = &txid_len;
-  e[3].buffer_type = MYSQL_TYPE_LONGLONG; e[3].buffer = &order_id;
-  e[4].buffer_type = MYSQL_TYPE_NULL; e[4].is_null = &null_refund;
-  e[5].buffer_type = MYSQL_TYPE_LONGLONG; e[5].buffer = &amount;
-  e[6].buffer_type = MYSQL_TYPE_LONGLONG; e[6].buffer = &status;
-  e[7].buffer_type = MYSQL_TYPE_LONGLONG; e[7].buffer = &ts;
-
+  char batch[1024];
   for (uint64_t seq = 0;; seq++)
     {
       uint64_t t0 = bench_now_ns ();
@@ -217,18 +209,26 @@ worker_main (void *arg)
       bool ok;
       if (opt.txn)
         {
-          ok = mysql_query (m, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED") == 0 &&
-               mysql_query (m, "START TRANSACTION") == 0;
+          int n = snprintf (batch, sizeof batch,
+                            "START TRANSACTION;"
+                            BATCH_PAYMENT " VALUES ('%s',%lld,%lld,%lld,%lld,%lld,'%s','%s','%s',%lld,%lld);"
+                            BATCH_EVENT " VALUES ('%s','%s','%s',%lld,NULL,%lld,%lld,%lld);COMMIT",
+                            txid, order_id, user_id, amount, refunded, status, method, brand,
+                            last4, ts, ts, event_id, type, txid, order_id, amount, status, ts);
+          int rc = mysql_real_query (m, batch, (unsigned long) n) != 0 ? 1 : 0;
+          while (rc == 0)
+            {
+              MYSQL_RES *r = mysql_store_result (m);
+              if (r)
+                mysql_free_result (r);
+              rc = mysql_next_result (m);
+            }
+          ok = rc < 0;
           if (!ok)
-            err = mysql_errno (m);
-          if (ok && !(mysql_stmt_bind_param (stmt, b) == 0 && mysql_stmt_execute (stmt) == 0))
-            ok = false, err = mysql_stmt_errno (stmt);
-          if (ok && !(mysql_stmt_bind_param (ev, e) == 0 && mysql_stmt_execute (ev) == 0))
-            ok = false, err = mysql_stmt_errno (ev);
-          if (ok && mysql_query (m, "COMMIT") != 0)
-            ok = false, err = mysql_errno (m);
-          if (!ok)
-            mysql_query (m, "ROLLBACK");
+            {
+              err = mysql_errno (m);
+              mysql_query (m, "ROLLBACK");
+            }
         }
       else
         {
@@ -253,8 +253,6 @@ worker_main (void *arg)
         }
     }
   mysql_stmt_close (stmt);
-  if (ev)
-    mysql_stmt_close (ev);
   mysql_close (m);
   return NULL;
 }
@@ -285,7 +283,7 @@ main (int argc, char **argv)
       case 'D': opt.duration = atof (optarg); break;
       case 'w': opt.warmup = atof (optarg); break;
       case 'j': opt.json = true; break;
-      case 'S': puts (STATEMENT); puts (EVENT_STATEMENT); return 0;
+      case 'S': puts (BATCH_PAYMENT); puts (BATCH_EVENT); return 0;
       case 'm':
         if (strcmp (optarg, "txn") == 0) opt.txn = true;
         else if (strcmp (optarg, "insert") == 0) opt.txn = false;

@@ -47,24 +47,24 @@ def parse_callgrind(path):
 
 
 def cmd_check_sql(args):
-    """Exit 0 when bench/ceiling-mysql.c's statements (--print-statement output) are the
-    service's insert_payment_sql and insert_event_sql, run in a READ COMMITTED transaction."""
+    """Exit 0 when bench/ceiling-mysql.c's charge batch (--print-statement output: the two
+    INSERT heads) has the service's tables and columns (PAYMENT_COLUMNS, EVENT_COLUMNS in
+    pay-repository.c) and the service sends its charge as one batch (pay_mysql_batch_commit)
+    on READ COMMITTED sessions."""
     src, mine = args[0], open(args[1]).read().split("\n")
     repo = open(os.path.join(src, "pay-repository.c")).read()
+    pool = open(os.path.join(src, "pay-mysql-pool.c")).read()
     tables = dict(re.findall(r'#define (PAY_SCHEMA_\w+_TABLE)\s+"(\w+)"',
                              open(os.path.join(src, "pay-schema.h")).read()))
 
-    def literal(name):
-        m = re.search(r"\b" + name + r"\[\]\s*=(.*?);", repo, re.S)
-        if not m:
-            return None
-        body = re.sub(r"PAY_SCHEMA_\w+_TABLE", lambda t: '"' + tables.get(t.group(0), "?") + '"', m.group(1))
-        return "".join(re.findall(r'"([^"]*)"', body))
+    def macro(name):
+        m = re.search(r"#define " + name + r"\s*\\\n(.*?)\n\n", repo, re.S)
+        return "".join(re.findall(r'"([^"]*)"', m.group(1))) if m else None
 
-    theirs = [literal("insert_payment_sql"), literal("insert_event_sql")]
-    stmt_c = os.path.join(src, "pay-mysql-stmt.c")
-    txn = open(stmt_c).read() if os.path.exists(stmt_c) else ""
-    ok = theirs == mine[:2] and "READ COMMITTED" in txn and "START TRANSACTION" in txn
+    theirs = ["INSERT INTO %s (%s)" % (tables.get("PAY_SCHEMA_PAYMENTS_TABLE"), macro("PAYMENT_COLUMNS")),
+              "INSERT INTO %s (%s)" % (tables.get("PAY_SCHEMA_EVENTS_TABLE"), macro("EVENT_COLUMNS"))]
+    ok = (theirs == mine[:2] and "pay_mysql_batch_commit" in repo
+          and "ISOLATION LEVEL READ COMMITTED" in pool)
     if not ok:
         print(f"service: {theirs}\nceiling: {mine[:2]}", file=sys.stderr)
     sys.exit(0 if ok else 1)

@@ -110,7 +110,7 @@ static const ConfigKey config_keys[] = {
   OPTIONAL ("mysql",  "password",                               mysql.password),
   STRING   ("mysql",  "database",                  "payment",   mysql.database),
   OPTIONAL ("mysql",  "socket",                                 mysql.socket),
-  UINT     ("mysql",  "pool_size",                 "8",         mysql.pool_size,
+  UINT     ("mysql",  "pool_size",                 "16",        mysql.pool_size,
             PAY_CONFIG_POOL_SIZE_MIN, PAY_CONFIG_POOL_SIZE_MAX),
   TIMEOUT  ("mysql",  "connect_timeout_seconds",   "3",         mysql.connect_timeout_seconds),
   TIMEOUT  ("mysql",  "read_timeout_seconds",      "5",         mysql.read_timeout_seconds),

@@ -259,7 +259,7 @@ conn_connect (PayMysqlPool *pool, gboolean use_database, GError **error)
   if (mysql_real_connect (mysql, host, s->user, s->password,
                           use_database ? s->database : NULL,
                           s->port, s->socket != NULL && s->socket[0] != '\0' ? s->socket : NULL,
-                          0) == NULL)
+                          CLIENT_MULTI_STATEMENTS) == NULL)
     {
       pay_mysql_conn_fail (conn, mysql_errno (mysql), mysql_error (mysql), error);
       pay_mysql_conn_close (conn);
@@ -269,7 +269,12 @@ conn_connect (PayMysqlPool *pool, gboolean use_database, GError **error)
   session_sql = g_strdup_printf ("SET SESSION innodb_lock_wait_timeout = %u, "
                                  "sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'",
                                  s->lock_wait_timeout_seconds);
-  if (!pay_mysql_conn_query (conn, session_sql, NULL, error))
+  /* READ COMMITTED for the whole session: locking reads take no gap locks, so refunds of
+   * different payments never block each other, and no transaction pays a round trip
+   * to set its level. */
+  if (!pay_mysql_conn_query (conn, session_sql, NULL, error) ||
+      !pay_mysql_conn_query (conn, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+                             NULL, error))
     {
       /* Not connection-level by its number, but a session we could not set up is no
        * session to use. */

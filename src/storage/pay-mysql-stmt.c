@@ -132,9 +132,7 @@ pay_mysql_transaction (PayMysqlConn    *conn,
                        guint           *server_errno,
                        GError         **error)
 {
-  if (!pay_mysql_conn_query (conn, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
-                             server_errno, error) ||
-      !pay_mysql_conn_query (conn, "START TRANSACTION", server_errno, error))
+  if (!pay_mysql_conn_query (conn, "START TRANSACTION", server_errno, error))
     return FALSE;
 
   if (!body (conn, data, server_errno, error))
@@ -144,4 +142,67 @@ pay_mysql_transaction (PayMysqlConn    *conn,
       return FALSE;
     }
   return pay_mysql_conn_query (conn, "COMMIT", server_errno, error);
+}
+
+void
+pay_mysql_append_literal (PayMysqlConn *conn, GString *sql, const gchar *value)
+{
+  gsize len, start;
+
+  if (value == NULL)
+    {
+      g_string_append (sql, "NULL");
+      return;
+    }
+  len = strlen (value);
+  start = sql->len;
+  /* mysql_real_escape_string needs room for 2 * len + 1 bytes. */
+  g_string_set_size (sql, start + 2 * len + 3);
+  sql->str[start] = '\'';
+  len = mysql_real_escape_string (pay_mysql_conn_get_handle (conn), sql->str + start + 1,
+                                  value, len);
+  sql->str[start + 1 + len] = '\'';
+  g_string_truncate (sql, start + len + 2);
+}
+
+gboolean
+pay_mysql_batch_commit (PayMysqlConn          *conn,
+                        const gchar           *statements,
+                        PayMysqlDuplicateFunc  on_duplicate,
+                        guint                 *server_errno,
+                        GError               **error)
+{
+  MYSQL *mysql = pay_mysql_conn_get_handle (conn);
+  g_autofree gchar *sql = g_strconcat ("START TRANSACTION;", statements, ";COMMIT", NULL);
+  int status;
+
+  *server_errno = 0;
+  status = mysql_real_query (mysql, sql, strlen (sql)) != 0 ? 1 : 0;
+  /* The server runs the statements in order and stops at the first failure; every
+   * result up to there must be read before the connection can be used again. */
+  while (status == 0)
+    {
+      MYSQL_RES *result = mysql_store_result (mysql);
+
+      if (result != NULL)
+        mysql_free_result (result);
+      status = mysql_next_result (mysql);
+    }
+  if (status < 0)
+    return TRUE;
+
+  *server_errno = mysql_errno (mysql);
+  {
+    g_autofree gchar *detail = g_strdup (mysql_error (mysql));
+    gboolean duplicate = *server_errno == ER_DUP_ENTRY && on_duplicate != NULL;
+
+    if (duplicate)
+      on_duplicate (detail, error);
+    else
+      pay_mysql_conn_fail (conn, *server_errno, detail, error);
+    /* START TRANSACTION ran, so the statements before the failure are pending. On a
+     * broken connection this fails too, and the server rolls back by itself. */
+    pay_mysql_conn_query (conn, "ROLLBACK", NULL, NULL);
+  }
+  return FALSE;
 }

@@ -60,12 +60,27 @@ gboolean pay_mysql_stmt_run (PayMysqlConn          *conn,
 
 /* The body of a transaction: statements on @conn. Returning FALSE (with @error set) rolls
  * the transaction back. */
+/* Runs @statements (SQL text, ';'-separated, values already escaped) as one transaction
+ * in ONE round trip: "START TRANSACTION; @statements; COMMIT" as a multi-statement
+ * query. On any failure the transaction is rolled back; a duplicate key goes to
+ * @on_duplicate (when not NULL), every other failure sets @error as
+ * pay_mysql_conn_fail() does. *@server_errno gets MySQL's error number (0: none). */
+gboolean pay_mysql_batch_commit (PayMysqlConn          *conn,
+                                 const gchar           *statements,
+                                 PayMysqlDuplicateFunc  on_duplicate,
+                                 guint                 *server_errno,
+                                 GError               **error);
+
+/* Appends @value to @sql as a quoted, escaped string literal (NULL: SQL NULL). */
+void pay_mysql_append_literal (PayMysqlConn *conn, GString *sql, const gchar *value);
+
 typedef gboolean (*PayMysqlTxnFunc) (PayMysqlConn *conn,
                                      gpointer      data,
                                      guint        *server_errno,
                                      GError      **error);
 
-/* Runs @body in one READ COMMITTED transaction on @conn and commits it; rolls back when
+/* Runs @body in one transaction on @conn (READ COMMITTED: the session's level, set when
+ * the connection is opened) and commits it; rolls back when
  * @body fails. READ COMMITTED: locking reads take no gap locks, so transactions on
  * different payments never deadlock on index gaps, and every plain read sees the latest
  * committed rows. A failed COMMIT is PAY_ERROR_STORAGE_UNAVAILABLE: the outcome is then

@@ -73,7 +73,7 @@ assert_defaults (const PayConfig *config)
   g_assert_null (config->mysql.password);
   g_assert_cmpstr (config->mysql.database, ==, "payment");
   g_assert_null (config->mysql.socket);
-  g_assert_cmpuint (config->mysql.pool_size, ==, 8);
+  g_assert_cmpuint (config->mysql.pool_size, ==, 16);
   g_assert_cmpuint (config->mysql.connect_timeout_seconds, ==, 3);
   g_assert_cmpuint (config->mysql.read_timeout_seconds, ==, 5);
   g_assert_cmpuint (config->mysql.write_timeout_seconds, ==, 5);
