@@ -1,6 +1,24 @@
 /* pay-listener.c: TCP listener set-up shared by the RPC and HTTP transports. */
 #include "transport/pay-listener.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+/* Runs before the transport's own handler for every accepted connection. Replies are
+ * written in more than one piece (libsoup: headers, then body), and with Nagle's
+ * algorithm the second piece waits for the peer's delayed ACK: 40 ms per request on a
+ * kept-alive connection. Returns FALSE so the transport's handler runs next. */
+static gboolean
+on_incoming_set_nodelay (GSocketService    *listener,
+                         GSocketConnection *connection,
+                         GObject           *source_object,
+                         gpointer           user_data)
+{
+  g_socket_set_option (g_socket_connection_get_socket (connection),
+                       IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  return FALSE;
+}
+
 GSocketService *
 pay_listener_new (const gchar *what,
                   const gchar *host,
@@ -29,6 +47,7 @@ pay_listener_new (const gchar *what,
       return NULL;
     }
   *bound_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
+  g_signal_connect (listener, "incoming", G_CALLBACK (on_incoming_set_nodelay), NULL);
   g_signal_connect (listener, "incoming", on_incoming, user_data);
   g_socket_service_start (listener);
   return g_steal_pointer (&listener);

@@ -112,14 +112,26 @@ pay_frame_transport_class_init (PayFrameTransportClass *klass)
   transport_class->countConsumedMessageBytes = frame_size_noop;
 }
 
+void
+pay_frame_transport_reset (PayFrameTransport *self,
+                           const guint8      *input,
+                           gsize              input_len,
+                           GByteArray        *output)
+{
+  g_return_if_fail (PAY_IS_FRAME_TRANSPORT (self));
+
+  self->input = input;
+  self->input_len = input != NULL ? input_len : 0;
+  self->offset = 0;
+  self->output = output;
+}
+
 PayFrameTransport *
 pay_frame_transport_new (const guint8 *input, gsize input_len, GByteArray *output)
 {
   PayFrameTransport *self = g_object_new (PAY_TYPE_FRAME_TRANSPORT, NULL);
 
-  self->input = input;
-  self->input_len = input != NULL ? input_len : 0;
-  self->output = output;
+  pay_frame_transport_reset (self, input, input_len, output);
   return self;
 }
 

@@ -17,6 +17,13 @@ PayFrameTransport *pay_frame_transport_new (const guint8 *input,
                                             gsize         input_len,
                                             GByteArray   *output);
 
+/* Points the transport at new input and output (same rules as for _new), so one
+ * transport can serve request after request without being created again. */
+void pay_frame_transport_reset (PayFrameTransport *self,
+                                const guint8      *input,
+                                gsize              input_len,
+                                GByteArray        *output);
+
 /* Bytes of the input not read yet. */
 gsize pay_frame_transport_remaining (PayFrameTransport *self);
 

@@ -34,7 +34,7 @@ struct _PayRpcConnection
   GSocketConnection *connection;
   GInputStream      *input;
   GOutputStream     *output;
-  ThriftProcessor   *processor;
+  PayRpcEngine      *engine;
   PayRpcLimits       limits;
   PayRpcStats       *stats;
   gchar             *peer;            /* for logs */
@@ -57,7 +57,7 @@ G_DEFINE_FINAL_TYPE (PayRpcConnection, pay_rpc_connection, G_TYPE_OBJECT)
 /* Worker-thread job: the message is borrowed from inbuf, which does not change while
  * the connection is busy. */
 typedef struct {
-  ThriftProcessor *processor;
+  PayRpcEngine    *engine;
   const guint8    *message;
   gsize            message_len;
   GByteArray      *reply;
@@ -72,7 +72,7 @@ process_job_free (gpointer data)
 {
   ProcessJob *job = data;
 
-  g_object_unref (job->processor);
+  pay_rpc_engine_unref (job->engine);
   g_byte_array_unref (job->reply);
   g_free (job);
 }
@@ -193,7 +193,7 @@ process_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellabl
   gboolean ok;
 
   pay_request_context_set (job->record);
-  ok = pay_rpc_process (job->processor, job->message, job->message_len, job->reply, &error);
+  ok = pay_rpc_engine_process (job->engine, job->message, job->message_len, job->reply, &error);
   pay_request_context_set (NULL);
   if (!ok)
     g_task_return_error (task, error);
@@ -230,7 +230,7 @@ dispatch (PayRpcConnection *self, const PayThriftMessageInfo *info)
   g_autoptr(GTask) task = g_task_new (self, NULL, on_processed, NULL);
   ProcessJob *job = g_new0 (ProcessJob, 1);
 
-  job->processor = g_object_ref (self->processor);
+  job->engine = pay_rpc_engine_ref (self->engine);
   job->message = self->frame.message;
   job->message_len = self->frame.message_len;
   job->reply = g_byte_array_sized_new (256);
@@ -372,7 +372,7 @@ pay_rpc_connection_dispose (GObject *object)
       g_source_destroy (self->idle_source);
       g_clear_pointer (&self->idle_source, g_source_unref);
     }
-  g_clear_object (&self->processor);
+  g_clear_pointer (&self->engine, pay_rpc_engine_unref);
   g_clear_object (&self->connection);
   G_OBJECT_CLASS (pay_rpc_connection_parent_class)->dispose (object);
 }
@@ -419,7 +419,7 @@ describe_peer (GSocketConnection *connection)
 
 PayRpcConnection *
 pay_rpc_connection_new (GSocketConnection  *connection,
-                        ThriftProcessor    *processor,
+                        PayRpcEngine       *engine,
                         const PayRpcLimits *limits,
                         PayRpcStats        *stats)
 {
@@ -428,7 +428,7 @@ pay_rpc_connection_new (GSocketConnection  *connection,
   self->connection = g_object_ref (connection);
   self->input = g_io_stream_get_input_stream (G_IO_STREAM (connection));
   self->output = g_io_stream_get_output_stream (G_IO_STREAM (connection));
-  self->processor = g_object_ref (processor);
+  self->engine = pay_rpc_engine_ref (engine);
   self->limits = *limits;
   self->stats = pay_rpc_stats_ref (stats);
   self->peer = describe_peer (connection);

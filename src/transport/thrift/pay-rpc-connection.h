@@ -3,7 +3,7 @@
 #pragma once
 
 #include <gio/gio.h>
-#include <thrift/c_glib/processor/thrift_processor.h>
+#include "transport/thrift/pay-rpc-process.h"
 
 #include "transport/thrift/pay-rpc-stats.h"
 
@@ -17,11 +17,11 @@ typedef struct {
   guint   idle_timeout_seconds;
 } PayRpcLimits;
 
-/* Takes a reference on @connection, @processor and @stats (where requests are counted
+/* Takes a reference on @connection, @engine and @stats (where requests are counted
  * and logged). Emits "closed" once, on the main
  * loop, when the connection is finished for whatever reason. */
 PayRpcConnection *pay_rpc_connection_new (GSocketConnection  *connection,
-                                          ThriftProcessor    *processor,
+                                          PayRpcEngine       *engine,
                                           const PayRpcLimits *limits,
                                           PayRpcStats        *stats);
 

@@ -13,20 +13,56 @@ binary_protocol_new (PayFrameTransport *transport)
   return g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport", transport, NULL);
 }
 
-gboolean
-pay_rpc_process (ThriftProcessor *processor,
-                 const guint8    *msg,
-                 gsize            msg_len,
-                 GByteArray      *reply,
-                 GError         **error)
-{
-  g_autoptr(PayFrameTransport) in_transport = pay_frame_transport_new (msg, msg_len, NULL);
-  g_autoptr(PayFrameTransport) out_transport = pay_frame_transport_new (NULL, 0, reply);
-  g_autoptr(ThriftProtocol) in_protocol = binary_protocol_new (in_transport);
-  g_autoptr(ThriftProtocol) out_protocol = binary_protocol_new (out_transport);
-  guint before = reply->len;
+/* The transports and protocols one request runs over. */
+typedef struct {
+  PayFrameTransport *in;
+  PayFrameTransport *out;
+  ThriftProtocol    *in_protocol;
+  ThriftProtocol    *out_protocol;
+} Codec;
 
-  if (thrift_processor_process (processor, in_protocol, out_protocol, error))
+static Codec *
+codec_new (void)
+{
+  Codec *codec = g_new0 (Codec, 1);
+
+  codec->in = pay_frame_transport_new (NULL, 0, NULL);
+  codec->out = pay_frame_transport_new (NULL, 0, NULL);
+  codec->in_protocol = binary_protocol_new (codec->in);
+  codec->out_protocol = binary_protocol_new (codec->out);
+  return codec;
+}
+
+static void
+codec_free (gpointer data)
+{
+  Codec *codec = data;
+
+  g_object_unref (codec->in_protocol);
+  g_object_unref (codec->out_protocol);
+  g_object_unref (codec->in);
+  g_object_unref (codec->out);
+  g_free (codec);
+}
+
+static gboolean
+codec_run (Codec           *codec,
+           ThriftProcessor *processor,
+           const guint8    *msg,
+           gsize            msg_len,
+           GByteArray      *reply,
+           GError         **error)
+{
+  guint before = reply->len;
+  gboolean ok;
+
+  pay_frame_transport_reset (codec->in, msg, msg_len, NULL);
+  pay_frame_transport_reset (codec->out, NULL, 0, reply);
+  ok = thrift_processor_process (processor, codec->in_protocol, codec->out_protocol, error);
+  /* Keep no pointer to the caller's buffers once the call is over. */
+  pay_frame_transport_reset (codec->in, NULL, 0, NULL);
+  pay_frame_transport_reset (codec->out, NULL, 0, NULL);
+  if (ok)
     return TRUE;
   /* A processor failure after part of a reply was written leaves no usable reply. */
   g_byte_array_set_size (reply, before);
@@ -34,6 +70,74 @@ pay_rpc_process (ThriftProcessor *processor,
     g_set_error_literal (error, THRIFT_TRANSPORT_ERROR, THRIFT_TRANSPORT_ERROR_UNKNOWN,
                          "processor failed");
   return FALSE;
+}
+
+gboolean
+pay_rpc_process (ThriftProcessor *processor,
+                 const guint8    *msg,
+                 gsize            msg_len,
+                 GByteArray      *reply,
+                 GError         **error)
+{
+  Codec *codec = codec_new ();
+  gboolean ok = codec_run (codec, processor, msg, msg_len, reply, error);
+
+  codec_free (codec);
+  return ok;
+}
+
+struct _PayRpcEngine
+{
+  ThriftProcessor *processor;
+  GAsyncQueue     *idle;        /* Codec*: at most one per worker thread that ever ran */
+};
+
+static void
+engine_clear (gpointer data)
+{
+  PayRpcEngine *engine = data;
+
+  g_object_unref (engine->processor);
+  g_async_queue_unref (engine->idle);
+}
+
+PayRpcEngine *
+pay_rpc_engine_new (ThriftProcessor *processor)
+{
+  PayRpcEngine *engine = g_atomic_rc_box_new0 (PayRpcEngine);
+
+  engine->processor = g_object_ref (processor);
+  engine->idle = g_async_queue_new_full (codec_free);
+  return engine;
+}
+
+PayRpcEngine *
+pay_rpc_engine_ref (PayRpcEngine *engine)
+{
+  return g_atomic_rc_box_acquire (engine);
+}
+
+void
+pay_rpc_engine_unref (PayRpcEngine *engine)
+{
+  g_atomic_rc_box_release_full (engine, engine_clear);
+}
+
+gboolean
+pay_rpc_engine_process (PayRpcEngine *engine,
+                        const guint8 *msg,
+                        gsize         msg_len,
+                        GByteArray   *reply,
+                        GError      **error)
+{
+  Codec *codec = g_async_queue_try_pop (engine->idle);
+  gboolean ok;
+
+  if (codec == NULL)
+    codec = codec_new ();
+  ok = codec_run (codec, engine->processor, msg, msg_len, reply, error);
+  g_async_queue_push (engine->idle, codec);
+  return ok;
 }
 
 void

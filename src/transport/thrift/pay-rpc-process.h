@@ -18,6 +18,24 @@ gboolean pay_rpc_process (ThriftProcessor *processor,
                           GByteArray      *reply,
                           GError         **error);
 
+/* A processor plus the transports and protocols it runs over, kept between requests
+ * (creating four GObjects per request showed up in the profile). Thread-safe and
+ * reference-counted; each worker thread borrows an idle set of transports per call. */
+typedef struct _PayRpcEngine PayRpcEngine;
+
+PayRpcEngine *pay_rpc_engine_new   (ThriftProcessor *processor);
+PayRpcEngine *pay_rpc_engine_ref   (PayRpcEngine *engine);
+void          pay_rpc_engine_unref (PayRpcEngine *engine);
+
+/* pay_rpc_process() with @engine's processor, on reused transports. */
+gboolean pay_rpc_engine_process (PayRpcEngine *engine,
+                                 const guint8 *msg,
+                                 gsize         msg_len,
+                                 GByteArray   *reply,
+                                 GError      **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PayRpcEngine, pay_rpc_engine_unref)
+
 /* Appends a TApplicationException reply message (type EXCEPTION) for the request
  * described by @info to @reply. @type is a THRIFT_APPLICATION_EXCEPTION_ERROR_* value. */
 void pay_rpc_write_exception (const PayThriftMessageInfo *info,

@@ -3,8 +3,6 @@
 
 #include "transport/thrift/pay-rpc-server.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include "transport/pay-listener.h"
 #include "transport/thrift/pay-rpc-handler.h"
@@ -21,7 +19,7 @@ struct _PayRpcServer
   GObject parent_instance;
 
   GSocketService  *listener;
-  ThriftProcessor *processor;
+  PayRpcEngine    *engine;
   PayRpcLimits     limits;
   PayRpcStats     *stats;
   GHashTable      *connections;   /* PayRpcConnection* -> owned ref */
@@ -63,9 +61,7 @@ on_incoming (GSocketService    *service,
       g_io_stream_close (G_IO_STREAM (socket_connection), NULL, NULL);
       return TRUE;
     }
-  g_socket_set_option (g_socket_connection_get_socket (socket_connection),
-                       IPPROTO_TCP, TCP_NODELAY, 1, NULL);
-  connection = pay_rpc_connection_new (socket_connection, self->processor, &self->limits,
+  connection = pay_rpc_connection_new (socket_connection, self->engine, &self->limits,
                                        self->stats);
   g_hash_table_add (self->connections, connection);
   pay_metrics_rpc_connection_opened (pay_rpc_stats_get_metrics (self->stats));
@@ -105,7 +101,7 @@ pay_rpc_server_dispose (GObject *object)
       for_each_connection (self, pay_rpc_connection_close);
       g_clear_pointer (&self->connections, g_hash_table_unref);
     }
-  g_clear_object (&self->processor);
+  g_clear_pointer (&self->engine, pay_rpc_engine_unref);
   g_clear_pointer (&self->stats, pay_rpc_stats_unref);
   G_OBJECT_CLASS (pay_rpc_server_parent_class)->dispose (object);
 }
@@ -128,8 +124,10 @@ pay_rpc_server_new (PayService *service, const PayRpcLimits *limits, PayMetrics 
   PayRpcServer *self = g_object_new (PAY_TYPE_RPC_SERVER, NULL);
   g_autoptr(PayRpcHandler) handler = pay_rpc_handler_new (service);
 
-  self->processor = g_object_new (PAYMENT_TYPE_PAYMENT_SERVICE_PROCESSOR,
-                                  "handler", handler, NULL);
+  g_autoptr(ThriftProcessor) processor =
+    g_object_new (PAYMENT_TYPE_PAYMENT_SERVICE_PROCESSOR, "handler", handler, NULL);
+
+  self->engine = pay_rpc_engine_new (processor);
   self->limits = *limits;
   self->stats = pay_rpc_stats_new (metrics);
   return self;
