@@ -1,20 +1,3 @@
 -- charge-ok: POST /payment/charge with a valid card and a unique order id per request (200).
 local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
-local common = dofile(dir .. "common.lua")
-setup = common.setup
-response = common.response
-done = common.done(200)
-
-local base, n
-function init(args)
-  base = common.id_base()
-  n = 0
-end
-
-function request()
-  n = n + 1
-  local body = string.format('{"amount":19.99,"order_id":%s,"user_id":7,"credit_card":' ..
-    '{"credit_card_number":"4111111111111111","credit_card_cvv":123,' ..
-    '"credit_card_expiration_year":2030,"credit_card_expiration_month":12}}', common.id(base + n))
-  return wrk.format("POST", "/payment/charge", { ["Content-Type"] = "application/json" }, body)
-end
+dofile(dir .. "common.lua").charge_scenario("4111111111111111", 200)

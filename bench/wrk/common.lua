@@ -90,4 +90,25 @@ function M.done(expected)
   end
 end
 
+-- Installs the wrk callbacks of a charge scenario: POST /payment/charge with @card and a
+-- unique order id per request, expecting HTTP @status on every reply.
+function M.charge_scenario(card, status)
+  setup = M.setup
+  response = M.response
+  done = M.done(status)
+  local base, n
+  init = function(args)
+    base = M.id_base()
+    n = 0
+  end
+  request = function()
+    n = n + 1
+    local body = string.format('{"amount":19.99,"order_id":%s,"user_id":7,"credit_card":' ..
+      '{"credit_card_number":"%s","credit_card_cvv":123,' ..
+      '"credit_card_expiration_year":2030,"credit_card_expiration_month":12}}',
+      M.id(base + n), card)
+    return wrk.format("POST", "/payment/charge", { ["Content-Type"] = "application/json" }, body)
+  end
+end
+
 return M

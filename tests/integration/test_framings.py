@@ -18,6 +18,7 @@ from thrift.transport import TSocket, TTransport
 
 from support import data, thriftgen, ttheader
 from support.data import to_thrift
+from support.rpc import assert_closed_without_reply as rpc_assert_closed_without_reply
 from support.rpc import call_raw, charge_call, connect, encode_message, frame, recv_exact
 
 CLOSE_TIMEOUT = 10.0
@@ -151,22 +152,7 @@ def assert_success(rep, seqid):
 
 
 def assert_closed_without_reply(sock):
-    deadline = time.monotonic() + CLOSE_TIMEOUT
-    got = b""
-    while True:
-        left = deadline - time.monotonic()
-        assert left > 0, f"connection not closed within {CLOSE_TIMEOUT}s (got {got[:64].hex()})"
-        sock.settimeout(left)
-        try:
-            chunk = sock.recv(65536)
-        except socket.timeout:
-            continue
-        except (ConnectionResetError, BrokenPipeError):
-            break
-        if not chunk:
-            break
-        got += chunk
-    assert got == b"", f"expected no reply, got {got[:64].hex()}"
+    rpc_assert_closed_without_reply(sock, CLOSE_TIMEOUT)
 
 
 def assert_good_call(service, seqid=4242):

@@ -13,6 +13,7 @@ import pytest
 from thrift.Thrift import TApplicationException, TMessageType
 
 from support import data, env, thriftgen
+from support.rpc import assert_closed_without_reply as rpc_assert_closed_without_reply
 from support.rpc import (RpcClient, call_raw, charge_call, connect, decode_reply,
                          encode_message, frame, read_frame, recv_exact, wait_closed)
 
@@ -37,23 +38,7 @@ def assert_service_fine(service):
 
 
 def assert_closed_without_reply(sock):
-    """The server closes the connection within CLOSE_TIMEOUT and sends nothing."""
-    deadline = time.monotonic() + CLOSE_TIMEOUT
-    got = b""
-    while True:
-        left = deadline - time.monotonic()
-        assert left > 0, f"connection not closed within {CLOSE_TIMEOUT}s (got {got!r})"
-        sock.settimeout(left)
-        try:
-            chunk = sock.recv(65536)
-        except socket.timeout:
-            continue
-        except (ConnectionResetError, BrokenPipeError):
-            break
-        if not chunk:
-            break
-        got += chunk
-    assert got == b"", f"expected no reply, got {got[:64].hex()}"
+    rpc_assert_closed_without_reply(sock, CLOSE_TIMEOUT)
 
 
 # ---- TApplicationException ----

@@ -179,3 +179,23 @@ def call_raw(port, data, timeout=15.0, result_cls=None):
     with connect(port, timeout) as s:
         s.sendall(data)
         return decode_reply(read_frame(s, timeout), result_cls)
+
+
+def assert_closed_without_reply(sock, timeout=10.0):
+    """The server closes the connection within @timeout seconds and sends nothing."""
+    deadline = time.monotonic() + timeout
+    got = b""
+    while True:
+        left = deadline - time.monotonic()
+        assert left > 0, f"connection not closed within {timeout}s (got {got[:64].hex()})"
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            break
+        if not chunk:
+            break
+        got += chunk
+    assert got == b"", f"expected no reply, got {got[:64].hex()}"
