@@ -178,6 +178,73 @@ pay_service_charge (PayService             *self,
   return TRUE;
 }
 
+/* ---- the _async variants: one blocking operation on a GTask thread ------------------ */
+
+/* Runs the blocking operation on @job (which owns copies of the request's strings) and
+ * fills the job's result, or sets @error. */
+typedef gboolean (*ServiceOp) (PayService *self, gpointer job, GError **error);
+
+typedef struct {
+  ServiceOp      op;
+  gpointer       job;
+  GDestroyNotify free_job;
+} Work;
+
+static void
+work_free (gpointer data)
+{
+  Work *work = data;
+
+  work->free_job (work->job);
+  g_free (work);
+}
+
+static void
+work_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  Work *work = task_data;
+  GError *error = NULL;
+
+  if (work->op (PAY_SERVICE (source), work->job, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+/* Takes ownership of @job; @callback runs in the caller's thread-default main context. */
+static void
+run_in_thread (PayService          *self,
+               ServiceOp            op,
+               gpointer             job,
+               GDestroyNotify       free_job,
+               gpointer             source_tag,
+               GCancellable        *cancellable,
+               GAsyncReadyCallback  callback,
+               gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  Work *work = g_new0 (Work, 1);
+
+  work->op = op;
+  work->job = job;
+  work->free_job = free_job;
+  g_task_set_task_data (task, work, work_free);
+  g_task_set_source_tag (task, source_tag);
+  g_task_run_in_thread (task, work_in_thread);
+}
+
+/* The job of a finished operation (owned by @result), or NULL with @error set. */
+static gpointer
+finished_job (PayService *self, GAsyncResult *result, gpointer source_tag, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == source_tag, NULL);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return NULL;
+  return ((Work *) g_task_get_task_data (G_TASK (result)))->job;
+}
+
 /* The async variant owns copies of the request's strings; the card number is wiped
  * before its memory is released. */
 typedef struct {
@@ -201,16 +268,12 @@ charge_job_free (gpointer data)
   g_free (job);
 }
 
-static void
-charge_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+static gboolean
+charge_op (PayService *self, gpointer data, GError **error)
 {
-  ChargeJob *job = task_data;
-  GError *error = NULL;
+  ChargeJob *job = data;
 
-  if (pay_service_charge (PAY_SERVICE (source), &job->request, &job->payment, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
+  return pay_service_charge (self, &job->request, &job->payment, error);
 }
 
 void
@@ -220,7 +283,6 @@ pay_service_charge_async (PayService             *self,
                           GAsyncReadyCallback     callback,
                           gpointer                user_data)
 {
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
   ChargeJob *job = g_new0 (ChargeJob, 1);
 
   job->request = *request;
@@ -228,21 +290,17 @@ pay_service_charge_async (PayService             *self,
   job->payment_method = g_strdup (request->payment_method);
   job->request.card_number = job->card_number;
   job->request.payment_method = job->payment_method;
-  g_task_set_task_data (task, job, charge_job_free);
-  g_task_set_source_tag (task, pay_service_charge_async);
-  g_task_run_in_thread (task, charge_in_thread);
+  run_in_thread (self, charge_op, job, charge_job_free, pay_service_charge_async,
+                 cancellable, callback, user_data);
 }
 
 gboolean
 pay_service_charge_finish (PayService *self, GAsyncResult *result, PayPayment *out, GError **error)
 {
-  ChargeJob *job;
+  ChargeJob *job = finished_job (self, result, pay_service_charge_async, error);
 
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-
-  if (!g_task_propagate_boolean (G_TASK (result), error))
+  if (job == NULL)
     return FALSE;
-  job = g_task_get_task_data (G_TASK (result));
   *out = job->payment;
   return TRUE;
 }
@@ -312,16 +370,12 @@ query_job_free (gpointer data)
   g_free (job);
 }
 
-static void
-query_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+static gboolean
+query_op (PayService *self, gpointer data, GError **error)
 {
-  QueryJob *job = task_data;
-  GError *error = NULL;
+  QueryJob *job = data;
 
-  if (pay_service_query (PAY_SERVICE (source), &job->request, &job->payment, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
+  return pay_service_query (self, &job->request, &job->payment, error);
 }
 
 void
@@ -331,27 +385,22 @@ pay_service_query_async (PayService            *self,
                          GAsyncReadyCallback    callback,
                          gpointer               user_data)
 {
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
   QueryJob *job = g_new0 (QueryJob, 1);
 
   job->request = *request;
   job->transaction_id = g_strdup (request->transaction_id);
   job->request.transaction_id = job->transaction_id;
-  g_task_set_task_data (task, job, query_job_free);
-  g_task_set_source_tag (task, pay_service_query_async);
-  g_task_run_in_thread (task, query_in_thread);
+  run_in_thread (self, query_op, job, query_job_free, pay_service_query_async,
+                 cancellable, callback, user_data);
 }
 
 gboolean
 pay_service_query_finish (PayService *self, GAsyncResult *result, PayPayment *out, GError **error)
 {
-  QueryJob *job;
+  QueryJob *job = finished_job (self, result, pay_service_query_async, error);
 
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-
-  if (!g_task_propagate_boolean (G_TASK (result), error))
+  if (job == NULL)
     return FALSE;
-  job = g_task_get_task_data (G_TASK (result));
   *out = job->payment;
   return TRUE;
 }
@@ -464,16 +513,12 @@ refund_job_free (gpointer data)
   g_free (job);
 }
 
-static void
-refund_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+static gboolean
+refund_op (PayService *self, gpointer data, GError **error)
 {
-  RefundJob *job = task_data;
-  GError *error = NULL;
+  RefundJob *job = data;
 
-  if (pay_service_refund (PAY_SERVICE (source), &job->request, &job->refund, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
+  return pay_service_refund (self, &job->request, &job->refund, error);
 }
 
 void
@@ -483,7 +528,6 @@ pay_service_refund_async (PayService             *self,
                           GAsyncReadyCallback     callback,
                           gpointer                user_data)
 {
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
   RefundJob *job = g_new0 (RefundJob, 1);
 
   job->request = *request;
@@ -493,21 +537,17 @@ pay_service_refund_async (PayService             *self,
   job->request.transaction_id = job->transaction_id;
   job->request.refund_request_id = job->refund_request_id;
   job->request.reason = job->reason;
-  g_task_set_task_data (task, job, refund_job_free);
-  g_task_set_source_tag (task, pay_service_refund_async);
-  g_task_run_in_thread (task, refund_in_thread);
+  run_in_thread (self, refund_op, job, refund_job_free, pay_service_refund_async,
+                 cancellable, callback, user_data);
 }
 
 gboolean
 pay_service_refund_finish (PayService *self, GAsyncResult *result, PayRefund *out, GError **error)
 {
-  RefundJob *job;
+  RefundJob *job = finished_job (self, result, pay_service_refund_async, error);
 
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-
-  if (!g_task_propagate_boolean (G_TASK (result), error))
+  if (job == NULL)
     return FALSE;
-  job = g_task_get_task_data (G_TASK (result));
   *out = job->refund;
   return TRUE;
 }
