@@ -23,8 +23,11 @@ G_BEGIN_DECLS
 gchar *pay_payment_json_encode (const PayPayment *payment, gsize *length);
 
 /* Parses what pay_payment_json_encode() wrote (@length bytes of @json; no NUL needed)
- * into *@out. Unknown members are ignored; a missing member, a wrong type, a string too
- * long for its field, an unknown status or values no payment can have (amount_cents <= 0,
+ * into *@out, allocating nothing unless it fails. The record must be one strict RFC 8259
+ * object (valid UTF-8, nothing but whitespace after it). Unknown members are skipped
+ * whatever their value (nested up to 32 levels); a missing or repeated member, a wrong
+ * type (integers: no fraction or exponent, within gint64), a string too long for its
+ * field, an unknown status or values no payment can have (amount_cents <= 0,
  * refunded_cents outside 0..amount_cents, ids <= 0) fail with PAY_ERROR_CACHE_READ, and
  * *@out is then left untouched. */
 gboolean pay_payment_json_decode (const gchar *json,

@@ -23,3 +23,11 @@ fuzz_abort_on_warnings (void)
 {
   g_log_set_default_handler (fuzz_log_handler, NULL);
 }
+
+/* What every target's LLVMFuzzerInitialize does. */
+static inline void
+fuzz_init_glib (void)
+{
+  setenv ("G_SLICE", "always-malloc", 1);
+  fuzz_abort_on_warnings ();
+}
