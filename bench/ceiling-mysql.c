@@ -1,19 +1,18 @@
 /* ceiling-mysql: the storage ceiling for charge-ok. N threads, each with its own MariaDB
- * connection, run what the service runs against MariaDB for one charge
- * (src/storage/pay-repository.c charge_txn + pay-mysql-stmt.c pay_mysql_transaction),
- * into a scratch database holding the service's own schema (src/storage/schema.sql, passed
- * with --schema), for a fixed duration:
+ * connection set up like the service's (READ COMMITTED, strict sql_mode), run what the
+ * service sends MariaDB for one charge (src/storage/pay-repository.c charge_work): ONE
+ * prepared INSERT into payments, autocommitted, into a scratch database holding the
+ * service's own schema (src/storage/schema.sql, passed with --schema), for a fixed
+ * duration:
  *
- *   --mode txn     (default) the service's charge, round trip for round trip: ONE
- *                  multi-statement query "START TRANSACTION; INSERT payments ...;
- *                  INSERT payment_events ...; COMMIT" with literal values, on a READ
- *                  COMMITTED session (pay-repository.c append_charge_sql +
- *                  pay-mysql-stmt.c pay_mysql_batch_commit)
- *   --mode insert  the payments INSERT alone (prepared), autocommitted: the raw insert
- *                  ceiling
+ *   --mode insert       (default) the service's charge INSERT into the shipped schema, whose
+ *                       trigger payments_charge_event writes the charge's payment_events
+ *                       row: the raw insert ceiling, the same INSERT the service does
+ *   --mode insert-bare  the same INSERT with the trigger dropped from the scratch database:
+ *                       a payments row alone, a more demanding reference
  *
- * Reports requests/s and latency like payment-bench (same JSON line). Keep the statements
- * below identical to the service's; scripts/bench compares them (--print-statement) with
+ * Reports requests/s and latency like payment-bench (same JSON line). Keep the statement
+ * below identical to the service's; scripts/bench compares it (--print-statement) with
  * pay-repository.c and warns when they have drifted apart. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,22 +27,21 @@
 
 #include "bench-common.h"
 
+/* pay-repository.c insert_payment_sql. */
 #define STATEMENT \
   "INSERT INTO payments" \
   " (transaction_id, order_id, user_id, amount_cents, refunded_cents, status," \
   " payment_method, card_brand, card_last4, created_at_ms, updated_at_ms)" \
   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
-/* The column heads of the service's charge batch (pay-repository.c append_charge_sql). */
-#define BATCH_PAYMENT \
-  "INSERT INTO payments" \
-  " (transaction_id, order_id, user_id, amount_cents, refunded_cents, status," \
-  " payment_method, card_brand, card_last4, created_at_ms, updated_at_ms)"
+/* pay-schema.h PAY_SCHEMA_CHARGE_EVENT_TRIGGER: dropped in --mode insert-bare. */
+#define TRIGGER "payments_charge_event"
 
-#define BATCH_EVENT \
-  "INSERT INTO payment_events" \
-  " (event_id, event_type, transaction_id, order_id, refund_id, amount_cents, status," \
-  " created_at_ms)"
+/* The session the service sets up on each pooled connection (pay-mysql-pool.c). */
+#define SESSION_SQL \
+  "SET SESSION innodb_lock_wait_timeout = 3," \
+  " sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'"
+#define ISOLATION_SQL "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"
 
 static struct {
   const char *host, *user, *password, *database, *schema;
@@ -52,8 +50,8 @@ static struct {
   double      duration;
   double      warmup;
   bool        json;
-  bool        txn;
-} opt = { "127.0.0.1", "root", "", "bench_ceiling", NULL, 3306, 1, 10, 0, false, true };
+  bool        bare;
+} opt = { "127.0.0.1", "root", "", "bench_ceiling", NULL, 3306, 1, 10, 0, false, false };
 
 static uint64_t t_measure, t_deadline;
 
@@ -73,6 +71,7 @@ connect_db (const char *db, unsigned long flags)
   MYSQL *m = mysql_init (NULL);
   unsigned timeout = 10;
   mysql_options (m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+  mysql_options (m, MYSQL_SET_CHARSET_NAME, "utf8mb4");    /* as pay-mysql-pool.c */
   if (mysql_real_connect (m, opt.host, opt.user, opt.password[0] ? opt.password : NULL, db,
                           opt.port, NULL, flags) == NULL)
     {
@@ -142,6 +141,8 @@ prepare_database (void)
           free (text);
         }
     }
+  if (ok && opt.bare)
+    ok = run_sql (m, "DROP TRIGGER IF EXISTS " TRIGGER);
   if (m)
     mysql_close (m);
   return ok;
@@ -151,11 +152,18 @@ static void *
 worker_main (void *arg)
 {
   Worker *w = arg;
-  MYSQL *m = connect_db (opt.database, opt.txn ? CLIENT_MULTI_STATEMENTS : 0);
+  MYSQL *m = connect_db (opt.database, 0);
   MYSQL_STMT *stmt;
   if (m == NULL)
     {
       w->failed = true;
+      return NULL;
+    }
+  if (mysql_query (m, SESSION_SQL) != 0 || mysql_query (m, ISOLATION_SQL) != 0)
+    {
+      fprintf (stderr, "ceiling-mysql: %s\n", mysql_error (m));
+      w->failed = true;
+      mysql_close (m);
       return NULL;
     }
   stmt = mysql_stmt_init (m);
@@ -163,14 +171,7 @@ worker_main (void *arg)
     {
       fprintf (stderr, "ceiling-mysql: prepare: %s\n", mysql_stmt_error (stmt));
       w->failed = true;
-      mysql_close (m);
-      return NULL;
-    }
-
-  if (opt.txn && mysql_query (m, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED") != 0)
-    {
-      fprintf (stderr, "ceiling-mysql: %s\n", mysql_error (m));
-      w->failed = true;
+      mysql_stmt_close (stmt);
       mysql_close (m);
       return NULL;
     }
@@ -192,8 +193,6 @@ worker_main (void *arg)
   b[9].buffer_type = MYSQL_TYPE_LONGLONG; b[9].buffer = &ts;
   b[10].buffer_type = MYSQL_TYPE_LONGLONG; b[10].buffer = &ts;
 
-  char event_id[40], type[] = "charge";
-  char batch[1024];
   for (uint64_t seq = 0;; seq++)
     {
       uint64_t t0 = bench_now_ns ();
@@ -202,40 +201,12 @@ worker_main (void *arg)
       order_id = (long long) w->id * 1000000000LL + (long long) seq + 1;
       snprintf (txid, sizeof txid, "%08x-0000-4000-8000-%012llx", (unsigned) w->id,
                 (unsigned long long) seq);
-      snprintf (event_id, sizeof event_id, "%08x-0000-4000-9000-%012llx", (unsigned) w->id,
-                (unsigned long long) seq);
       ts = (long long) time (NULL) * 1000;
       unsigned err = 0;
       bool ok;
-      if (opt.txn)
-        {
-          int n = snprintf (batch, sizeof batch,
-                            "START TRANSACTION;"
-                            BATCH_PAYMENT " VALUES ('%s',%lld,%lld,%lld,%lld,%lld,'%s','%s','%s',%lld,%lld);"
-                            BATCH_EVENT " VALUES ('%s','%s','%s',%lld,NULL,%lld,%lld,%lld);COMMIT",
-                            txid, order_id, user_id, amount, refunded, status, method, brand,
-                            last4, ts, ts, event_id, type, txid, order_id, amount, status, ts);
-          int rc = mysql_real_query (m, batch, (unsigned long) n) != 0 ? 1 : 0;
-          while (rc == 0)
-            {
-              MYSQL_RES *r = mysql_store_result (m);
-              if (r)
-                mysql_free_result (r);
-              rc = mysql_next_result (m);
-            }
-          ok = rc < 0;
-          if (!ok)
-            {
-              err = mysql_errno (m);
-              mysql_query (m, "ROLLBACK");
-            }
-        }
-      else
-        {
-          ok = mysql_stmt_bind_param (stmt, b) == 0 && mysql_stmt_execute (stmt) == 0;
-          if (!ok)
-            err = mysql_stmt_errno (stmt);
-        }
+      ok = mysql_stmt_bind_param (stmt, b) == 0 && mysql_stmt_execute (stmt) == 0;
+      if (!ok)
+        err = mysql_stmt_errno (stmt);
       uint64_t t1 = bench_now_ns ();
       if (t0 < t_measure)
         continue;
@@ -283,16 +254,16 @@ main (int argc, char **argv)
       case 'D': opt.duration = atof (optarg); break;
       case 'w': opt.warmup = atof (optarg); break;
       case 'j': opt.json = true; break;
-      case 'S': puts (BATCH_PAYMENT); puts (BATCH_EVENT); return 0;
+      case 'S': puts (STATEMENT); puts (TRIGGER); return 0;
       case 'm':
-        if (strcmp (optarg, "txn") == 0) opt.txn = true;
-        else if (strcmp (optarg, "insert") == 0) opt.txn = false;
-        else { fprintf (stderr, "ceiling-mysql: --mode txn|insert\n"); return 2; }
+        if (strcmp (optarg, "insert") == 0) opt.bare = false;
+        else if (strcmp (optarg, "insert-bare") == 0) opt.bare = true;
+        else { fprintf (stderr, "ceiling-mysql: --mode insert|insert-bare\n"); return 2; }
         break;
       default:
         fprintf (stderr, "usage: ceiling-mysql [--host H] [--port P] [--user U] [--password P]"
                  " [--database D] --schema schema.sql [--connections N] [--duration S]"
-                 " [--warmup S] [--mode txn|insert] [--json] [--print-statement]\n");
+                 " [--warmup S] [--mode insert|insert-bare] [--json] [--print-statement]\n");
         return 2;
       }
   if (opt.connections < 1 || opt.connections > 1000 || opt.duration <= 0)
@@ -326,7 +297,7 @@ main (int argc, char **argv)
   if (failed)
     kinds_add (&errors, "connect-or-prepare", (uint64_t) failed);
   Report r = {
-    .scenario = opt.txn ? "mysql-charge-txn" : "mysql-insert", .transport = "mysql",
+    .scenario = opt.bare ? "mysql-insert-bare" : "mysql-insert", .transport = "mysql",
     .status = kinds_total (&errors) ? "errors" : "ok",
     .connections = opt.connections, .depth = 1, .rate = 0,
     .seconds = (double) (last - t_measure) / 1e9, .ok = ok,

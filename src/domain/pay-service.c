@@ -5,6 +5,7 @@
 #include "domain/pay-service.h"
 
 #include <string.h>
+#include <sys/random.h>
 #include <uuid/uuid.h>
 
 #include "core/pay-error.h"
@@ -118,162 +119,167 @@ validate_charge (PayService             *self,
 }
 
 /* A random (version 4) UUID in lowercase canonical form: transaction, refund and event
- * ids. */
+ * ids. The 122 random bits come from getrandom(2) in one call (libuuid's generator makes
+ * six system calls per id). */
 static gboolean
 new_uuid (gchar out[PAY_UUID_STRLEN + 1], GError **error)
 {
   uuid_t uuid;
 
-  uuid_generate_random (uuid);
-  if (uuid_is_null (uuid) || uuid_type (uuid) != UUID_TYPE_DCE_RANDOM)
+  if (getrandom (uuid, sizeof uuid, 0) != (ssize_t) sizeof uuid)
     {
       g_set_error_literal (error, PAY_ERROR, PAY_ERROR_ID_GENERATION,
                            "id generation failed");
       return FALSE;
     }
+  uuid[6] = (uuid[6] & 0x0f) | 0x40;   /* version 4 */
+  uuid[8] = (uuid[8] & 0x3f) | 0x80;   /* RFC 4122 variant */
   uuid_unparse_lower (uuid, out);
   return TRUE;
 }
 
-gboolean
-pay_service_charge (PayService             *self,
-                    const PayChargeRequest *request,
-                    PayPayment             *out,
-                    GError                **error)
-{
-  PayPayment payment = { 0 };
-  gchar event_id[PAY_UUID_STRLEN + 1];
-  g_autoptr(GError) local_error = NULL;
+/* ---- storage work on a worker thread ------------------------------------------------ */
 
-  g_return_val_if_fail (PAY_IS_SERVICE (self), FALSE);
-  g_return_val_if_fail (request != NULL && out != NULL, FALSE);
+/* The blocking MySQL part of an operation, on a GTask thread: reads and fills the
+ * operation's task data. */
+typedef gboolean (*StorageFunc) (PayService *self, gpointer op, GError **error);
 
-  if (!validate_charge (self, request, &payment, error) ||
-      !new_uuid (payment.transaction_id, error) ||
-      !new_uuid (event_id, error))
-    return FALSE;
-
-  payment.refunded_cents = 0;
-  payment.status = PAY_STATUS_PAID;
-  payment.created_at_ms = payment.updated_at_ms = g_get_real_time () / 1000;
-
-  if (!pay_repository_insert_payment (self->repository, &payment, event_id, &local_error))
-    {
-      note_storage_result (self, local_error);
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
-  note_storage_result (self, NULL);
-
-  /* The charge is committed from here on: in the default mode the cache can only log. */
-  if (self->settings.cache_required)
-    {
-      if (!pay_cache_store_blocking (self->cache, &payment, error))
-        return FALSE;
-    }
-  else
-    pay_cache_store (self->cache, &payment);
-
-  *out = payment;
-  return TRUE;
-}
-
-/* ---- the _async variants: one blocking operation on a GTask thread ------------------ */
-
-/* Runs the blocking operation on @job (which owns copies of the request's strings) and
- * fills the job's result, or sets @error. */
-typedef gboolean (*ServiceOp) (PayService *self, gpointer job, GError **error);
+/* What follows on the caller's context: takes @task and @error (NULL: success). */
+typedef void (*StorageDone) (PayService *self, GTask *task, GError *error);
 
 typedef struct {
-  ServiceOp      op;
-  gpointer       job;
-  GDestroyNotify free_job;
-} Work;
+  StorageFunc  func;
+  StorageDone  done;
+  GTask       *task;    /* the operation's */
+} Storage;
 
 static void
-work_free (gpointer data)
+storage_in_thread (GTask *inner, gpointer source, gpointer data, GCancellable *cancellable)
 {
-  Work *work = data;
-
-  work->free_job (work->job);
-  g_free (work);
-}
-
-static void
-work_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
-{
-  Work *work = task_data;
+  Storage *storage = data;
   GError *error = NULL;
 
-  if (work->op (PAY_SERVICE (source), work->job, &error))
-    g_task_return_boolean (task, TRUE);
+  if (storage->func (PAY_SERVICE (source), g_task_get_task_data (storage->task), &error))
+    g_task_return_boolean (inner, TRUE);
   else
-    g_task_return_error (task, error);
+    g_task_return_error (inner, error);
 }
 
-/* Takes ownership of @job; @callback runs in the caller's thread-default main context. */
 static void
-run_in_thread (PayService          *self,
-               ServiceOp            op,
-               gpointer             job,
-               GDestroyNotify       free_job,
-               gpointer             source_tag,
-               GCancellable        *cancellable,
-               GAsyncReadyCallback  callback,
-               gpointer             user_data)
+storage_finished (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
-  Work *work = g_new0 (Work, 1);
+  PayService *self = PAY_SERVICE (source);
+  Storage *storage = g_task_get_task_data (G_TASK (result));
+  GError *error = NULL;
 
-  work->op = op;
-  work->job = job;
-  work->free_job = free_job;
-  g_task_set_task_data (task, work, work_free);
-  g_task_set_source_tag (task, source_tag);
-  g_task_run_in_thread (task, work_in_thread);
+  g_task_propagate_boolean (G_TASK (result), &error);
+  note_storage_result (self, error);
+  storage->done (self, g_steal_pointer (&storage->task), error);
 }
 
-/* The job of a finished operation (owned by @result), or NULL with @error set. */
+/* Runs @func on a worker thread, then @done (which takes @task) on this thread's
+ * context. */
+static void
+run_storage (PayService *self, GTask *task, StorageFunc func, StorageDone done)
+{
+  g_autoptr(GTask) inner = g_task_new (self, NULL, storage_finished, NULL);
+  Storage *storage = g_new0 (Storage, 1);
+
+  storage->func = func;
+  storage->done = done;
+  storage->task = task;
+  g_task_set_task_data (inner, storage, g_free);
+  g_task_run_in_thread (inner, storage_in_thread);
+}
+
+/* Ends @task (taken) with @error (taken), or with success when it is NULL. */
+static void
+finish (GTask *task, GError *error)
+{
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+/* The operation data of a finished @result, or NULL with @error set. */
 static gpointer
-finished_job (PayService *self, GAsyncResult *result, gpointer source_tag, GError **error)
+finished_op (PayService *self, GAsyncResult *result, gpointer source_tag, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == source_tag, NULL);
 
   if (!g_task_propagate_boolean (G_TASK (result), error))
     return NULL;
-  return ((Work *) g_task_get_task_data (G_TASK (result)))->job;
+  return g_task_get_task_data (G_TASK (result));
 }
 
-/* The async variant owns copies of the request's strings; the card number is wiped
- * before its memory is released. */
-typedef struct {
-  PayChargeRequest request;
-  gchar           *card_number;
-  gchar           *payment_method;
-  PayPayment       payment;
-} ChargeJob;
-
-static void
-charge_job_free (gpointer data)
+/* A new operation task owning @op. */
+static GTask *
+op_task_new (PayService          *self,
+             gpointer             op,
+             gpointer             source_tag,
+             GCancellable        *cancellable,
+             GAsyncReadyCallback  callback,
+             gpointer             user_data)
 {
-  ChargeJob *job = data;
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
 
-  if (job->card_number != NULL)
-    {
-      explicit_bzero (job->card_number, strlen (job->card_number));
-      g_free (job->card_number);
-    }
-  g_free (job->payment_method);
-  g_free (job);
+  g_task_set_task_data (task, op, g_free);
+  g_task_set_source_tag (task, source_tag);
+  return task;
+}
+
+static GError *
+cache_write_failed (void)
+{
+  return g_error_new_literal (PAY_ERROR, PAY_ERROR_CACHE_WRITE, "cache write failed");
+}
+
+/* ---- Charge ------------------------------------------------------------------------ */
+
+gboolean
+pay_service_check_charge (PayService *self, const PayChargeRequest *request, GError **error)
+{
+  PayPayment scratch;
+
+  g_return_val_if_fail (PAY_IS_SERVICE (self), FALSE);
+  g_return_val_if_fail (request != NULL, FALSE);
+
+  return validate_charge (self, request, &scratch, error);
 }
 
 static gboolean
-charge_op (PayService *self, gpointer data, GError **error)
+charge_storage (PayService *self, gpointer op, GError **error)
 {
-  ChargeJob *job = data;
+  return pay_repository_insert_payment (self->repository, op, error);
+}
 
-  return pay_service_charge (self, &job->request, &job->payment, error);
+static void
+charge_cached (gboolean ok, gpointer user_data)
+{
+  finish (user_data, ok ? NULL : cache_write_failed ());
+}
+
+static void
+charge_stored (PayService *self, GTask *task, GError *error)
+{
+  PayPayment *payment = g_task_get_task_data (task);
+
+  if (error != NULL)
+    {
+      finish (task, error);
+      return;
+    }
+  /* The charge is committed from here on: in the default mode the cache can only log. */
+  if (self->settings.cache_required)
+    {
+      pay_cache_store_async (self->cache, payment, charge_cached, task);
+      return;
+    }
+  pay_cache_store (self->cache, payment);
+  finish (task, NULL);
 }
 
 void
@@ -283,99 +289,100 @@ pay_service_charge_async (PayService             *self,
                           GAsyncReadyCallback     callback,
                           gpointer                user_data)
 {
-  ChargeJob *job = g_new0 (ChargeJob, 1);
+  PayPayment *payment = g_new0 (PayPayment, 1);
+  GTask *task = op_task_new (self, payment, pay_service_charge_async, cancellable,
+                             callback, user_data);
+  GError *error = NULL;
 
-  job->request = *request;
-  job->card_number = g_strdup (request->card_number);
-  job->payment_method = g_strdup (request->payment_method);
-  job->request.card_number = job->card_number;
-  job->request.payment_method = job->payment_method;
-  run_in_thread (self, charge_op, job, charge_job_free, pay_service_charge_async,
-                 cancellable, callback, user_data);
+  /* The card is read here, before this returns: the request is not kept. */
+  if (!validate_charge (self, request, payment, &error) ||
+      !new_uuid (payment->transaction_id, &error))
+    {
+      finish (task, error);
+      return;
+    }
+  payment->refunded_cents = 0;
+  payment->status = PAY_STATUS_PAID;
+  payment->created_at_ms = payment->updated_at_ms = g_get_real_time () / 1000;
+  run_storage (self, task, charge_storage, charge_stored);
 }
 
 gboolean
 pay_service_charge_finish (PayService *self, GAsyncResult *result, PayPayment *out, GError **error)
 {
-  ChargeJob *job = finished_job (self, result, pay_service_charge_async, error);
+  PayPayment *payment = finished_op (self, result, pay_service_charge_async, error);
 
-  if (job == NULL)
+  if (payment == NULL)
     return FALSE;
-  *out = job->payment;
+  *out = *payment;
   return TRUE;
 }
 
 /* ---- QueryPayment ------------------------------------------------------------------ */
 
-gboolean
-pay_service_query (PayService            *self,
-                   const PayQueryRequest *request,
-                   PayPayment            *out,
-                   GError               **error)
+typedef struct {
+  PayQueryRequest request;     /* transaction_id points into tx, or NULL */
+  gchar           tx[PAY_UUID_STRLEN + 2];
+  PayPayment      payment;
+} QueryOp;
+
+static gboolean
+validate_query (const PayQueryRequest *request, GError **error)
 {
-  g_autoptr(GError) local_error = NULL;
-  gboolean found = FALSE;
-
-  g_return_val_if_fail (PAY_IS_SERVICE (self), FALSE);
-  g_return_val_if_fail (request != NULL && out != NULL, FALSE);
-
   if ((request->transaction_id != NULL) == request->has_order_id)
     return invalid_request (error, "give exactly one of transaction_id and order_id");
   if (request->transaction_id != NULL && request->transaction_id[0] == '\0')
     return invalid_request (error, "transaction_id must not be empty");
   if (request->has_order_id && request->order_id <= 0)
     return invalid_request (error, "order_id must be positive");
-
-  /* Cache-aside: a hit answers without MySQL. A Redis failure was logged and counted by
-   * the cache; by default the query goes on to MySQL, in strict mode it is the answer. */
-  if (!pay_cache_fetch_blocking (self->cache, request, out, &found, &local_error))
-    {
-      if (self->settings.cache_required)
-        {
-          g_propagate_error (error, g_steal_pointer (&local_error));
-          return FALSE;
-        }
-      g_debug ("cache read failed, reading MySQL: %s", local_error->message);
-      g_clear_error (&local_error);
-    }
-  pay_cache_count_lookup (self->cache, found);
-  if (found)
-    return TRUE;
-
-  if (!pay_repository_get_payment (self->repository, request, out, &local_error))
-    {
-      note_storage_result (self, local_error);
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
-  note_storage_result (self, NULL);
-
-  /* Filling the cache is best effort in both modes: the answer is already right. */
-  pay_cache_store (self->cache, out);
   return TRUE;
 }
 
-typedef struct {
-  PayQueryRequest request;
-  gchar          *transaction_id;
-  PayPayment      payment;
-} QueryJob;
-
-static void
-query_job_free (gpointer data)
+static gboolean
+query_storage (PayService *self, gpointer data, GError **error)
 {
-  QueryJob *job = data;
+  QueryOp *op = data;
 
-  g_free (job->transaction_id);
-  g_free (job);
+  return pay_repository_get_payment (self->repository, &op->request, &op->payment, error);
 }
 
-static gboolean
-query_op (PayService *self, gpointer data, GError **error)
+static void
+query_read (PayService *self, GTask *task, GError *error)
 {
-  QueryJob *job = data;
+  QueryOp *op = g_task_get_task_data (task);
 
-  return pay_service_query (self, &job->request, &job->payment, error);
+  /* Filling the cache is best effort in both modes: the answer is already right. */
+  if (error == NULL)
+    pay_cache_store (self->cache, &op->payment);
+  finish (task, error);
+}
+
+/* Cache-aside: a hit answers without MySQL. A Redis failure was logged and counted by the
+ * cache; by default the query goes on to MySQL, in strict mode it is the answer. */
+static void
+query_looked_up (const PayPayment *payment, const GError *error, gpointer user_data)
+{
+  GTask *task = user_data;
+  PayService *self = g_task_get_source_object (task);
+  QueryOp *op = g_task_get_task_data (task);
+
+  if (error != NULL)
+    {
+      if (self->settings.cache_required)
+        {
+          finish (task, g_error_copy (error));
+          return;
+        }
+      g_debug ("cache read failed, reading MySQL: %s", error->message);
+    }
+  pay_cache_count_lookup (self->cache, payment != NULL);
+  if (payment != NULL)
+    {
+      op->payment = *payment;
+      finish (task, NULL);
+      return;
+    }
+  run_storage (self, task, query_storage, query_read);
 }
 
 void
@@ -385,23 +392,35 @@ pay_service_query_async (PayService            *self,
                          GAsyncReadyCallback    callback,
                          gpointer               user_data)
 {
-  QueryJob *job = g_new0 (QueryJob, 1);
+  QueryOp *op = g_new0 (QueryOp, 1);
+  GTask *task = op_task_new (self, op, pay_service_query_async, cancellable, callback,
+                             user_data);
+  GError *error = NULL;
 
-  job->request = *request;
-  job->transaction_id = g_strdup (request->transaction_id);
-  job->request.transaction_id = job->transaction_id;
-  run_in_thread (self, query_op, job, query_job_free, pay_service_query_async,
-                 cancellable, callback, user_data);
+  if (!validate_query (request, &error))
+    {
+      finish (task, error);
+      return;
+    }
+  op->request = *request;
+  if (request->transaction_id != NULL)
+    {
+      /* No payment has a transaction id of another length: a longer one is cut to a
+       * length that cannot match either. */
+      g_strlcpy (op->tx, request->transaction_id, sizeof op->tx);
+      op->request.transaction_id = op->tx;
+    }
+  pay_cache_lookup_async (self->cache, &op->request, query_looked_up, task);
 }
 
 gboolean
 pay_service_query_finish (PayService *self, GAsyncResult *result, PayPayment *out, GError **error)
 {
-  QueryJob *job = finished_job (self, result, pay_service_query_async, error);
+  QueryOp *op = finished_op (self, result, pay_service_query_async, error);
 
-  if (job == NULL)
+  if (op == NULL)
     return FALSE;
-  *out = job->payment;
+  *out = op->payment;
   return TRUE;
 }
 
@@ -437,88 +456,57 @@ validate_refund (PayService             *self,
   return TRUE;
 }
 
-gboolean
-pay_service_refund (PayService             *self,
-                    const PayRefundRequest *request,
-                    PayRefund              *out,
-                    GError                **error)
-{
-  PayRefund draft = { 0 };
-  PayRefund refund;
-  PayPayment payment;
-  gchar event_id[PAY_UUID_STRLEN + 1];
-  gboolean replayed = FALSE;
-  g_autoptr(GError) local_error = NULL;
-
-  g_return_val_if_fail (PAY_IS_SERVICE (self), FALSE);
-  g_return_val_if_fail (request != NULL && out != NULL, FALSE);
-
-  if (!validate_refund (self, request, &draft, error) ||
-      !new_uuid (draft.refund_id, error) ||
-      !new_uuid (event_id, error))
-    return FALSE;
-  draft.created_at_ms = g_get_real_time () / 1000;
-
-  if (!pay_repository_refund (self->repository, &draft, event_id, &refund, &payment,
-                              &replayed, &local_error))
-    {
-      note_storage_result (self, local_error);
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
-  note_storage_result (self, NULL);
-
-  if (replayed)
-    {
-      if (!pay_refund_is_replay (&refund, draft.has_requested, draft.requested_cents,
-                                 request->reason))
-        {
-          g_set_error_literal (error, PAY_ERROR, PAY_ERROR_REFUND_CONFLICT,
-                               "refund_request_id already used with a different amount or reason");
-          return FALSE;
-        }
-      *out = refund;
-      return TRUE;
-    }
-
-  /* Committed. The cache is updated before the reply leaves, so a query that follows the
-   * reply, on any instance, sees the refund. Default mode: a failure is logged and
-   * counted by the cache, and the record then ages out with its TTL. */
-  if (!pay_cache_store_blocking (self->cache, &payment, &local_error) &&
-      self->settings.cache_required)
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
-  *out = refund;
-  return TRUE;
-}
-
 typedef struct {
-  PayRefundRequest request;
-  gchar           *transaction_id;
-  gchar           *refund_request_id;
-  gchar           *reason;
-  PayRefund        refund;
-} RefundJob;
-
-static void
-refund_job_free (gpointer data)
-{
-  RefundJob *job = data;
-
-  g_free (job->transaction_id);
-  g_free (job->refund_request_id);
-  g_free (job->reason);
-  g_free (job);
-}
+  PayRefund  draft;
+  gchar      event_id[PAY_UUID_STRLEN + 1];
+  PayRefund  refund;
+  PayPayment payment;
+  gboolean   replayed;
+} RefundOp;
 
 static gboolean
-refund_op (PayService *self, gpointer data, GError **error)
+refund_storage (PayService *self, gpointer data, GError **error)
 {
-  RefundJob *job = data;
+  RefundOp *op = data;
 
-  return pay_service_refund (self, &job->request, &job->refund, error);
+  return pay_repository_refund (self->repository, &op->draft, op->event_id, &op->refund,
+                                &op->payment, &op->replayed, error);
+}
+
+static void
+refund_cached (gboolean ok, gpointer user_data)
+{
+  GTask *task = user_data;
+  PayService *self = g_task_get_source_object (task);
+
+  /* Default mode: the failure was logged and counted by the cache, and the record then
+   * ages out with its TTL. */
+  finish (task, !ok && self->settings.cache_required ? cache_write_failed () : NULL);
+}
+
+static void
+refund_stored (PayService *self, GTask *task, GError *error)
+{
+  RefundOp *op = g_task_get_task_data (task);
+
+  if (error != NULL)
+    {
+      finish (task, error);
+      return;
+    }
+  if (op->replayed)
+    {
+      if (!pay_refund_is_replay (&op->refund, op->draft.has_requested,
+                                 op->draft.requested_cents,
+                                 op->draft.has_reason ? op->draft.reason : NULL))
+        error = g_error_new_literal (PAY_ERROR, PAY_ERROR_REFUND_CONFLICT,
+                                     "refund_request_id already used with a different amount or reason");
+      finish (task, error);
+      return;
+    }
+  /* Committed. The cache is updated before the reply leaves, so a query that follows the
+   * reply, on any instance, sees the refund. */
+  pay_cache_store_async (self->cache, &op->payment, refund_cached, task);
 }
 
 void
@@ -528,27 +516,30 @@ pay_service_refund_async (PayService             *self,
                           GAsyncReadyCallback     callback,
                           gpointer                user_data)
 {
-  RefundJob *job = g_new0 (RefundJob, 1);
+  RefundOp *op = g_new0 (RefundOp, 1);
+  GTask *task = op_task_new (self, op, pay_service_refund_async, cancellable, callback,
+                             user_data);
+  GError *error = NULL;
 
-  job->request = *request;
-  job->transaction_id = g_strdup (request->transaction_id);
-  job->refund_request_id = g_strdup (request->refund_request_id);
-  job->reason = g_strdup (request->reason);
-  job->request.transaction_id = job->transaction_id;
-  job->request.refund_request_id = job->refund_request_id;
-  job->request.reason = job->reason;
-  run_in_thread (self, refund_op, job, refund_job_free, pay_service_refund_async,
-                 cancellable, callback, user_data);
+  if (!validate_refund (self, request, &op->draft, &error) ||
+      !new_uuid (op->draft.refund_id, &error) ||
+      !new_uuid (op->event_id, &error))
+    {
+      finish (task, error);
+      return;
+    }
+  op->draft.created_at_ms = g_get_real_time () / 1000;
+  run_storage (self, task, refund_storage, refund_stored);
 }
 
 gboolean
 pay_service_refund_finish (PayService *self, GAsyncResult *result, PayRefund *out, GError **error)
 {
-  RefundJob *job = finished_job (self, result, pay_service_refund_async, error);
+  RefundOp *op = finished_op (self, result, pay_service_refund_async, error);
 
-  if (job == NULL)
+  if (op == NULL)
     return FALSE;
-  *out = job->refund;
+  *out = op->refund;
   return TRUE;
 }
 

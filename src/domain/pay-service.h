@@ -22,15 +22,20 @@ PayService *pay_service_new (PayRepository            *repository,
                              PayCache                 *cache,
                              const PayServiceSettings *settings);
 
-/* Validates, stores and caches a charge; fills @out with the stored payment. Errors are
- * PAY_ERROR codes (CONTRACT.md section 3). Blocking: call from a worker thread. */
-gboolean pay_service_charge (PayService             *self,
-                             const PayChargeRequest *request,
-                             PayPayment             *out,
-                             GError                **error);
+/* Every operation runs on the caller's thread-default main context, which must be the
+ * one the cache runs on (the service's main loop): validation and Redis there, without
+ * blocking; MySQL work on a worker thread. @request is read before the call returns.
+ * Errors are PAY_ERROR codes (CONTRACT.md section 3). */
 
-/* pay_service_charge() on a worker thread; @request is copied before this returns.
- * The callback runs in the caller's thread-default main context. */
+/* The checks of a charge alone (shape, amount, card), without any I/O: the error
+ * pay_service_charge_async() would end with, or TRUE. */
+gboolean pay_service_check_charge (PayService             *self,
+                                   const PayChargeRequest *request,
+                                   GError                **error);
+
+/* Validates, stores (one INSERT) and caches a charge; _finish fills @out with the stored
+ * payment. In strict cache mode a failed cache write is PAY_ERROR_CACHE_WRITE (after
+ * the commit). */
 void     pay_service_charge_async  (PayService             *self,
                                     const PayChargeRequest *request,
                                     GCancellable           *cancellable,
@@ -42,16 +47,10 @@ gboolean pay_service_charge_finish (PayService   *self,
                                     GError      **error);
 
 /* Answers QueryPayment: exactly one key of @request (else PAY_ERROR_INVALID_REQUEST),
- * from the Redis cache when it holds the record (no MySQL query then), else from MySQL,
- * filling the cache. A Redis failure falls back to MySQL, or is PAY_ERROR_CACHE_READ in
- * strict cache mode. PAY_ERROR_NOT_FOUND for an unknown payment. Blocking: worker
- * threads only. */
-gboolean pay_service_query (PayService            *self,
-                            const PayQueryRequest *request,
-                            PayPayment            *out,
-                            GError               **error);
-
-/* pay_service_query() on a worker thread; @request is copied before this returns. */
+ * from the Redis cache when it holds the record (no MySQL query, no thread), else from
+ * MySQL, filling the cache. A Redis failure falls back to MySQL, or is
+ * PAY_ERROR_CACHE_READ in strict cache mode. PAY_ERROR_NOT_FOUND for an unknown
+ * payment. */
 void     pay_service_query_async  (PayService            *self,
                                    const PayQueryRequest *request,
                                    GCancellable          *cancellable,
@@ -62,18 +61,12 @@ gboolean pay_service_query_finish (PayService   *self,
                                    PayPayment   *out,
                                    GError      **error);
 
-/* Refunds part or (amount absent) the rest of a payment; fills @out with the reply. Checks
- * in the contract's order: shape (4004003), amount (4004002), existence (4004004), an
- * earlier request with the same refund_request_id (its reply unchanged, or 4004006), the
- * balance (4004005). The refund commits together with the payment's new total and its
- * payment_events row; then the cached record is replaced (a failure is
- * PAY_ERROR_CACHE_WRITE in strict cache mode only). Blocking: worker threads only. */
-gboolean pay_service_refund (PayService             *self,
-                             const PayRefundRequest *request,
-                             PayRefund              *out,
-                             GError                **error);
-
-/* pay_service_refund() on a worker thread; @request is copied before this returns. */
+/* Refunds part or (amount absent) the rest of a payment; _finish fills @out with the
+ * reply. Checks in the contract's order: shape (4004003), amount (4004002), existence
+ * (4004004), an earlier request with the same refund_request_id (its reply unchanged, or
+ * 4004006), the balance (4004005). The refund commits together with the payment's new
+ * total and its payment_events row; then the cached record is replaced before the reply
+ * (a failure is PAY_ERROR_CACHE_WRITE in strict cache mode only). */
 void     pay_service_refund_async  (PayService             *self,
                                     const PayRefundRequest *request,
                                     GCancellable           *cancellable,

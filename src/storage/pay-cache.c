@@ -49,8 +49,9 @@ struct _PayCache
   guint              setup_pending;   /* AUTH / SELECT replies still to come */
   guint              backoff_ms;
   gint64             connect_started_us;
-  guint              replies_pending; /* store replies still to come on ac */
+  guint              replies_pending; /* replies still to come on ac */
   gint64             last_progress_us;
+  GQueue             waiting;         /* CacheOp with a callback, oldest first */
 
   /* Any thread. */
   gint               connected;       /* atomic copy of ready */
@@ -63,35 +64,32 @@ struct _PayCache
 
 G_DEFINE_FINAL_TYPE (PayCache, pay_cache, G_TYPE_OBJECT)
 
-/* A worker thread waiting in a blocking call. Atomically refcounted (an
- * g_atomic_rc_box): the waiter and the operation in flight each hold a reference, so a
- * reply arriving after the waiter gave up still finds live memory. */
-typedef struct {
-  GMutex   lock;
-  GCond    cond;
-  gboolean done;       /* the operation finished */
-  gboolean ok;
-  gboolean abandoned;  /* the waiter timed out and counted the failure itself */
-  GBytes  *value;      /* a GET's value; NULL when the key does not exist */
-} CacheWaiter;
-
 typedef enum {
   CACHE_OP_STORE,      /* both keys of a record */
   CACHE_OP_GET,        /* one key */
 } CacheOpKind;
 
-/* One pay_cache_store() or GET: an g_atomic_rc_box with one reference for the hand-over
- * to the context and one per command queued in hiredis. */
+/* A GET's outcome: @ok FALSE when Redis failed; otherwise @value (@len bytes) is the
+ * key's value, NULL when the key does not exist. Valid only during the call. */
+typedef void (*CacheGetFunc) (gboolean ok, const gchar *value, gsize len, gpointer user_data);
+
+/* One store or GET: an g_atomic_rc_box with one reference for the hand-over to the
+ * context and one per command queued in hiredis. An operation with a callback is also in
+ * self->waiting until it completes, where the watchdog times it out. */
 typedef struct {
-  PayCache    *self;       /* borrowed; valid while hiredis holds the op (self owns ac) */
-  PayCache    *hold;       /* strong ref until the op has been handed to hiredis */
-  CacheOpKind  kind;
-  PayPayment   payment;    /* CACHE_OP_STORE */
-  gchar       *key;        /* CACHE_OP_GET */
-  CacheWaiter *waiter;     /* NULL for fire-and-forget */
-  guint        replies_pending;
-  gboolean     failed;
-  gboolean     completed;
+  PayCache          *self;       /* borrowed; valid while hiredis holds the op (self owns ac) */
+  PayCache          *hold;       /* strong ref until the op has been handed to hiredis */
+  CacheOpKind        kind;
+  PayPayment         payment;    /* CACHE_OP_STORE */
+  gchar             *key;        /* CACHE_OP_GET */
+  CacheGetFunc       got;        /* CACHE_OP_GET */
+  PayCacheStoreFunc  stored;     /* CACHE_OP_STORE; NULL for fire-and-forget */
+  gpointer           user_data;
+  gint64             deadline_us;
+  GList              link;       /* in self->waiting while link.data != NULL */
+  guint              replies_pending;
+  gboolean           failed;
+  gboolean           completed;
 } CacheOp;
 
 /* Sets KEYS[1] to ARGV[1] (TTL ARGV[3] seconds, 0 = none) unless it holds a record with
@@ -144,64 +142,36 @@ note_success (PayCache *self)
     g_message ("Redis cache at %s:%u working again", self->settings.host, self->settings.port);
 }
 
-/* ---- waiters and store operations --------------------------------------------------- */
+/* ---- operations ----------------------------------------------------------------------- */
 
+static void op_release (gpointer op);
+
+/* Finishes @op once: calls its callback (a GET's value, if any, in @value / @len) and
+ * counts the outcome. Later replies to a completed op (timed out) are ignored. */
 static void
-waiter_clear (gpointer data)
+op_complete (CacheOp *op, gboolean ok, const gchar *reason, const gchar *value, gsize len)
 {
-  CacheWaiter *waiter = data;
-
-  g_mutex_clear (&waiter->lock);
-  g_cond_clear (&waiter->cond);
-  g_clear_pointer (&waiter->value, g_bytes_unref);
-}
-
-static CacheWaiter *
-waiter_new (void)
-{
-  CacheWaiter *waiter = g_atomic_rc_box_new0 (CacheWaiter);
-
-  g_mutex_init (&waiter->lock);
-  g_cond_init (&waiter->cond);
-  return waiter;
-}
-
-static void
-waiter_release (CacheWaiter *waiter)
-{
-  g_atomic_rc_box_release_full (waiter, waiter_clear);
-}
-
-/* Wakes the waiter. FALSE when it had already given up (and counted its failure). */
-static gboolean
-waiter_finish (CacheWaiter *waiter, gboolean ok)
-{
-  gboolean waiting;
-
-  g_mutex_lock (&waiter->lock);
-  waiting = !waiter->abandoned;
-  waiter->done = TRUE;
-  waiter->ok = ok;
-  g_cond_broadcast (&waiter->cond);
-  g_mutex_unlock (&waiter->lock);
-  return waiting;
-}
-
-static void
-op_complete (CacheOp *op, gboolean ok, const gchar *reason)
-{
-  gboolean count = TRUE;
-
   if (op->completed)
     return;
   op->completed = TRUE;
 
-  if (op->waiter != NULL && !waiter_finish (op->waiter, ok))
-    count = FALSE;
+  if (op->link.data != NULL)
+    {
+      g_queue_unlink (&op->self->waiting, &op->link);
+      op->link.data = NULL;
+    }
   if (ok)
     note_success (op->self);
-  else if (count)
+  else
     note_failure (op->self, reason);
+
+  if (op->got != NULL)
+    op->got (ok, ok ? value : NULL, ok ? len : 0, op->user_data);
+  else if (op->stored != NULL)
+    op->stored (ok, op->user_data);
+  /* The waiting queue held a reference; the caller holds another. */
+  if (op->got != NULL || op->stored != NULL)
+    op_release (op);
 }
 
 static void
@@ -209,10 +179,6 @@ op_clear (gpointer data)
 {
   CacheOp *op = data;
 
-  /* Dropped without an answer (the context went away before running it). */
-  if (!op->completed && op->waiter != NULL)
-    waiter_finish (op->waiter, FALSE);
-  g_clear_pointer (&op->waiter, waiter_release);
   g_clear_object (&op->hold);
   g_free (op->key);
 }
@@ -232,6 +198,26 @@ op_handed_over (gpointer data)
 
   g_clear_object (&op->hold);
   op_release (op);
+}
+
+/* Completes, as failed, every waiting operation whose deadline is past (all of them when
+ * @all): the oldest are first. */
+static void
+expire_waiting (PayCache *self, gboolean all, const gchar *reason)
+{
+  gint64 now = g_get_monotonic_time ();
+  GList *head;
+
+  while ((head = g_queue_peek_head_link (&self->waiting)) != NULL)
+    {
+      CacheOp *op = head->data;
+
+      if (!all && op->deadline_us > now)
+        break;
+      g_atomic_rc_box_acquire (op);
+      op_complete (op, FALSE, reason, NULL, 0);
+      op_release (op);
+    }
 }
 
 /* ---- the connection ----------------------------------------------------------------- */
@@ -307,6 +293,44 @@ set_ready (PayCache *self)
   g_atomic_int_set (&self->connected, TRUE);
   g_info ("connected to Redis at %s:%u", self->settings.host, self->settings.port);
   note_success (self);
+}
+
+/* Replace the adapter's event hooks: those call g_main_context_wakeup() on every change,
+ * an eventfd write per command and reply even on the context's own thread, where the
+ * next poll picks the new events up anyway. */
+static void
+source_set_events (gpointer data, gushort add, gushort remove)
+{
+  RedisSource *redis = data;
+  GMainContext *context = g_source_get_context (data);
+
+  redis->poll_fd.events = (redis->poll_fd.events | add) & ~remove;
+  if (context != NULL && !g_main_context_is_owner (context))
+    g_main_context_wakeup (context);
+}
+
+static void
+source_add_read (gpointer data)
+{
+  source_set_events (data, G_IO_IN, 0);
+}
+
+static void
+source_del_read (gpointer data)
+{
+  source_set_events (data, 0, G_IO_IN);
+}
+
+static void
+source_add_write (gpointer data)
+{
+  source_set_events (data, G_IO_OUT, 0);
+}
+
+static void
+source_del_write (gpointer data)
+{
+  source_set_events (data, 0, G_IO_OUT);
 }
 
 /* Replaces the adapter's cleanup: hiredis 0.14's glib adapter removes its poll fd but
@@ -391,6 +415,7 @@ watchdog_cb (gpointer data)
   guint connect_ms = MAX (self->settings.timeout_ms, PAY_CACHE_MIN_CONNECT_TIMEOUT_MS);
   guint stall_ms = MAX (2 * self->settings.timeout_ms, PAY_CACHE_MIN_STALL_MS);
 
+  expire_waiting (self, FALSE, "no reply in time");
   if (self->ac == NULL)
     return G_SOURCE_CONTINUE;
 
@@ -425,6 +450,10 @@ cache_connect (PayCache *self)
   ac->data = self;
   self->ac = ac;
   self->source = redis_source_new (ac);
+  ac->ev.addRead = source_add_read;
+  ac->ev.delRead = source_del_read;
+  ac->ev.addWrite = source_add_write;
+  ac->ev.delWrite = source_del_write;
   ac->ev.cleanup = source_cleanup;
   g_source_attach (self->source, self->context);
   /* After the source is attached: setting the connect callback arms the write event. */
@@ -483,11 +512,11 @@ store_reply_cb (redisAsyncContext *ac, void *reply_data, void *privdata)
       g_autofree gchar *reason = g_strdup_printf ("store refused: %s", reply->str);
 
       op->failed = TRUE;
-      op_complete (op, FALSE, reason);
+      op_complete (op, FALSE, reason, NULL, 0);
     }
 
   if (--op->replies_pending == 0)
-    op_complete (op, !op->failed, "connection lost");
+    op_complete (op, !op->failed, "connection lost", NULL, 0);
   op_release (op);
 }
 
@@ -536,7 +565,7 @@ store_dispatch (CacheOp *op)
 
   if (queued == 0)
     {
-      op_complete (op, FALSE, "command not queued");
+      op_complete (op, FALSE, "command not queued", NULL, 0);
       return G_SOURCE_REMOVE;
     }
   op->replies_pending = queued;
@@ -552,27 +581,18 @@ get_reply_cb (redisAsyncContext *ac, void *reply_data, void *privdata)
 
   note_reply (op->self, ac, reply);
   if (reply == NULL)
-    op_complete (op, FALSE, "connection lost");
+    op_complete (op, FALSE, "connection lost", NULL, 0);
   else if (reply->type == REDIS_REPLY_NIL)
-    op_complete (op, TRUE, NULL);
+    op_complete (op, TRUE, NULL, NULL, 0);
   else if (reply->type == REDIS_REPLY_STRING)
-    {
-      if (op->waiter != NULL)
-        {
-          g_mutex_lock (&op->waiter->lock);
-          g_clear_pointer (&op->waiter->value, g_bytes_unref);
-          op->waiter->value = g_bytes_new (reply->str, reply->len);
-          g_mutex_unlock (&op->waiter->lock);
-        }
-      op_complete (op, TRUE, NULL);
-    }
+    op_complete (op, TRUE, NULL, reply->str, reply->len);
   else
     {
       g_autofree gchar *reason = g_strdup_printf ("GET refused: %s",
                                                   reply->type == REDIS_REPLY_ERROR ? reply->str
                                                                                    : "not a string");
 
-      op_complete (op, FALSE, reason);
+      op_complete (op, FALSE, reason, NULL, 0);
     }
   op_release (op);
 }
@@ -586,7 +606,7 @@ get_dispatch (CacheOp *op)
   g_atomic_rc_box_acquire (op);
   if (redisAsyncCommand (self->ac, get_reply_cb, op, "GET %s", op->key) != REDIS_OK)
     {
-      op_complete (op, FALSE, "command not queued");
+      op_complete (op, FALSE, "command not queued", NULL, 0);
       op_release (op);
       return G_SOURCE_REMOVE;
     }
@@ -598,100 +618,54 @@ static gboolean
 op_dispatch (gpointer data)
 {
   CacheOp *op = data;
+  PayCache *self = op->self;
 
-  if (op->self->ac == NULL || !op->self->ready)
+  if (op->got != NULL || op->stored != NULL)
     {
-      op_complete (op, FALSE, "not connected");
+      /* Until it completes, the waiting queue holds a reference and the watchdog its
+       * deadline. */
+      op->deadline_us = g_get_monotonic_time ()
+                        + (gint64) self->settings.timeout_ms * G_TIME_SPAN_MILLISECOND;
+      op->link.data = g_atomic_rc_box_acquire (op);
+      g_queue_push_tail_link (&self->waiting, &op->link);
+    }
+  if (self->ac == NULL || !self->ready)
+    {
+      op_complete (op, FALSE, "not connected", NULL, 0);
       return G_SOURCE_REMOVE;
     }
   return op->kind == CACHE_OP_GET ? get_dispatch (op) : store_dispatch (op);
 }
 
-/* Hands @op (taken) to the context. FALSE (the failure counted, @op released) when Redis
- * is not connected: nothing is queued while it is down. */
-static gboolean
+/* Hands @op (taken) to the context, where it runs at once when the caller is the
+ * context's owner. */
+static void
 op_submit (PayCache *self, CacheOp *op)
 {
-  if (!g_atomic_int_get (&self->connected))
-    {
-      op->completed = TRUE;
-      op_release (op);
-      note_failure (self, "not connected");
-      return FALSE;
-    }
   g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, op_dispatch, op,
                               op_handed_over);
-  return TRUE;
 }
 
 static CacheOp *
-op_new (PayCache *self, CacheOpKind kind, CacheWaiter *waiter)
+op_new (PayCache *self, CacheOpKind kind)
 {
   CacheOp *op = g_atomic_rc_box_new0 (CacheOp);
 
   op->self = self;
   op->hold = g_object_ref (self);
   op->kind = kind;
-  op->waiter = waiter != NULL ? g_atomic_rc_box_acquire (waiter) : NULL;
   return op;
 }
 
-static CacheOp *
-store_op_new (PayCache *self, const PayPayment *payment, CacheWaiter *waiter)
+static void
+get_async (PayCache *self, const gchar *key, CacheGetFunc got, gpointer user_data)
 {
-  CacheOp *op = op_new (self, CACHE_OP_STORE, waiter);
+  CacheOp *op = op_new (self, CACHE_OP_GET);
 
-  op->payment = *payment;
-  return op;
-}
-
-/* Submits @op (taken) and waits for its outcome, at most settings->timeout_ms. Sets
- * @error to @code ("@what failed: ...") on failure; *@value (when not NULL) gets a GET's
- * value (NULL: no such key). */
-static gboolean
-op_run_blocking (PayCache     *self,
-                 CacheOp      *op,
-                 CacheWaiter  *waiter,
-                 PayErrorCode  code,
-                 const gchar  *what,
-                 GBytes      **value,
-                 GError      **error)
-{
-  gint64 deadline;
-  gboolean done, ok;
-
-  if (!op_submit (self, op))
-    {
-      g_set_error (error, PAY_ERROR, code, "%s failed: not connected", what);
-      return FALSE;
-    }
-
-  deadline = g_get_monotonic_time () + (gint64) self->settings.timeout_ms * G_TIME_SPAN_MILLISECOND;
-  g_mutex_lock (&waiter->lock);
-  while (!waiter->done)
-    if (!g_cond_wait_until (&waiter->cond, &waiter->lock, deadline))
-      break;
-  done = waiter->done;
-  ok = done && waiter->ok;
-  if (!done)
-    waiter->abandoned = TRUE;
-  if (ok && value != NULL)
-    *value = g_steal_pointer (&waiter->value);
-  g_mutex_unlock (&waiter->lock);
-
-  if (!done)
-    {
-      note_failure (self, "no reply in time");
-      g_set_error (error, PAY_ERROR, code, "%s failed: no reply within %u ms", what,
-                   self->settings.timeout_ms);
-      return FALSE;
-    }
-  if (!ok)
-    {
-      g_set_error (error, PAY_ERROR, code, "%s failed", what);
-      return FALSE;
-    }
-  return TRUE;
+  op->key = g_strdup (key);
+  op->got = got;
+  op->user_data = user_data;
+  op_submit (self, op);
 }
 
 /* ---- GObject ------------------------------------------------------------------------ */
@@ -780,6 +754,7 @@ pay_cache_stop (PayCache *self)
       g_clear_pointer (&self->retry, g_source_unref);
     }
   drop_connection (self, NULL);
+  expire_waiting (self, TRUE, "cache stopped");
 }
 
 gboolean
@@ -828,113 +803,140 @@ pay_cache_get_miss_count (PayCache *self)
 void
 pay_cache_store (PayCache *self, const PayPayment *payment)
 {
+  pay_cache_store_async (self, payment, NULL, NULL);
+}
+
+void
+pay_cache_store_async (PayCache          *self,
+                       const PayPayment  *payment,
+                       PayCacheStoreFunc  callback,
+                       gpointer           user_data)
+{
+  CacheOp *op;
+
   g_return_if_fail (PAY_IS_CACHE (self));
   g_return_if_fail (payment != NULL);
 
-  op_submit (self, store_op_new (self, payment, NULL));
+  op = op_new (self, CACHE_OP_STORE);
+  op->payment = *payment;
+  op->stored = callback;
+  op->user_data = user_data;
+  op_submit (self, op);
 }
 
-gboolean
-pay_cache_store_blocking (PayCache *self, const PayPayment *payment, GError **error)
+/* ---- lookups -------------------------------------------------------------------------- */
+
+/* One pay_cache_lookup_async(): by order id, the order key first, then the record. */
+typedef struct {
+  PayCache           *self;
+  gboolean            by_order;
+  gint64              order_id;
+  gchar               tx[PAY_UUID_STRLEN + 1];
+  PayCacheLookupFunc  callback;
+  gpointer            user_data;
+} Lookup;
+
+static void
+lookup_finish (Lookup *lookup, const PayPayment *payment, gboolean failed)
 {
-  CacheWaiter *waiter;
-  gboolean ok;
+  g_autoptr(GError) error = NULL;
 
-  g_return_val_if_fail (PAY_IS_CACHE (self), FALSE);
-  g_return_val_if_fail (payment != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-  /* The reply is delivered by the context this thread would be blocking. */
-  g_return_val_if_fail (!g_main_context_is_owner (self->context), FALSE);
-
-  waiter = waiter_new ();
-  ok = op_run_blocking (self, store_op_new (self, payment, waiter), waiter,
-                        PAY_ERROR_CACHE_WRITE, "cache write", NULL, error);
-  waiter_release (waiter);
-  return ok;
+  if (failed)
+    error = g_error_new_literal (PAY_ERROR, PAY_ERROR_CACHE_READ, "cache read failed");
+  lookup->callback (payment, error, lookup->user_data);
+  g_object_unref (lookup->self);
+  g_free (lookup);
 }
 
-gboolean
-pay_cache_get_blocking (PayCache *self, const gchar *key, GBytes **value, GError **error)
+static void
+lookup_got_record (gboolean ok, const gchar *value, gsize len, gpointer user_data)
 {
-  CacheWaiter *waiter;
-  CacheOp *op;
-  gboolean ok;
-
-  g_return_val_if_fail (PAY_IS_CACHE (self), FALSE);
-  g_return_val_if_fail (key != NULL && value != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-  g_return_val_if_fail (!g_main_context_is_owner (self->context), FALSE);
-
-  *value = NULL;
-  waiter = waiter_new ();
-  op = op_new (self, CACHE_OP_GET, waiter);
-  op->key = g_strdup (key);
-  ok = op_run_blocking (self, op, waiter, PAY_ERROR_CACHE_READ, "cache read", value, error);
-  waiter_release (waiter);
-  return ok;
-}
-
-gboolean
-pay_cache_fetch_blocking (PayCache              *self,
-                          const PayQueryRequest *key,
-                          PayPayment            *out,
-                          gboolean              *found,
-                          GError               **error)
-{
-  g_autoptr(GBytes) tx_value = NULL;
-  g_autoptr(GBytes) record = NULL;
+  Lookup *lookup = user_data;
   g_autoptr(GError) decode_error = NULL;
-  g_autofree gchar *tx_key = NULL;
-  gchar tx[PAY_UUID_STRLEN + 1];
   PayPayment payment;
-  gsize len;
-  const gchar *data;
 
-  g_return_val_if_fail (PAY_IS_CACHE (self), FALSE);
-  g_return_val_if_fail (key != NULL && out != NULL && found != NULL, FALSE);
-
-  *found = FALSE;
-  if (key->transaction_id != NULL)
+  if (!ok || value == NULL)
     {
+      lookup_finish (lookup, NULL, !ok);
+      return;
+    }
+  if (!pay_payment_json_decode (value, len, &payment, &decode_error))
+    {
+      g_debug ("ignoring the cached record of %s: %s", lookup->tx, decode_error->message);
+      lookup_finish (lookup, NULL, FALSE);
+      return;
+    }
+  /* A record that does not answer the question asked (a stale order key) is a miss. */
+  if (strcmp (payment.transaction_id, lookup->tx) != 0 ||
+      (lookup->by_order && payment.order_id != lookup->order_id))
+    {
+      lookup_finish (lookup, NULL, FALSE);
+      return;
+    }
+  lookup_finish (lookup, &payment, FALSE);
+}
+
+static void
+lookup_record (Lookup *lookup)
+{
+  gchar key[sizeof PAY_CACHE_TX_PREFIX + PAY_UUID_STRLEN];
+
+  g_snprintf (key, sizeof key, PAY_CACHE_TX_PREFIX "%s", lookup->tx);
+  get_async (lookup->self, key, lookup_got_record, lookup);
+}
+
+static void
+lookup_got_order (gboolean ok, const gchar *value, gsize len, gpointer user_data)
+{
+  Lookup *lookup = user_data;
+
+  /* Not a transaction id: not ours, a miss. */
+  if (!ok || value == NULL || len != PAY_UUID_STRLEN)
+    {
+      lookup_finish (lookup, NULL, !ok);
+      return;
+    }
+  memcpy (lookup->tx, value, len);
+  lookup->tx[len] = '\0';
+  lookup_record (lookup);
+}
+
+void
+pay_cache_lookup_async (PayCache              *self,
+                        const PayQueryRequest *key,
+                        PayCacheLookupFunc     callback,
+                        gpointer               user_data)
+{
+  Lookup *lookup;
+
+  g_return_if_fail (PAY_IS_CACHE (self));
+  g_return_if_fail (key != NULL && callback != NULL);
+
+  lookup = g_new0 (Lookup, 1);
+  lookup->self = g_object_ref (self);
+  lookup->by_order = key->transaction_id == NULL;
+  lookup->order_id = key->order_id;
+  lookup->callback = callback;
+  lookup->user_data = user_data;
+  if (!lookup->by_order)
+    {
+      /* No record has a transaction id of another length. */
       if (strlen (key->transaction_id) != PAY_UUID_STRLEN)
-        return TRUE;
-      g_strlcpy (tx, key->transaction_id, sizeof tx);
+        {
+          lookup_finish (lookup, NULL, FALSE);
+          return;
+        }
+      g_strlcpy (lookup->tx, key->transaction_id, sizeof lookup->tx);
+      lookup_record (lookup);
     }
   else
     {
-      g_autofree gchar *order_key = g_strdup_printf (PAY_CACHE_ORDER_PREFIX "%" G_GINT64_FORMAT,
-                                                     key->order_id);
+      gchar order_key[sizeof PAY_CACHE_ORDER_PREFIX + 24];
 
-      if (!pay_cache_get_blocking (self, order_key, &tx_value, error))
-        return FALSE;
-      if (tx_value == NULL)
-        return TRUE;
-      data = g_bytes_get_data (tx_value, &len);
-      if (len != PAY_UUID_STRLEN)
-        return TRUE;   /* not ours: a miss */
-      memcpy (tx, data, len);
-      tx[len] = '\0';
+      g_snprintf (order_key, sizeof order_key, PAY_CACHE_ORDER_PREFIX "%" G_GINT64_FORMAT,
+                  key->order_id);
+      get_async (self, order_key, lookup_got_order, lookup);
     }
-
-  tx_key = g_strconcat (PAY_CACHE_TX_PREFIX, tx, NULL);
-  if (!pay_cache_get_blocking (self, tx_key, &record, error))
-    return FALSE;
-  if (record == NULL)
-    return TRUE;
-  data = g_bytes_get_data (record, &len);
-  if (!pay_payment_json_decode (data, len, &payment, &decode_error))
-    {
-      g_debug ("ignoring the cached record of %s: %s", tx, decode_error->message);
-      return TRUE;
-    }
-  /* A record that does not answer the question asked (a stale order key) is a miss. */
-  if (strcmp (payment.transaction_id, tx) != 0 ||
-      (key->transaction_id == NULL && payment.order_id != key->order_id))
-    return TRUE;
-
-  *out = payment;
-  *found = TRUE;
-  return TRUE;
 }
 
 gboolean

@@ -41,34 +41,32 @@ gboolean pay_cache_is_connected (PayCache *self);
  * is queued: the store just fails. Any thread. */
 void pay_cache_store (PayCache *self, const PayPayment *payment);
 
-/* Like pay_cache_store() but waits for Redis's answer (at most settings->timeout_ms).
- * PAY_ERROR_CACHE_WRITE on any failure. Call from a worker thread, never from the
- * cache's own context. */
-gboolean pay_cache_store_blocking (PayCache *self, const PayPayment *payment, GError **error);
+/* The outcome of a store: FALSE when Redis failed (counted and logged by the cache). */
+typedef void (*PayCacheStoreFunc) (gboolean ok, gpointer user_data);
 
-/* GET @key, waiting for Redis's answer (at most settings->timeout_ms). *@value gets the
- * value (free with g_bytes_unref), or NULL when the key does not exist.
- * PAY_ERROR_CACHE_READ on any failure (counted like a failed store). Call from a worker
- * thread, never from the cache's own context. */
-gboolean pay_cache_get_blocking (PayCache     *self,
-                                 const gchar  *key,
-                                 GBytes      **value,
-                                 GError      **error);
+/* Stores @payment (copied) under both its keys, like pay_cache_store(), and calls
+ * @callback (may be NULL) with the outcome, within about settings->timeout_ms. Call it
+ * from the thread that runs the cache's context; @callback runs there, possibly before
+ * this returns (when Redis is not connected). */
+void pay_cache_store_async (PayCache          *self,
+                            const PayPayment  *payment,
+                            PayCacheStoreFunc  callback,
+                            gpointer           user_data);
 
-/* Looks the payment named by @key (exactly one key set) up in the cache: by
- * transaction id one GET, by order id two (the order key, then the record). *@found is
- * FALSE on a miss, which includes a record that does not decode or does not match the
- * key asked for. PAY_ERROR_CACHE_READ when Redis fails. Worker threads only. */
-gboolean pay_cache_fetch_blocking (PayCache              *self,
-                                   const PayQueryRequest *key,
-                                   PayPayment            *out,
-                                   gboolean              *found,
-                                   GError               **error);
+/* A lookup's outcome: @payment the cached record (valid during the call), or NULL for a
+ * miss or when Redis failed; @error (PAY_ERROR_CACHE_READ) is set only in that case. */
+typedef void (*PayCacheLookupFunc) (const PayPayment *payment,
+                                    const GError     *error,
+                                    gpointer          user_data);
 
-/* How many cache failures there have been: stores that failed (not connected, refused,
- * connection lost, no reply in time) plus failed connection attempts and lost
- * connections. Warnings are logged once per change from working to failing, not per
- * failure; this counter is the per-failure record. Any thread. */
+/* Looks up the record @key asks for (by transaction id: one GET; by order id: the order
+ * key, then the record). A record that does not decode or does not answer @key is a
+ * miss. Same threading as pay_cache_store_async(). */
+void pay_cache_lookup_async (PayCache              *self,
+                             const PayQueryRequest *key,
+                             PayCacheLookupFunc     callback,
+                             gpointer               user_data);
+
 guint64 pay_cache_get_error_count (PayCache *self);
 
 /* Counts one lookup of a payment record as a hit or a miss (a failed read is a miss

@@ -256,10 +256,12 @@ conn_connect (PayMysqlPool *pool, gboolean use_database, GError **error)
                                             (GDestroyNotify) pay_mysql_stmt_free);
   conn->last_used_us = g_get_monotonic_time ();
 
+  /* No CLIENT_MULTI_STATEMENTS: the service sends one statement per query, so the server
+   * refuses a text that would smuggle a second one in. */
   if (mysql_real_connect (mysql, host, s->user, s->password,
                           use_database ? s->database : NULL,
                           s->port, s->socket != NULL && s->socket[0] != '\0' ? s->socket : NULL,
-                          CLIENT_MULTI_STATEMENTS) == NULL)
+                          0) == NULL)
     {
       pay_mysql_conn_fail (conn, mysql_errno (mysql), mysql_error (mysql), error);
       pay_mysql_conn_close (conn);

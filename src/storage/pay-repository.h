@@ -20,21 +20,21 @@ void pay_repository_library_init (void);
 /* @settings is copied. No connection is made until first use. */
 PayRepository *pay_repository_new (const PayMysqlSettings *settings);
 
-/* Creates the database named in the settings and the tables when missing (idempotent;
- * SQL in src/storage/schema.sql). Success is remembered, so later calls cost nothing;
- * threads arriving while another runs it share that attempt's outcome.
+/* Creates the database named in the settings, the tables and the charge-event trigger
+ * when missing (idempotent; SQL in src/storage/schema.sql). Success is remembered, so later
+ * calls cost nothing; threads arriving while another runs it share that attempt's outcome.
  * PAY_ERROR_STORAGE_UNAVAILABLE when MySQL cannot be reached. Thread-safe, blocking. */
 gboolean pay_repository_ensure_schema (PayRepository *self, GError **error);
 
-/* Inserts a new payment and its "charge" payment_events row (@event_id, a UUID) in one
- * transaction (running pay_repository_ensure_schema() first until it has succeeded once).
- * Uniqueness of order_id is the database's job: a duplicate order gives
- * PAY_ERROR_ORDER_ALREADY_PAID, a duplicate transaction id PAY_ERROR_ID_GENERATION, any
+/* Inserts a new payment: ONE autocommitted INSERT, whose trigger in the schema writes the
+ * payment's "charge" payment_events row in the same implicit transaction (running
+ * pay_repository_ensure_schema() first until it has succeeded once). Uniqueness of
+ * order_id is the database's job: a duplicate order gives PAY_ERROR_ORDER_ALREADY_PAID, a
+ * duplicate transaction id PAY_ERROR_ID_GENERATION (neither writes an event), any
  * connection failure or timeout PAY_ERROR_STORAGE_UNAVAILABLE (then the outcome may be
- * unknown when the COMMIT itself failed). Thread-safe, blocking. */
+ * unknown when the reply was lost). Thread-safe, blocking. */
 gboolean pay_repository_insert_payment (PayRepository    *self,
                                         const PayPayment *payment,
-                                        const gchar      *event_id,
                                         GError          **error);
 
 /* Reads the payment named by @key (exactly one of its keys set) into *@out.

@@ -52,7 +52,8 @@ const gchar *const pay_schema_statements[] = {
   ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
 
   /* The audit trail and outbox: one row per charge and per refund, written in the same
-   * transaction as the change; id gives consumers the commit order per payment. */
+   * transaction as the change (a charge's by the trigger below); id gives consumers the
+   * commit order per payment. */
   "CREATE TABLE IF NOT EXISTS " PAY_SCHEMA_EVENTS_TABLE " (\n"
   "  id             BIGINT      NOT NULL AUTO_INCREMENT,\n"
   "  event_id       CHAR(36)    NOT NULL,\n"
@@ -67,5 +68,19 @@ const gchar *const pay_schema_statements[] = {
   "  UNIQUE KEY uk_events_event (event_id),\n"
   "  KEY ix_events_tx (transaction_id)\n"
   ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+
+  /* A charge's event is written by the database, in the INSERT's own implicit transaction:
+   * a charge is one autocommitted statement (half the cost of an explicit transaction with
+   * two inserts), and a payment row inserted by anyone gets its event. Charge events take
+   * their event_id from UUID() (version 1); refund events carry the service's UUID v4. A
+   * payment row without created_at_ms gets its event stamped with the current time. */
+  "CREATE TRIGGER IF NOT EXISTS " PAY_SCHEMA_CHARGE_EVENT_TRIGGER "\n"
+  "  AFTER INSERT ON " PAY_SCHEMA_PAYMENTS_TABLE " FOR EACH ROW\n"
+  "  INSERT INTO " PAY_SCHEMA_EVENTS_TABLE "\n"
+  "    (event_id, event_type, transaction_id, order_id, refund_id, amount_cents, status,\n"
+  "     created_at_ms)\n"
+  "  VALUES (UUID(), '" PAY_SCHEMA_EVENT_CHARGE "', NEW.transaction_id, NEW.order_id, NULL,\n"
+  "          NEW.amount_cents, NEW.status,\n"
+  "          COALESCE(NEW.created_at_ms, ROUND(UNIX_TIMESTAMP(CURRENT_TIMESTAMP(3)) * 1000)))",
   NULL,
 };

@@ -15,13 +15,17 @@ G_BEGIN_DECLS
 #define PAY_SCHEMA_KEY_REFUNDS_REQUEST "uk_refunds_request"
 #define PAY_SCHEMA_EVENTS_TABLE       "payment_events"
 
+/* The AFTER INSERT trigger on payments that writes each charge's payment_events row. */
+#define PAY_SCHEMA_CHARGE_EVENT_TRIGGER "payments_charge_event"
+
 /* payment_events.event_type values. */
 #define PAY_SCHEMA_EVENT_CHARGE "charge"
 #define PAY_SCHEMA_EVENT_REFUND "refund"
 
-/* The schema, one statement per element (no trailing ';'), NULL-terminated. Every
- * statement is idempotent (CREATE ... IF NOT EXISTS), so running them all again on an
- * existing database changes nothing. Static strings. */
+/* The schema, one statement per element (no trailing ';', none inside either: the
+ * trigger's body is a single statement), NULL-terminated: the tables, then the trigger.
+ * Every statement is idempotent (CREATE ... IF NOT EXISTS), so running them all again on
+ * an existing database changes nothing. Static strings. */
 extern const gchar *const pay_schema_statements[];
 
 G_END_DECLS

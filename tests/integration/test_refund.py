@@ -1,12 +1,14 @@
 """QueryPayment and Refund over RPC and HTTP: lookups by either key, the refund rules
 (partial, several, the rest, over the balance, after a full refund), idempotency by
 refund_request_id, the cache kept in step with refunds, races on one database from one and
-from two service processes, and, last, the audit table: exactly one payment_events row per
-committed charge and refund of the whole run."""
+from two service processes, and, last, the audit table: the charge event written by the
+schema's trigger (also for a row inserted straight in SQL), and exactly one payment_events
+row per committed charge and refund of the whole run."""
 
 import collections
 import re
 import time
+import uuid
 
 import pytest
 
@@ -18,6 +20,8 @@ from support.rpc import RpcClient
 
 TRANSPORTS = ["rpc", "http"]
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+# MariaDB's UUID(): version 1 (time and node)
+UUID1 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
 def new_charge(service, amount=100.0, card=data.VISA, cvv=123):
@@ -311,6 +315,53 @@ def test_many_payments_refunded_at_once(service, second_service, mariadb, databa
 
 # ---- the audit trail, after everything above ----
 
+def direct_insert(mariadb, database, tx, order, amount_cents=1234, created_at_ms=None):
+    """Inserts a payments row straight in SQL, as another program would."""
+    ms = "NULL" if created_at_ms is None else int(created_at_ms)
+    mariadb.query("INSERT INTO payments (transaction_id, order_id, user_id, amount_cents,"
+                  " status, payment_method, created_at_ms, updated_at_ms)"
+                  f" VALUES ('{tx}', {int(order)}, 7, {int(amount_cents)}, 1, 'credit_card',"
+                  f" {ms}, {ms})", database)
+
+
+def charge_events_of_order(mariadb, database, order):
+    """(event_id, transaction_id, refund_id, amount_cents, status, created_at_ms) of the
+    charge events of @order."""
+    return mariadb.query("SELECT event_id, transaction_id, refund_id, amount_cents, status,"
+                         " created_at_ms FROM payment_events"
+                         f" WHERE event_type = 'charge' AND order_id = {int(order)} ORDER BY id",
+                         database)
+
+
+def test_charge_event_comes_from_the_trigger(service, mariadb, database):
+    """The schema's trigger writes a charge's event: a payments row inserted straight in SQL
+    (not through the service) gets one with the row's values and MariaDB's UUID; a second
+    charge of that order, in SQL or through the service, is refused and adds no event."""
+    new_charge(service)    # the service has set the schema up
+    order, tx = data.order_id(), str(uuid.uuid4())
+    now_ms = int(time.time() * 1000)
+    direct_insert(mariadb, database, tx, order, created_at_ms=now_ms)
+    events = charge_events_of_order(mariadb, database, order)
+    assert [e[1:] for e in events] == [[tx, None, "1234", "1", str(now_ms)]], events
+    assert UUID1.match(events[0][0]), events
+
+    with pytest.raises(RuntimeError, match="uk_payments_order"):
+        direct_insert(mariadb, database, str(uuid.uuid4()), order)
+    with RpcClient(service.rpc_port) as c:
+        assert c.charge(data.charge(order=order))[:2] == ("error", 4005002)
+    assert httpapi.charge(service.http_port, data.charge(order=order))[:2] == ("error", 4005002)
+    assert charge_events_of_order(mariadb, database, order) == events
+
+    # a row without created_at_ms: the event is stamped with the time of the insert
+    order2, tx2 = data.order_id(), str(uuid.uuid4())
+    before_ms = int(time.time() * 1000)
+    direct_insert(mariadb, database, tx2, order2)
+    after_ms = int(time.time() * 1000)
+    events2 = charge_events_of_order(mariadb, database, order2)
+    assert [e[1:5] for e in events2] == [[tx2, None, "1234", "1"]], events2
+    assert before_ms - 1000 <= int(events2[0][5]) <= after_ms + 1000, (events2, before_ms)
+
+
 def test_zz_audit_one_event_per_committed_change(mariadb, database):
     payments = mariadb.query("SELECT transaction_id, order_id, amount_cents, refunded_cents,"
                              " status FROM payments", database)
@@ -332,6 +383,10 @@ def test_zz_audit_one_event_per_committed_change(mariadb, database):
                          " ('charge', 'refund')", database) == [["0"]]
     assert mariadb.query("SELECT COUNT(DISTINCT event_id), COUNT(*) FROM payment_events",
                          database)[0][0] == str(len(payments) + len(refunds))
+    # charge events carry MariaDB's UUID() (the trigger's), refund events the service's v4
+    ids = mariadb.query("SELECT event_type, event_id FROM payment_events", database)
+    assert all((UUID1 if t == "charge" else UUID4).match(i) for t, i in ids), \
+        [(t, i) for t, i in ids if not (UUID1 if t == "charge" else UUID4).match(i)][:5]
 
     # per payment: the events replay to the stored totals and status
     for tx, _, amount, refunded, status in payments:

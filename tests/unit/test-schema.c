@@ -58,9 +58,39 @@ test_schema_idempotent (void)
   g_assert_nonnull (pay_schema_statements[0]);
   for (guint i = 0; pay_schema_statements[i] != NULL; i++)
     {
-      g_assert_true (g_str_has_prefix (pay_schema_statements[i], "CREATE TABLE IF NOT EXISTS "));
+      g_assert_true (g_str_has_prefix (pay_schema_statements[i], "CREATE TABLE IF NOT EXISTS ") ||
+                     g_str_has_prefix (pay_schema_statements[i], "CREATE TRIGGER IF NOT EXISTS "));
+      /* Each element is sent as one statement, and schema.sql is split at ';'. */
       g_assert_null (strchr (pay_schema_statements[i], ';'));
     }
+}
+
+/* The charge's event comes from the trigger (the repository inserts only the payment): it
+ * must exist, fire after an insert into payments, write a charge event, and come after the
+ * two tables it names. */
+static void
+test_schema_charge_event_trigger (void)
+{
+  const gchar *trigger = NULL;
+  guint n = 0, events_table = 0, trigger_index = 0;
+
+  for (; pay_schema_statements[n] != NULL; n++)
+    {
+      if (g_str_has_prefix (pay_schema_statements[n], "CREATE TRIGGER IF NOT EXISTS "
+                                                      PAY_SCHEMA_CHARGE_EVENT_TRIGGER))
+        {
+          trigger = pay_schema_statements[n];
+          trigger_index = n;
+        }
+      if (g_str_has_prefix (pay_schema_statements[n], "CREATE TABLE IF NOT EXISTS "
+                                                      PAY_SCHEMA_EVENTS_TABLE " "))
+        events_table = n;
+    }
+  g_assert_nonnull (trigger);
+  g_assert_cmpuint (trigger_index, >, events_table);
+  g_assert_nonnull (strstr (trigger, "AFTER INSERT ON " PAY_SCHEMA_PAYMENTS_TABLE " FOR EACH ROW"));
+  g_assert_nonnull (strstr (trigger, "INSERT INTO " PAY_SCHEMA_EVENTS_TABLE));
+  g_assert_nonnull (strstr (trigger, "'" PAY_SCHEMA_EVENT_CHARGE "'"));
 }
 
 static void
@@ -87,6 +117,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/payment/schema/file-matches", test_schema_file_matches);
   g_test_add_func ("/payment/schema/idempotent", test_schema_idempotent);
   g_test_add_func ("/payment/schema/key-names", test_schema_key_names);
+  g_test_add_func ("/payment/schema/charge-event-trigger", test_schema_charge_event_trigger);
 
   return g_test_run ();
 }

@@ -1,8 +1,9 @@
 /* pay-rpc-connection.c: per-connection RPC state machine on the main loop.
  *
- * One request at a time: read until the framing yields a whole request, hand the message
- * to a worker thread (the generated processor and the service block there), write the
- * reply from the loop, then look at the next buffered request. Serial processing is what
+ * One request at a time: read until the framing yields a whole request, run the
+ * generated processor on it (on the loop; the service's storage work goes to worker
+ * threads and comes back, see pay-rpc-handler.h), write the reply, then look at the next
+ * buffered request. Serial processing is what
  * answers pipelined calls in order; not reading while a request is in flight is the
  * back-pressure that bounds the input buffer. */
 #define G_LOG_DOMAIN "payment-rpc"
@@ -35,16 +36,19 @@ struct _PayRpcConnection
   GInputStream      *input;
   GOutputStream     *output;
   PayRpcEngine      *engine;
+  PayRpcHandler     *handler;         /* the engine's processor's */
   PayRpcLimits       limits;
   PayRpcStats       *stats;
   gchar             *peer;            /* for logs */
 
   GByteArray        *inbuf;           /* received, not yet consumed */
   GCancellable      *cancellable;
-  GSource           *idle_source;
+  GSource           *idle_source;     /* fires when the connection may have been idle */
+  gint64             last_active_us;
   PayFrame           frame;           /* the request in flight (points into inbuf) */
   GBytes            *pending_reply;   /* framed reply being written */
   gboolean           busy;            /* a request is in flight or its reply is being written */
+  PayRpcCall         call;            /* the request in flight, between processor runs */
   PayRequestRecord   record;          /* of the request in flight, while recording */
   gboolean           recording;
   gboolean           reading;
@@ -54,57 +58,45 @@ struct _PayRpcConnection
 
 G_DEFINE_FINAL_TYPE (PayRpcConnection, pay_rpc_connection, G_TYPE_OBJECT)
 
-/* Worker-thread job: the message is borrowed from inbuf, which does not change while
- * the connection is busy. */
-typedef struct {
-  PayRpcEngine    *engine;
-  const guint8    *message;
-  gsize            message_len;
-  GByteArray      *reply;
-  PayRequestRecord *record;         /* the connection's; the handler notes ids in it */
-} ProcessJob;
-
 static void process_input (PayRpcConnection *self);
 static void start_read (PayRpcConnection *self);
-
-static void
-process_job_free (gpointer data)
-{
-  ProcessJob *job = data;
-
-  pay_rpc_engine_unref (job->engine);
-  g_byte_array_unref (job->reply);
-  g_free (job);
-}
+static void resume_call (gpointer data);
 
 static void
 pay_rpc_connection_init (PayRpcConnection *self)
 {
   self->inbuf = g_byte_array_new ();
   self->cancellable = g_cancellable_new ();
+  self->call.resume = resume_call;
+  self->call.resume_data = self;
 }
 
 /* ---- idle timeout ------------------------------------------------------------------ */
 
+/* Notes activity. The idle timer is not moved here: g_source_set_ready_time() wakes the
+ * main context (an eventfd write) every time, twice per request; the timer looks at
+ * last_active_us when it fires instead. */
 static void
 touch (PayRpcConnection *self)
 {
-  if (self->idle_source != NULL)
-    g_source_set_ready_time (self->idle_source,
-                             g_get_monotonic_time ()
-                             + (gint64) self->limits.idle_timeout_seconds * G_USEC_PER_SEC);
+  self->last_active_us = g_get_monotonic_time ();
 }
 
 static gboolean
 on_idle_timeout (gpointer user_data)
 {
   PayRpcConnection *self = user_data;
+  gint64 now = g_get_monotonic_time ();
+  gint64 timeout_us = (gint64) self->limits.idle_timeout_seconds * G_USEC_PER_SEC;
 
-  /* A request on a worker thread is ours to finish; a reply the peer has not read for
-   * a whole idle period is the peer's doing (it may never read), so that closes too. */
+  /* A request the service is working on is ours to finish; a reply the peer has not
+   * read for a whole idle period is the peer's doing (it may never read), so that
+   * closes too. */
   if (self->busy && self->pending_reply == NULL)
+    self->last_active_us = now;
+  if (now - self->last_active_us < timeout_us)
     {
-      touch (self);
+      g_source_set_ready_time (self->idle_source, self->last_active_us + timeout_us);
       return G_SOURCE_CONTINUE;
     }
   g_debug ("%s: idle for %u s%s, closing", self->peer, self->limits.idle_timeout_seconds,
@@ -112,6 +104,15 @@ on_idle_timeout (gpointer user_data)
   pay_rpc_connection_close (self);   /* destroys this source; self may be gone after */
   return G_SOURCE_REMOVE;
 }
+
+/* A source that fires at its ready time only. */
+static gboolean
+idle_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  return callback (user_data);
+}
+
+static GSourceFuncs idle_source_funcs = { .dispatch = idle_source_dispatch };
 
 /* ---- writing ----------------------------------------------------------------------- */
 
@@ -185,61 +186,63 @@ finish_request (PayRpcConnection *self, const GByteArray *reply_message)
 
 /* ---- processing -------------------------------------------------------------------- */
 
+/* Runs the processor on the request in flight, on the loop. Either it answers, or the
+ * handler started the service's operation: then the call is PENDING and holds a
+ * reference to the connection until resume_call(). */
 static void
-process_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+run_call (PayRpcConnection *self)
 {
-  ProcessJob *job = task_data;
-  GError *error = NULL;
+  g_autoptr(GByteArray) reply = g_byte_array_sized_new (256);
+  g_autoptr(GError) error = NULL;
   gboolean ok;
 
-  pay_request_context_set (job->record);
-  ok = pay_rpc_engine_process (job->engine, job->message, job->message_len, job->reply, &error);
+  pay_request_context_set (&self->record);
+  pay_rpc_handler_set_call (self->handler, &self->call);
+  ok = pay_rpc_engine_process (self->engine, self->frame.message, self->frame.message_len,
+                               reply, &error);
+  pay_rpc_handler_set_call (self->handler, NULL);
   pay_request_context_set (NULL);
+  /* A deferred run's output is a placeholder exception, not a reply. */
+  if (self->call.state == PAY_RPC_CALL_PENDING)
+    {
+      g_object_ref (self);
+      return;
+    }
+  pay_rpc_call_reset (&self->call);
   if (!ok)
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, TRUE);
+    {
+      g_warning ("%s: request failed without a reply, closing: %s", self->peer,
+                 error != NULL ? error->message : "unknown error");
+      pay_rpc_connection_close (self);
+      return;
+    }
+  finish_request (self, reply);
 }
 
+/* The service finished the call's operation: the processor's second run answers. */
 static void
-on_processed (GObject *source, GAsyncResult *result, gpointer user_data)
+resume_call (gpointer data)
 {
-  PayRpcConnection *self = PAY_RPC_CONNECTION (source);
-  ProcessJob *job = g_task_get_task_data (G_TASK (result));
-  g_autoptr(GError) error = NULL;
+  g_autoptr(PayRpcConnection) self = data;   /* the reference run_call() took */
 
   if (self->closed)
     {
       /* Dropped with the connection: counted, with no reply. */
       static const GByteArray none = { NULL, 0 };
+
+      pay_rpc_call_reset (&self->call);
       finish_request_record (self, &none);
       return;
     }
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
-    {
-      g_warning ("%s: request failed without a reply, closing: %s", self->peer, error->message);
-      pay_rpc_connection_close (self);
-      return;
-    }
-  finish_request (self, job->reply);
+  run_call (self);
 }
 
 static void
 dispatch (PayRpcConnection *self, const PayThriftMessageInfo *info)
 {
-  g_autoptr(GTask) task = g_task_new (self, NULL, on_processed, NULL);
-  ProcessJob *job = g_new0 (ProcessJob, 1);
-
-  job->engine = pay_rpc_engine_ref (self->engine);
-  job->message = self->frame.message;
-  job->message_len = self->frame.message_len;
-  job->reply = g_byte_array_sized_new (256);
-  job->record = &self->record;
   pay_rpc_stats_request_started (self->stats, info, self->peer, &self->record);
   self->recording = TRUE;
-  g_task_set_task_data (task, job, process_job_free);
-  g_task_set_source_tag (task, dispatch);
-  g_task_run_in_thread (task, process_in_thread);
+  run_call (self);
 }
 
 /* Answers a whole request whose arguments cannot be decoded, without the processor. */
@@ -373,6 +376,7 @@ pay_rpc_connection_dispose (GObject *object)
       g_clear_pointer (&self->idle_source, g_source_unref);
     }
   g_clear_pointer (&self->engine, pay_rpc_engine_unref);
+  g_clear_object (&self->handler);
   g_clear_object (&self->connection);
   G_OBJECT_CLASS (pay_rpc_connection_parent_class)->dispose (object);
 }
@@ -383,6 +387,7 @@ pay_rpc_connection_finalize (GObject *object)
   PayRpcConnection *self = PAY_RPC_CONNECTION (object);
 
   g_clear_pointer (&self->pending_reply, g_bytes_unref);
+  pay_rpc_call_reset (&self->call);
   g_byte_array_unref (self->inbuf);
   g_object_unref (self->cancellable);
   g_clear_pointer (&self->stats, pay_rpc_stats_unref);
@@ -420,6 +425,7 @@ describe_peer (GSocketConnection *connection)
 PayRpcConnection *
 pay_rpc_connection_new (GSocketConnection  *connection,
                         PayRpcEngine       *engine,
+                        PayRpcHandler      *handler,
                         const PayRpcLimits *limits,
                         PayRpcStats        *stats)
 {
@@ -429,6 +435,7 @@ pay_rpc_connection_new (GSocketConnection  *connection,
   self->input = g_io_stream_get_input_stream (G_IO_STREAM (connection));
   self->output = g_io_stream_get_output_stream (G_IO_STREAM (connection));
   self->engine = pay_rpc_engine_ref (engine);
+  self->handler = g_object_ref (handler);
   self->limits = *limits;
   self->stats = pay_rpc_stats_ref (stats);
   self->peer = describe_peer (connection);
@@ -441,10 +448,13 @@ pay_rpc_connection_start (PayRpcConnection *self)
   g_return_if_fail (PAY_IS_RPC_CONNECTION (self));
 
   g_debug ("%s: connected", self->peer);
-  self->idle_source = g_timeout_source_new_seconds (self->limits.idle_timeout_seconds);
-  g_source_set_callback (self->idle_source, on_idle_timeout, self, NULL);
-  g_source_attach (self->idle_source, g_main_context_get_thread_default ());
   touch (self);
+  self->idle_source = g_source_new (&idle_source_funcs, sizeof (GSource));
+  g_source_set_callback (self->idle_source, on_idle_timeout, self, NULL);
+  g_source_set_ready_time (self->idle_source,
+                           self->last_active_us
+                           + (gint64) self->limits.idle_timeout_seconds * G_USEC_PER_SEC);
+  g_source_attach (self->idle_source, g_main_context_get_thread_default ());
   start_read (self);
 }
 

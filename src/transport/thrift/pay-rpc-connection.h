@@ -1,8 +1,10 @@
 /* pay-rpc-connection.h: one RPC client connection on the main loop: reads requests in
- * any known framing, runs each on a worker thread, writes replies in order. */
+ * any known framing, runs each through the generated processor on the loop, writes
+ * replies in order. */
 #pragma once
 
 #include <gio/gio.h>
+#include "transport/thrift/pay-rpc-handler.h"
 #include "transport/thrift/pay-rpc-process.h"
 
 #include "transport/thrift/pay-rpc-stats.h"
@@ -17,11 +19,12 @@ typedef struct {
   guint   idle_timeout_seconds;
 } PayRpcLimits;
 
-/* Takes a reference on @connection, @engine and @stats (where requests are counted
- * and logged). Emits "closed" once, on the main
+/* Takes a reference on @connection, @engine, @handler (the one @engine's processor
+ * calls) and @stats (where requests are counted and logged). Emits "closed" once, on the main
  * loop, when the connection is finished for whatever reason. */
 PayRpcConnection *pay_rpc_connection_new (GSocketConnection  *connection,
                                           PayRpcEngine       *engine,
+                                          PayRpcHandler      *handler,
                                           const PayRpcLimits *limits,
                                           PayRpcStats        *stats);
 

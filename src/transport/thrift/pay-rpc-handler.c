@@ -7,11 +7,14 @@
 #include "core/pay-request-log.h"
 #include "domain/pay-money.h"
 
+#include <thrift/c_glib/thrift_application_exception.h>
+
 struct _PayRpcHandler
 {
   paymentPaymentServiceHandler parent_instance;
 
   PayService *service;
+  PayRpcCall *call;       /* of the processor's current run */
 };
 
 G_DEFINE_FINAL_TYPE (PayRpcHandler, pay_rpc_handler, PAYMENT_TYPE_PAYMENT_SERVICE_HANDLER)
@@ -36,6 +39,69 @@ pay_rpc_handler_init (PayRpcHandler *self)
 {
 }
 
+void
+pay_rpc_call_reset (PayRpcCall *call)
+{
+  g_clear_error (&call->error);
+  call->state = PAY_RPC_CALL_FRESH;
+}
+
+void
+pay_rpc_handler_set_call (PayRpcHandler *self, PayRpcCall *call)
+{
+  g_return_if_fail (PAY_IS_RPC_HANDLER (self));
+  self->call = call;
+}
+
+/* Marks the call PENDING and fails this run of the processor (its output is void). */
+static gboolean
+defer (PayRpcCall *call, GError **error)
+{
+  call->state = PAY_RPC_CALL_PENDING;
+  g_set_error_literal (error, THRIFT_APPLICATION_EXCEPTION_ERROR,
+                       THRIFT_APPLICATION_EXCEPTION_ERROR_UNKNOWN, "deferred");
+  return FALSE;
+}
+
+/* An operation's callback: keeps its outcome in the call and resumes it. */
+static void
+resume (PayRpcCall *call, GError *error)
+{
+  call->error = error;
+  call->state = PAY_RPC_CALL_DONE;
+  call->resume (call->resume_data);
+}
+
+static void
+on_charged (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PayRpcCall *call = user_data;
+  GError *error = NULL;
+
+  pay_service_charge_finish (PAY_SERVICE (source), result, &call->payment, &error);
+  resume (call, error);
+}
+
+static void
+on_queried (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PayRpcCall *call = user_data;
+  GError *error = NULL;
+
+  pay_service_query_finish (PAY_SERVICE (source), result, &call->payment, &error);
+  resume (call, error);
+}
+
+static void
+on_refunded (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PayRpcCall *call = user_data;
+  GError *error = NULL;
+
+  pay_service_refund_finish (PAY_SERVICE (source), result, &call->refund, &error);
+  resume (call, error);
+}
+
 /* The one mapping from a PAY_ERROR to the IDL exception. */
 static gboolean
 set_payment_error (paymentPaymentError **err, const GError *error)
@@ -55,9 +121,9 @@ handler_charge (paymentPaymentServiceIf  *iface,
                 GError                  **error)
 {
   PayRpcHandler *self = PAY_RPC_HANDLER (iface);
+  PayRpcCall *call = self->call;
   const paymentCreditCardInfo *card = req->credit_card;
   g_autoptr(GError) local_error = NULL;
-  PayPayment payment;
   PayChargeRequest request = {
     .amount = req->amount,
     .has_card = req->__isset_credit_card && card != NULL,
@@ -75,11 +141,19 @@ handler_charge (paymentPaymentServiceIf  *iface,
     }
 
   pay_request_note_order_id (req->order_id);
-  if (!pay_service_charge (self->service, &request, &payment, &local_error))
-    return set_payment_error (err, local_error);
+  if (call->state == PAY_RPC_CALL_FRESH)
+    {
+      /* A charge that fails validation is answered now, without the service's round. */
+      if (!pay_service_check_charge (self->service, &request, &local_error))
+        return set_payment_error (err, local_error);
+      pay_service_charge_async (self->service, &request, NULL, on_charged, call);
+      return defer (call, error);
+    }
+  if (call->error != NULL)
+    return set_payment_error (err, call->error);
 
-  pay_request_note_transaction_id (payment.transaction_id);
-  SET_STRING (*_return, transaction_id, payment.transaction_id);
+  pay_request_note_transaction_id (call->payment.transaction_id);
+  SET_STRING (*_return, transaction_id, call->payment.transaction_id);
   return TRUE;
 }
 
@@ -122,8 +196,7 @@ handler_query_payment (paymentPaymentServiceIf      *iface,
                        GError                      **error)
 {
   PayRpcHandler *self = PAY_RPC_HANDLER (iface);
-  g_autoptr(GError) local_error = NULL;
-  PayPayment payment;
+  PayRpcCall *call = self->call;
   PayQueryRequest request = {
     /* An optional string the client set to null arrives unset. */
     .transaction_id = req->__isset_transaction_id && req->transaction_id != NULL
@@ -134,10 +207,15 @@ handler_query_payment (paymentPaymentServiceIf      *iface,
 
   pay_request_note_order_id (request.has_order_id ? request.order_id : 0);
   pay_request_note_transaction_id (request.transaction_id);
-  if (!pay_service_query (self->service, &request, &payment, &local_error))
-    return set_payment_error (err, local_error);
+  if (call->state == PAY_RPC_CALL_FRESH)
+    {
+      pay_service_query_async (self->service, &request, NULL, on_queried, call);
+      return defer (call, error);
+    }
+  if (call->error != NULL)
+    return set_payment_error (err, call->error);
 
-  fill_payment_info ((*_return)->payment, &payment);
+  fill_payment_info ((*_return)->payment, &call->payment);
   (*_return)->__isset_payment = TRUE;
   return TRUE;
 }
@@ -150,8 +228,7 @@ handler_refund (paymentPaymentServiceIf *iface,
                 GError                 **error)
 {
   PayRpcHandler *self = PAY_RPC_HANDLER (iface);
-  g_autoptr(GError) local_error = NULL;
-  PayRefund refund;
+  PayRpcCall *call = self->call;
   PayRefundRequest request = {
     .transaction_id = req->__isset_transaction_id ? req->transaction_id : NULL,
     .has_amount = req->__isset_amount,
@@ -161,10 +238,15 @@ handler_refund (paymentPaymentServiceIf *iface,
   };
 
   pay_request_note_transaction_id (request.transaction_id);
-  if (!pay_service_refund (self->service, &request, &refund, &local_error))
-    return set_payment_error (err, local_error);
+  if (call->state == PAY_RPC_CALL_FRESH)
+    {
+      pay_service_refund_async (self->service, &request, NULL, on_refunded, call);
+      return defer (call, error);
+    }
+  if (call->error != NULL)
+    return set_payment_error (err, call->error);
 
-  fill_refund_resp (*_return, &refund);
+  fill_refund_resp (*_return, &call->refund);
   return TRUE;
 }
 

@@ -89,7 +89,7 @@ pay_rpc_process (ThriftProcessor *processor,
 struct _PayRpcEngine
 {
   ThriftProcessor *processor;
-  GAsyncQueue     *idle;        /* Codec*: at most one per worker thread that ever ran */
+  Codec           *codec;       /* reused by every call: the engine runs on one thread */
 };
 
 static void
@@ -98,29 +98,29 @@ engine_clear (gpointer data)
   PayRpcEngine *engine = data;
 
   g_object_unref (engine->processor);
-  g_async_queue_unref (engine->idle);
+  codec_free (engine->codec);
 }
 
 PayRpcEngine *
 pay_rpc_engine_new (ThriftProcessor *processor)
 {
-  PayRpcEngine *engine = g_atomic_rc_box_new0 (PayRpcEngine);
+  PayRpcEngine *engine = g_rc_box_new0 (PayRpcEngine);
 
   engine->processor = g_object_ref (processor);
-  engine->idle = g_async_queue_new_full (codec_free);
+  engine->codec = codec_new ();
   return engine;
 }
 
 PayRpcEngine *
 pay_rpc_engine_ref (PayRpcEngine *engine)
 {
-  return g_atomic_rc_box_acquire (engine);
+  return g_rc_box_acquire (engine);
 }
 
 void
 pay_rpc_engine_unref (PayRpcEngine *engine)
 {
-  g_atomic_rc_box_release_full (engine, engine_clear);
+  g_rc_box_release_full (engine, engine_clear);
 }
 
 gboolean
@@ -130,14 +130,7 @@ pay_rpc_engine_process (PayRpcEngine *engine,
                         GByteArray   *reply,
                         GError      **error)
 {
-  Codec *codec = g_async_queue_try_pop (engine->idle);
-  gboolean ok;
-
-  if (codec == NULL)
-    codec = codec_new ();
-  ok = codec_run (codec, engine->processor, msg, msg_len, reply, error);
-  g_async_queue_push (engine->idle, codec);
-  return ok;
+  return codec_run (engine->codec, engine->processor, msg, msg_len, reply, error);
 }
 
 void

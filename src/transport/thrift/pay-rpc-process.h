@@ -18,9 +18,8 @@ gboolean pay_rpc_process (ThriftProcessor *processor,
                           GByteArray      *reply,
                           GError         **error);
 
-/* A processor plus the transports and protocols it runs over, kept between requests
- * (creating four GObjects per request showed up in the profile). Thread-safe and
- * reference-counted; each worker thread borrows an idle set of transports per call. */
+/* A processor plus the transports and protocols it runs over, kept between requests.
+ * One thread only (the main loop). */
 typedef struct _PayRpcEngine PayRpcEngine;
 
 PayRpcEngine *pay_rpc_engine_new   (ThriftProcessor *processor);

@@ -20,6 +20,7 @@ struct _PayRpcServer
 
   GSocketService  *listener;
   PayRpcEngine    *engine;
+  PayRpcHandler   *handler;
   PayRpcLimits     limits;
   PayRpcStats     *stats;
   GHashTable      *connections;   /* PayRpcConnection* -> owned ref */
@@ -61,7 +62,7 @@ on_incoming (GSocketService    *service,
       g_io_stream_close (G_IO_STREAM (socket_connection), NULL, NULL);
       return TRUE;
     }
-  connection = pay_rpc_connection_new (socket_connection, self->engine, &self->limits,
+  connection = pay_rpc_connection_new (socket_connection, self->engine, self->handler, &self->limits,
                                        self->stats);
   g_hash_table_add (self->connections, connection);
   pay_metrics_rpc_connection_opened (pay_rpc_stats_get_metrics (self->stats));
@@ -102,6 +103,7 @@ pay_rpc_server_dispose (GObject *object)
       g_clear_pointer (&self->connections, g_hash_table_unref);
     }
   g_clear_pointer (&self->engine, pay_rpc_engine_unref);
+  g_clear_object (&self->handler);
   g_clear_pointer (&self->stats, pay_rpc_stats_unref);
   G_OBJECT_CLASS (pay_rpc_server_parent_class)->dispose (object);
 }
@@ -122,11 +124,10 @@ PayRpcServer *
 pay_rpc_server_new (PayService *service, const PayRpcLimits *limits, PayMetrics *metrics)
 {
   PayRpcServer *self = g_object_new (PAY_TYPE_RPC_SERVER, NULL);
-  g_autoptr(PayRpcHandler) handler = pay_rpc_handler_new (service);
+  g_autoptr(ThriftProcessor) processor = NULL;
 
-  g_autoptr(ThriftProcessor) processor =
-    g_object_new (PAYMENT_TYPE_PAYMENT_SERVICE_PROCESSOR, "handler", handler, NULL);
-
+  self->handler = pay_rpc_handler_new (service);
+  processor = g_object_new (PAYMENT_TYPE_PAYMENT_SERVICE_PROCESSOR, "handler", self->handler, NULL);
   self->engine = pay_rpc_engine_new (processor);
   self->limits = *limits;
   self->stats = pay_rpc_stats_new (metrics);
