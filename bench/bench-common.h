@@ -7,10 +7,12 @@
 #define BENCH_COMMON_H
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static inline uint64_t
 bench_now_ns (void)
@@ -150,6 +152,94 @@ kinds_total (const Kinds *k)
   return t;
 }
 
+/* ---- CPU used per request, by process ---------------------------------------------------- */
+
+/* Where the CPU of a run goes: this process ("client") and the processes named with
+ * --cpu name:pid,..., sampled from /proc at the start and the end of the measured window. */
+#define CPU_MAX_PROBES 6
+
+typedef struct {
+  int    n;
+  char   name[CPU_MAX_PROBES][16];
+  int    pid[CPU_MAX_PROBES];        /* 0: this process */
+  double start[CPU_MAX_PROBES];
+  double end[CPU_MAX_PROBES];
+  bool   sampled;
+} CpuProbes;
+
+/* User + system CPU seconds of @pid (0: this process), all threads; -1 when unreadable. */
+static inline double
+cpu_seconds (int pid)
+{
+  char path[64], buf[1024];
+  FILE *f;
+  size_t len;
+  const char *p;
+  unsigned long long utime = 0, stime = 0;
+
+  if (pid == 0)
+    snprintf (path, sizeof path, "/proc/self/stat");
+  else
+    snprintf (path, sizeof path, "/proc/%d/stat", pid);
+  if ((f = fopen (path, "r")) == NULL)
+    return -1;
+  len = fread (buf, 1, sizeof buf - 1, f);
+  fclose (f);
+  buf[len] = '\0';
+  /* Fields after the command name (which may hold spaces): state is field 3, utime 14,
+   * stime 15. */
+  if ((p = strrchr (buf, ')')) == NULL ||
+      sscanf (p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+    return -1;
+  return (double) (utime + stime) / (double) sysconf (_SC_CLK_TCK);
+}
+
+/* Parses "name:pid,name:pid" after the implicit "client" (this process). */
+static inline bool
+cpu_probes_parse (CpuProbes *probes, const char *spec)
+{
+  probes->n = 1;
+  snprintf (probes->name[0], sizeof probes->name[0], "client");
+  probes->pid[0] = 0;
+  while (spec != NULL && *spec != '\0')
+    {
+      const char *colon = strchr (spec, ':');
+      int pid;
+
+      if (colon == NULL || probes->n == CPU_MAX_PROBES || colon - spec >= 16 ||
+          sscanf (colon + 1, "%d", &pid) != 1 || pid <= 0)
+        return false;
+      snprintf (probes->name[probes->n], sizeof probes->name[0], "%.*s", (int) (colon - spec), spec);
+      probes->pid[probes->n++] = pid;
+      spec = strchr (colon, ',');
+      if (spec != NULL)
+        spec++;
+    }
+  return true;
+}
+
+static inline void
+cpu_probes_sample (CpuProbes *probes, bool end)
+{
+  for (int i = 0; i < probes->n; i++)
+    (end ? probes->end : probes->start)[i] = cpu_seconds (probes->pid[i]);
+  probes->sampled = end;
+}
+
+static inline void
+sleep_until_ns (uint64_t t)
+{
+  uint64_t now;
+
+  while ((now = bench_now_ns ()) < t)
+    {
+      uint64_t left = t - now;
+      struct timespec ts = { (time_t) (left / 1000000000u), (long) (left % 1000000000u) };
+
+      nanosleep (&ts, NULL);
+    }
+}
+
 /* ---- report ----------------------------------------------------------------------------- */
 
 typedef struct {
@@ -161,6 +251,7 @@ typedef struct {
   double      rate;          /* requests/s asked for; 0 = as fast as possible */
   double      seconds;       /* measured window */
   uint64_t    ok;
+  const CpuProbes *cpu;      /* NULL: not measured */
 } Report;
 
 static inline void
@@ -185,7 +276,17 @@ report_print (FILE *out, const Report *r, const Hist *lat, const Kinds *errors, 
                (double) lat->max / us, lat->n ? lat->sum / (double) lat->n / us : 0.0);
       for (int i = 0; i < errors->n; i++)
         fprintf (out, "%s\"%s\":%" PRIu64, i ? "," : "", errors->name[i], errors->count[i]);
-      fprintf (out, "}}\n");
+      fprintf (out, "}");
+      if (r->cpu != NULL && r->cpu->sampled && r->ok > 0)
+        {
+          fprintf (out, ",\"cpu_us_per_ok\":{");
+          for (int i = 0; i < r->cpu->n; i++)
+            fprintf (out, "%s\"%s\":%.1f", i ? "," : "", r->cpu->name[i],
+                     r->cpu->start[i] < 0 || r->cpu->end[i] < 0 ? -1.0
+                     : (r->cpu->end[i] - r->cpu->start[i]) * 1e6 / (double) r->ok);
+          fprintf (out, "}");
+        }
+      fprintf (out, "}\n");
     }
   else
     {

@@ -238,8 +238,10 @@ main (int argc, char **argv)
     { "connections", required_argument, 0, 'c' }, { "duration", required_argument, 0, 'D' },
     { "warmup", required_argument, 0, 'w' }, { "json", no_argument, 0, 'j' },
     { "print-statement", no_argument, 0, 'S' }, { "mode", required_argument, 0, 'm' },
+    { "cpu", required_argument, 0, 'C' },
     { 0, 0, 0, 0 }
   };
+  CpuProbes cpu = { 0 };
   int ch;
   while ((ch = getopt_long (argc, argv, "", longopts, NULL)) != -1)
     switch (ch)
@@ -260,10 +262,15 @@ main (int argc, char **argv)
         else if (strcmp (optarg, "insert-bare") == 0) opt.bare = true;
         else { fprintf (stderr, "ceiling-mysql: --mode insert|insert-bare\n"); return 2; }
         break;
+      case 'C':
+        if (!cpu_probes_parse (&cpu, optarg))
+          { fprintf (stderr, "ceiling-mysql: --cpu wants name:pid,...\n"); return 2; }
+        break;
       default:
         fprintf (stderr, "usage: ceiling-mysql [--host H] [--port P] [--user U] [--password P]"
                  " [--database D] --schema schema.sql [--connections N] [--duration S]"
-                 " [--warmup S] [--mode insert|insert-bare] [--json] [--print-statement]\n");
+                 " [--warmup S] [--mode insert|insert-bare] [--cpu name:pid,...] [--json]"
+                 " [--print-statement]\n");
         return 2;
       }
   if (opt.connections < 1 || opt.connections > 1000 || opt.duration <= 0)
@@ -279,6 +286,13 @@ main (int argc, char **argv)
     {
       w[i].id = i;
       pthread_create (&w[i].th, NULL, worker_main, &w[i]);
+    }
+  if (cpu.n > 0)
+    {
+      sleep_until_ns (t_measure);
+      cpu_probes_sample (&cpu, false);
+      sleep_until_ns (t_deadline);
+      cpu_probes_sample (&cpu, true);
     }
   Hist *lat = calloc (1, sizeof *lat);
   Kinds errors = { 0 };
@@ -300,7 +314,7 @@ main (int argc, char **argv)
     .scenario = opt.bare ? "mysql-insert-bare" : "mysql-insert", .transport = "mysql",
     .status = kinds_total (&errors) ? "errors" : "ok",
     .connections = opt.connections, .depth = 1, .rate = 0,
-    .seconds = (double) (last - t_measure) / 1e9, .ok = ok,
+    .seconds = (double) (last - t_measure) / 1e9, .ok = ok, .cpu = &cpu,
   };
   report_print (stdout, &r, lat, &errors, opt.json);
   mysql_library_end ();

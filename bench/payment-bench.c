@@ -748,6 +748,8 @@ static void usage (FILE *f)
     "  --setup-only        do the set-up (and --write-ids), send nothing else\n"
     "  --order-base B      first order id (default: derived from the clock)\n"
     "  --timeout S         seconds to wait for outstanding replies at the end (5)\n"
+    "  --cpu NAME:PID,...  also report CPU per ok reply of this process and of these\n"
+    "                      (JSON cpu_us_per_ok; --duration runs only)\n"
     "  --json              one JSON line instead of the table\n", MAX_CONNS, MAX_DEPTH);
 }
 
@@ -763,8 +765,10 @@ int main (int argc, char **argv)
     { "setup-amount", required_argument, 0, 'A' },
     { "setup-only", no_argument, 0, 'S' }, { "order-base", required_argument, 0, 'b' },
     { "timeout", required_argument, 0, 'T' }, { "json", no_argument, 0, 'j' },
+    { "cpu", required_argument, 0, 'C' },
     { "help", no_argument, 0, '?' }, { 0, 0, 0, 0 }
   };
+  CpuProbes cpu = { 0 };
   int ch;
   while ((ch = getopt_long (argc, argv, "", longopts, NULL)) != -1)
     switch (ch)
@@ -793,6 +797,10 @@ int main (int argc, char **argv)
       case 'b': opt.order_base = strtoll (optarg, NULL, 10); break;
       case 'T': opt.timeout = atof (optarg); break;
       case 'j': opt.json = true; break;
+      case 'C':
+        if (!cpu_probes_parse (&cpu, optarg))
+          { fprintf (stderr, "payment-bench: --cpu wants name:pid,...\n"); return 2; }
+        break;
       default: usage (ch == '?' ? stdout : stderr); return ch == '?' ? 0 : 2;
       }
   if (opt.connections < 1 || opt.connections > MAX_CONNS || opt.depth < 1 || opt.depth > MAX_DEPTH ||
@@ -871,6 +879,13 @@ int main (int argc, char **argv)
 
   for (int t = 0; t < opt.threads; t++)
     pthread_create (&workers[t].th, NULL, worker_main, &workers[t]);
+  if (opt.requests == 0 && cpu.n > 0)
+    {
+      sleep_until_ns (t_measure);
+      cpu_probes_sample (&cpu, false);
+      sleep_until_ns (t_deadline);
+      cpu_probes_sample (&cpu, true);
+    }
   for (int t = 0; t < opt.threads; t++)
     pthread_join (workers[t].th, NULL);
 
@@ -904,7 +919,7 @@ int main (int argc, char **argv)
   Report r = {
     .scenario = scenarios[opt.scenario].name, .transport = "rpc", .status = status,
     .connections = opt.connections, .depth = opt.depth, .rate = opt.rate,
-    .seconds = seconds, .ok = ok,
+    .seconds = seconds, .ok = ok, .cpu = &cpu,
   };
   report_print (stdout, &r, lat, &errors, opt.json);
   return 0;

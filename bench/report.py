@@ -198,6 +198,27 @@ def cmd_report(a):
                          " answers themselves count as ok.")
         lines.append("")
 
+    # where the CPU goes: microseconds of CPU per ok request, by process, over the
+    # measured window (the clients sample /proc; --cpu of payment-bench / ceiling-mysql)
+    cpu_rows = [r for r in rows if r.get("cpu_us_per_ok")]
+    if cpu_rows:
+        names = ["client", "service", "mariadb", "redis"]
+        lines.append("CPU per request, microseconds (user + system, from /proc; all share 2 vCPUs):")
+        lines.append(f"  {'scenario':<17} {'via':<5} {'conns':>5} " +
+                     " ".join(f"{n:>8}" for n in names) + f" {'total':>8}")
+        for s, t in order:
+            for c in conns:
+                r = find(s, t, c)
+                if r is None or not r.get("cpu_us_per_ok"):
+                    continue
+                cpu = r["cpu_us_per_ok"]
+                vals = [cpu.get(n) for n in names]
+                total = sum(v for v in vals if v is not None and v >= 0)
+                lines.append(f"  {s:<17} {t:<5} {c:>5} " +
+                             " ".join(f"{'-' if v is None or v < 0 else f'{v:.1f}':>8}" for v in vals) +
+                             f" {total:>8.1f}")
+        lines.append("")
+
     # the targets, reported (never asserted)
     lines.append("targets (reported, not asserted):")
     for c in (16, 64):

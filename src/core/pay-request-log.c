@@ -1,9 +1,5 @@
-/* pay-request-log.c: one structured log line per request, and the per-thread context
- * through which the RPC handler hands the ids it decoded to the connection's record. */
+/* pay-request-log.c: one structured log line per request. */
 #include "core/pay-request-log.h"
-
-/* The record of the request the current worker thread is processing; not owned. */
-static GPrivate current_record;
 
 void
 pay_request_log (const gchar *domain, GLogLevelFlags level, const PayRequestRecord *record)
@@ -60,34 +56,10 @@ pay_request_log (const gchar *domain, GLogLevelFlags level, const PayRequestReco
 }
 
 void
-pay_request_context_set (PayRequestRecord *record)
-{
-  g_private_set (&current_record, record);
-}
-
-void
-pay_request_note_order_id (gint64 order_id)
-{
-  PayRequestRecord *record = g_private_get (&current_record);
-
-  if (record != NULL)
-    record->order_id = order_id;
-}
-
-void
 pay_request_record_set_transaction_id (PayRequestRecord *record, const gchar *transaction_id)
 {
   g_return_if_fail (record != NULL);
 
   g_strlcpy (record->transaction_id, transaction_id != NULL ? transaction_id : "",
              sizeof record->transaction_id);
-}
-
-void
-pay_request_note_transaction_id (const gchar *transaction_id)
-{
-  PayRequestRecord *record = g_private_get (&current_record);
-
-  if (record != NULL)
-    pay_request_record_set_transaction_id (record, transaction_id);
 }

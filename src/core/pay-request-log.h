@@ -27,16 +27,7 @@ void pay_request_log (const gchar            *domain,
                       GLogLevelFlags          level,
                       const PayRequestRecord *record);
 
-/* A worker thread processing a request points the thread's context at @record, so code
- * far below (the RPC handler) can note the ids it sees; NULL clears it. */
-void pay_request_context_set (PayRequestRecord *record);
-
-/* Notes the request's order id / transaction id in the calling thread's context, if any
- * (no-op otherwise). */
-void pay_request_note_order_id (gint64 order_id);
-void pay_request_note_transaction_id (const gchar *transaction_id);
-
-/* Sets the ids of @record directly (transports that hold the record themselves). */
+/* Sets the transaction id of @record (NULL: none). */
 void pay_request_record_set_transaction_id (PayRequestRecord *record,
                                             const gchar      *transaction_id);
 

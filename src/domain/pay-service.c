@@ -250,12 +250,6 @@ pay_service_check_charge (PayService *self, const PayChargeRequest *request, GEr
   return validate_charge (self, request, &scratch, error);
 }
 
-static gboolean
-charge_storage (PayService *self, gpointer op, GError **error)
-{
-  return pay_repository_insert_payment (self->repository, op, error);
-}
-
 static void
 charge_cached (gboolean ok, gpointer user_data)
 {
@@ -263,10 +257,15 @@ charge_cached (gboolean ok, gpointer user_data)
 }
 
 static void
-charge_stored (PayService *self, GTask *task, GError *error)
+charge_stored (GObject *source, GAsyncResult *result, gpointer user_data)
 {
+  GTask *task = user_data;
+  PayService *self = g_task_get_source_object (task);
+  GError *error = NULL;
   PayPayment *payment = g_task_get_task_data (task);
 
+  pay_repository_insert_payment_finish (PAY_REPOSITORY (source), result, &error);
+  note_storage_result (self, error);
   if (error != NULL)
     {
       finish (task, error);
@@ -275,10 +274,10 @@ charge_stored (PayService *self, GTask *task, GError *error)
   /* The charge is committed from here on: in the default mode the cache can only log. */
   if (self->settings.cache_required)
     {
-      pay_cache_store_async (self->cache, payment, charge_cached, task);
+      pay_cache_store_async (self->cache, payment, TRUE, charge_cached, task);
       return;
     }
-  pay_cache_store (self->cache, payment);
+  pay_cache_store (self->cache, payment, TRUE);
   finish (task, NULL);
 }
 
@@ -304,7 +303,7 @@ pay_service_charge_async (PayService             *self,
   payment->refunded_cents = 0;
   payment->status = PAY_STATUS_PAID;
   payment->created_at_ms = payment->updated_at_ms = g_get_real_time () / 1000;
-  run_storage (self, task, charge_storage, charge_stored);
+  pay_repository_insert_payment_async (self->repository, payment, charge_stored, task);
 }
 
 gboolean
@@ -353,7 +352,7 @@ query_read (PayService *self, GTask *task, GError *error)
 
   /* Filling the cache is best effort in both modes: the answer is already right. */
   if (error == NULL)
-    pay_cache_store (self->cache, &op->payment);
+    pay_cache_store (self->cache, &op->payment, FALSE);
   finish (task, error);
 }
 
@@ -506,7 +505,7 @@ refund_stored (PayService *self, GTask *task, GError *error)
     }
   /* Committed. The cache is updated before the reply leaves, so a query that follows the
    * reply, on any instance, sees the refund. */
-  pay_cache_store_async (self->cache, &op->payment, refund_cached, task);
+  pay_cache_store_async (self->cache, &op->payment, FALSE, refund_cached, task);
 }
 
 void

@@ -81,6 +81,7 @@ typedef struct {
   PayCache          *hold;       /* strong ref until the op has been handed to hiredis */
   CacheOpKind        kind;
   PayPayment         payment;    /* CACHE_OP_STORE */
+  gboolean           created;    /* CACHE_OP_STORE: a record just created, never cached */
   gchar             *key;        /* CACHE_OP_GET */
   CacheGetFunc       got;        /* CACHE_OP_GET */
   PayCacheStoreFunc  stored;     /* CACHE_OP_STORE; NULL for fire-and-forget */
@@ -544,7 +545,8 @@ store_dispatch (CacheOp *op)
 
       g_atomic_rc_box_acquire (op);
       /* TTL 0 means no expiry: Redis rejects EX 0. */
-      if (i == 0)
+      /* A record just created has no older version to guard against: a plain SET. */
+      if (i == 0 && !op->created)
         rc = redisAsyncCommand (self->ac, store_reply_cb, op, "EVAL %s 1 %s %b %lld %u",
                                 store_record_script, key, value, value_len,
                                 (long long) op->payment.refunded_cents,
@@ -801,14 +803,15 @@ pay_cache_get_miss_count (PayCache *self)
 }
 
 void
-pay_cache_store (PayCache *self, const PayPayment *payment)
+pay_cache_store (PayCache *self, const PayPayment *payment, gboolean created)
 {
-  pay_cache_store_async (self, payment, NULL, NULL);
+  pay_cache_store_async (self, payment, created, NULL, NULL);
 }
 
 void
 pay_cache_store_async (PayCache          *self,
                        const PayPayment  *payment,
+                       gboolean           created,
                        PayCacheStoreFunc  callback,
                        gpointer           user_data)
 {
@@ -819,6 +822,7 @@ pay_cache_store_async (PayCache          *self,
 
   op = op_new (self, CACHE_OP_STORE);
   op->payment = *payment;
+  op->created = created;
   op->stored = callback;
   op->user_data = user_data;
   op_submit (self, op);

@@ -36,10 +36,11 @@ gboolean pay_cache_is_connected (PayCache *self);
 
 /* Stores @payment (copied) under both keys, pipelined on the cache's context. The record
  * key is written by a script that keeps a cached record with a larger refunded total
- * (refunded totals only grow), so a late store of an older read never hides a refund.
- * Returns at once; failures are logged and counted. When Redis is not connected nothing
- * is queued: the store just fails. Any thread. */
-void pay_cache_store (PayCache *self, const PayPayment *payment);
+ * (refunded totals only grow), so a late store of an older read never hides a refund;
+ * a record just @created (a charge: its transaction id is new) is written with a plain
+ * SET, as no older version of it can exist. Returns at once; failures are logged and
+ * counted. When Redis is not connected nothing is queued: the store just fails. */
+void pay_cache_store (PayCache *self, const PayPayment *payment, gboolean created);
 
 /* The outcome of a store: FALSE when Redis failed (counted and logged by the cache). */
 typedef void (*PayCacheStoreFunc) (gboolean ok, gpointer user_data);
@@ -50,6 +51,7 @@ typedef void (*PayCacheStoreFunc) (gboolean ok, gpointer user_data);
  * this returns (when Redis is not connected). */
 void pay_cache_store_async (PayCache          *self,
                             const PayPayment  *payment,
+                            gboolean           created,
                             PayCacheStoreFunc  callback,
                             gpointer           user_data);
 

@@ -239,6 +239,9 @@ conn_connect (PayMysqlPool *pool, gboolean use_database, GError **error)
   /* A silent reconnect in the middle of a statement could replay or lose it; a failed
    * connection is dropped instead and the next checkout connects afresh. */
   mysql_options (mysql, MYSQL_OPT_RECONNECT, &reconnect);
+  /* Lets the main loop run statements with the _start/_cont calls
+   * (pay_mysql_stmt_execute_async); the blocking calls work as before. */
+  mysql_options (mysql, MYSQL_OPT_NONBLOCK, 0);
   mysql_options (mysql, MYSQL_SET_CHARSET_NAME, PAY_MYSQL_CHARSET);
   if (s->socket != NULL && s->socket[0] != '\0')
     {
@@ -562,6 +565,43 @@ pay_mysql_pool_checkout (PayMysqlPool *pool, GError **error)
         }
       pool->waiting--;
     }
+}
+
+PayMysqlConn *
+pay_mysql_pool_try_checkout (PayMysqlPool *pool)
+{
+  PayMysqlConn *conn;
+
+  g_return_val_if_fail (pool != NULL, NULL);
+
+  pay_mysql_thread_ensure ();
+  g_mutex_lock (&pool->lock);
+  conn = g_queue_peek_head (&pool->idle);
+  /* Only one that needs no round trip to be trusted: recently used, of this generation. */
+  if (conn != NULL && conn->generation == pool->generation && !conn->broken &&
+      g_get_monotonic_time () - conn->last_used_us < PAY_MYSQL_VALIDATE_AFTER_IDLE_US)
+    g_queue_pop_head (&pool->idle);
+  else
+    conn = NULL;
+  g_mutex_unlock (&pool->lock);
+
+  if (conn != NULL && !conn_looks_alive (conn))
+    {
+      /* Died while idle: the blocking checkout discards it and the siblings. */
+      g_mutex_lock (&pool->lock);
+      g_queue_push_head (&pool->idle, conn);
+      g_mutex_unlock (&pool->lock);
+      conn = NULL;
+    }
+  return conn;
+}
+
+MYSQL_STMT *
+pay_mysql_conn_get_prepared (PayMysqlConn *conn, const gchar *sql)
+{
+  g_return_val_if_fail (conn != NULL && sql != NULL, NULL);
+
+  return g_hash_table_lookup (conn->statements, sql);
 }
 
 void

@@ -54,6 +54,11 @@ PayMysqlConn *pay_mysql_pool_checkout (PayMysqlPool *pool, GError **error);
  * or older than the last pay_mysql_pool_close_idle(). Takes ownership of @conn. */
 void pay_mysql_pool_checkin (PayMysqlPool *pool, PayMysqlConn *conn);
 
+/* Without waiting or connecting, an idle connection that was in use within the last
+ * two seconds (no ping needed to trust it), or NULL: then use pay_mysql_pool_checkout()
+ * on a worker thread. Never blocks; any thread. */
+PayMysqlConn *pay_mysql_pool_try_checkout (PayMysqlPool *pool);
+
 /* Connections checked out now (or being opened for a checkout) in *@in_use, and threads
  * waiting for one in *@waiting. Any thread; for metrics. */
 void pay_mysql_pool_get_stats (PayMysqlPool *pool, guint *in_use, guint *waiting);
@@ -79,6 +84,9 @@ MYSQL *pay_mysql_conn_get_handle (PayMysqlConn *conn);
  * connection's life; @sql must be a static string (it is the cache key). Owned by
  * @conn: never close it. NULL with PAY_ERROR_STORAGE_UNAVAILABLE on failure. */
 MYSQL_STMT *pay_mysql_conn_prepare (PayMysqlConn *conn, const gchar *sql, GError **error);
+
+/* The statement for @sql if it has been prepared on @conn already, else NULL. */
+MYSQL_STMT *pay_mysql_conn_get_prepared (PayMysqlConn *conn, const gchar *sql);
 
 /* Runs @sql (a statement without a result worth keeping; any result is discarded).
  * On failure sets @error as pay_mysql_conn_fail() does, with the server's error number

@@ -143,3 +143,105 @@ pay_mysql_transaction (PayMysqlConn    *conn,
     }
   return pay_mysql_conn_query (conn, "COMMIT", server_errno, error);
 }
+
+/* ---- executing from a main loop ---------------------------------------------------------- */
+
+/* One pay_mysql_stmt_execute_async(): a source polling the connection's socket for what
+ * the client library waits for, with its timeout as the ready time. */
+typedef struct {
+  GSource          source;
+  GPollFD          pfd;
+  PayMysqlConn    *conn;
+  MYSQL_STMT      *stmt;
+  int              ret;
+  PayMysqlExecFunc done;
+  gpointer         user_data;
+} ExecSource;
+
+/* Waits for what @status (MYSQL_WAIT_*) asks for. */
+static void
+exec_wait (ExecSource *exec, int status)
+{
+  MYSQL *mysql = pay_mysql_conn_get_handle (exec->conn);
+
+  exec->pfd.events = (status & MYSQL_WAIT_READ ? G_IO_IN : 0) |
+                     (status & MYSQL_WAIT_WRITE ? G_IO_OUT : 0) |
+                     (status & MYSQL_WAIT_EXCEPT ? G_IO_PRI : 0);
+  exec->pfd.revents = 0;
+  g_source_set_ready_time (&exec->source,
+                           status & MYSQL_WAIT_TIMEOUT
+                           ? g_source_get_time (&exec->source)
+                             + (gint64) mysql_get_timeout_value_ms (mysql) * G_TIME_SPAN_MILLISECOND
+                           : -1);
+}
+
+static gboolean
+exec_check (GSource *source)
+{
+  ExecSource *exec = (ExecSource *) source;
+
+  return (exec->pfd.revents & (exec->pfd.events | G_IO_HUP | G_IO_ERR)) != 0;
+}
+
+static gboolean
+exec_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  ExecSource *exec = (ExecSource *) source;
+  gushort revents = exec->pfd.revents;
+  int ready = 0, status;
+
+  if (revents & (G_IO_IN | G_IO_HUP | G_IO_ERR))
+    ready |= MYSQL_WAIT_READ;
+  if (revents & (G_IO_OUT | G_IO_HUP | G_IO_ERR))
+    ready |= MYSQL_WAIT_WRITE;
+  if (revents & G_IO_PRI)
+    ready |= MYSQL_WAIT_EXCEPT;
+  if (ready == 0)
+    ready = MYSQL_WAIT_TIMEOUT;   /* woken by the ready time */
+
+  status = mysql_stmt_execute_cont (&exec->ret, exec->stmt, ready);
+  if (status != 0)
+    {
+      exec_wait (exec, status);
+      return G_SOURCE_CONTINUE;
+    }
+  exec->done (exec->conn, exec->stmt, exec->ret, exec->user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static GSourceFuncs exec_source_funcs = {
+  .check = exec_check,
+  .dispatch = exec_dispatch,
+};
+
+void
+pay_mysql_stmt_execute_async (PayMysqlConn     *conn,
+                              MYSQL_STMT       *stmt,
+                              GMainContext     *context,
+                              PayMysqlExecFunc  done,
+                              gpointer          user_data)
+{
+  ExecSource *exec;
+  int ret = 0;
+  int status;
+
+  g_return_if_fail (conn != NULL && stmt != NULL && done != NULL);
+
+  status = mysql_stmt_execute_start (&ret, stmt);
+  if (status == 0)
+    {
+      done (conn, stmt, ret, user_data);
+      return;
+    }
+  exec = (ExecSource *) g_source_new (&exec_source_funcs, sizeof (ExecSource));
+  exec->conn = conn;
+  exec->stmt = stmt;
+  exec->done = done;
+  exec->user_data = user_data;
+  exec->pfd.fd = (gint) mysql_get_socket (pay_mysql_conn_get_handle (conn));
+  g_source_add_poll (&exec->source, &exec->pfd);
+  g_source_set_priority (&exec->source, G_PRIORITY_DEFAULT);
+  g_source_attach (&exec->source, context);
+  exec_wait (exec, status);
+  g_source_unref (&exec->source);   /* the context holds it until dispatch removes it */
+}

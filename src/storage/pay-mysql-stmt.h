@@ -77,4 +77,18 @@ gboolean pay_mysql_transaction (PayMysqlConn    *conn,
                                 guint           *server_errno,
                                 GError         **error);
 
+/* The outcome of pay_mysql_stmt_execute_async(): @ret as mysql_stmt_execute() returns it
+ * (0: done; otherwise mysql_stmt_errno (@stmt) says why). */
+typedef void (*PayMysqlExecFunc) (PayMysqlConn *conn, MYSQL_STMT *stmt, int ret,
+                                  gpointer user_data);
+
+/* Executes @stmt (parameters bound) without blocking, on @context's thread: the
+ * connection's socket is polled there, within the connection's read and write timeouts,
+ * and @done runs there (or before this returns, when the library needs no wait). */
+void pay_mysql_stmt_execute_async (PayMysqlConn     *conn,
+                                   MYSQL_STMT       *stmt,
+                                   GMainContext     *context,
+                                   PayMysqlExecFunc  done,
+                                   gpointer          user_data);
+
 G_END_DECLS

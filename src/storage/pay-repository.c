@@ -540,27 +540,43 @@ insert_refund_event (PayMysqlConn     *conn,
 
 /* ---- charge ------------------------------------------------------------------------------ */
 
+/* The parameters of insert_payment_sql for @p; @status and @length must live as long as
+ * @bind. */
+typedef struct {
+  MYSQL_BIND    bind[PAYMENT_N_COLUMNS];
+  unsigned long length[PAYMENT_N_COLUMNS];
+  gint64        status;
+} PaymentParams;
+
+static void
+bind_payment (PaymentParams *params, const PayPayment *p)
+{
+  memset (params, 0, sizeof *params);
+  params->status = p->status;
+  pay_mysql_bind_string (&params->bind[COL_TRANSACTION_ID], p->transaction_id,
+                         &params->length[COL_TRANSACTION_ID]);
+  pay_mysql_bind_int64 (&params->bind[COL_ORDER_ID], &p->order_id);
+  pay_mysql_bind_int64 (&params->bind[COL_USER_ID], &p->user_id);
+  pay_mysql_bind_int64 (&params->bind[COL_AMOUNT_CENTS], &p->amount_cents);
+  pay_mysql_bind_int64 (&params->bind[COL_REFUNDED_CENTS], &p->refunded_cents);
+  pay_mysql_bind_int64 (&params->bind[COL_STATUS], &params->status);
+  pay_mysql_bind_string (&params->bind[COL_PAYMENT_METHOD], p->payment_method,
+                         &params->length[COL_PAYMENT_METHOD]);
+  pay_mysql_bind_string (&params->bind[COL_CARD_BRAND], p->card_brand,
+                         &params->length[COL_CARD_BRAND]);
+  pay_mysql_bind_string (&params->bind[COL_CARD_LAST4], p->card_last4,
+                         &params->length[COL_CARD_LAST4]);
+  pay_mysql_bind_int64 (&params->bind[COL_CREATED_AT_MS], &p->created_at_ms);
+  pay_mysql_bind_int64 (&params->bind[COL_UPDATED_AT_MS], &p->updated_at_ms);
+}
+
 static gboolean
 charge_work (PayMysqlConn *conn, gpointer data, guint *server_errno, GError **error)
 {
-  const PayPayment *p = data;
-  MYSQL_BIND bind[PAYMENT_N_COLUMNS];
-  unsigned long length[PAYMENT_N_COLUMNS] = { 0 };
-  gint64 status = p->status;
+  PaymentParams params;
 
-  memset (bind, 0, sizeof bind);
-  pay_mysql_bind_string (&bind[COL_TRANSACTION_ID], p->transaction_id, &length[COL_TRANSACTION_ID]);
-  pay_mysql_bind_int64 (&bind[COL_ORDER_ID], &p->order_id);
-  pay_mysql_bind_int64 (&bind[COL_USER_ID], &p->user_id);
-  pay_mysql_bind_int64 (&bind[COL_AMOUNT_CENTS], &p->amount_cents);
-  pay_mysql_bind_int64 (&bind[COL_REFUNDED_CENTS], &p->refunded_cents);
-  pay_mysql_bind_int64 (&bind[COL_STATUS], &status);
-  pay_mysql_bind_string (&bind[COL_PAYMENT_METHOD], p->payment_method, &length[COL_PAYMENT_METHOD]);
-  pay_mysql_bind_string (&bind[COL_CARD_BRAND], p->card_brand, &length[COL_CARD_BRAND]);
-  pay_mysql_bind_string (&bind[COL_CARD_LAST4], p->card_last4, &length[COL_CARD_LAST4]);
-  pay_mysql_bind_int64 (&bind[COL_CREATED_AT_MS], &p->created_at_ms);
-  pay_mysql_bind_int64 (&bind[COL_UPDATED_AT_MS], &p->updated_at_ms);
-  return pay_mysql_stmt_run (conn, insert_payment_sql, bind, NULL, NULL, NULL,
+  bind_payment (&params, data);
+  return pay_mysql_stmt_run (conn, insert_payment_sql, params.bind, NULL, NULL, NULL,
                              set_duplicate_error, server_errno, error);
 }
 
@@ -574,6 +590,97 @@ pay_repository_insert_payment (PayRepository    *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   return run_pooled (self, charge_work, (gpointer) payment, error);
+}
+
+/* One pay_repository_insert_payment_async(): the task's data. */
+typedef struct {
+  PayPayment    payment;
+  PaymentParams params;   /* points into payment */
+} InsertOp;
+
+static void
+insert_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  InsertOp *op = data;
+  GError *error = NULL;
+
+  if (pay_repository_insert_payment (PAY_REPOSITORY (source), &op->payment, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+insert_executed (PayMysqlConn *conn, MYSQL_STMT *stmt, int ret, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  PayRepository *self = g_task_get_source_object (task);
+  GError *error = NULL;
+  guint server_errno = ret == 0 ? 0 : mysql_stmt_errno (stmt);
+
+  if (server_errno == ER_DUP_ENTRY)
+    set_duplicate_error (mysql_stmt_error (stmt), &error);
+  else if (ret != 0)
+    pay_mysql_conn_fail (conn, server_errno, mysql_stmt_error (stmt), &error);
+  pay_mysql_pool_checkin (self->pool, conn);
+  if (server_errno == ER_NO_SUCH_TABLE || server_errno == ER_BAD_DB_ERROR)
+    forget_schema (self);
+
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+void
+pay_repository_insert_payment_async (PayRepository       *self,
+                                     const PayPayment    *payment,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  GTask *task;
+  InsertOp *op;
+  PayMysqlConn *conn;
+  MYSQL_STMT *stmt = NULL;
+
+  g_return_if_fail (PAY_IS_REPOSITORY (self));
+  g_return_if_fail (payment != NULL);
+
+  task = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (task, pay_repository_insert_payment_async);
+  op = g_new0 (InsertOp, 1);
+  op->payment = *payment;
+  bind_payment (&op->params, &op->payment);
+  g_task_set_task_data (task, op, g_free);
+
+  /* On the caller's loop when a warm connection with the statement prepared is idle;
+   * otherwise (first use, set-up, reconnects, all connections busy) on a worker thread. */
+  conn = g_atomic_int_get (&self->schema_ready) ? pay_mysql_pool_try_checkout (self->pool) : NULL;
+  if (conn != NULL)
+    {
+      stmt = pay_mysql_conn_get_prepared (conn, insert_payment_sql);
+      if (stmt == NULL || mysql_stmt_bind_param (stmt, op->params.bind) != 0)
+        {
+          pay_mysql_pool_checkin (self->pool, conn);
+          conn = NULL;
+        }
+    }
+  if (conn == NULL)
+    {
+      g_task_run_in_thread (task, insert_in_thread);
+      g_object_unref (task);
+      return;
+    }
+  pay_mysql_stmt_execute_async (conn, stmt, g_main_context_get_thread_default (),
+                                insert_executed, task);
+}
+
+gboolean
+pay_repository_insert_payment_finish (PayRepository *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /* ---- query ------------------------------------------------------------------------------- */

@@ -1,8 +1,9 @@
-/* pay-repository.h: the MySQL repository. Blocking API for worker threads, backed by a
- * bounded pool of connections; never call it from the main loop. */
+/* pay-repository.h: the MySQL repository, backed by a bounded pool of connections.
+ * Blocking API for worker threads (never call it from the main loop), and an _async
+ * insert for the main loop. */
 #pragma once
 
-#include <glib-object.h>
+#include <gio/gio.h>
 
 #include "core/pay-config.h"
 #include "domain/pay-types.h"
@@ -36,6 +37,18 @@ gboolean pay_repository_ensure_schema (PayRepository *self, GError **error);
 gboolean pay_repository_insert_payment (PayRepository    *self,
                                         const PayPayment *payment,
                                         GError          **error);
+
+/* pay_repository_insert_payment() without blocking the caller's main loop: on the loop
+ * itself (the client library's non-blocking calls) when a warm pooled connection is
+ * idle, else on a worker thread. @payment is copied; @callback runs in the caller's
+ * thread-default main context. */
+void     pay_repository_insert_payment_async  (PayRepository       *self,
+                                               const PayPayment    *payment,
+                                               GAsyncReadyCallback  callback,
+                                               gpointer             user_data);
+gboolean pay_repository_insert_payment_finish (PayRepository *self,
+                                               GAsyncResult  *result,
+                                               GError       **error);
 
 /* Reads the payment named by @key (exactly one of its keys set) into *@out.
  * PAY_ERROR_NOT_FOUND when there is none. Thread-safe, blocking. */

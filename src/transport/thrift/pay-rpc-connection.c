@@ -67,6 +67,7 @@ pay_rpc_connection_init (PayRpcConnection *self)
 {
   self->inbuf = g_byte_array_new ();
   self->cancellable = g_cancellable_new ();
+  self->call.record = &self->record;
   self->call.resume = resume_call;
   self->call.resume_data = self;
 }
@@ -196,12 +197,10 @@ run_call (PayRpcConnection *self)
   g_autoptr(GError) error = NULL;
   gboolean ok;
 
-  pay_request_context_set (&self->record);
   pay_rpc_handler_set_call (self->handler, &self->call);
   ok = pay_rpc_engine_process (self->engine, self->frame.message, self->frame.message_len,
                                reply, &error);
   pay_rpc_handler_set_call (self->handler, NULL);
-  pay_request_context_set (NULL);
   /* A deferred run's output is a placeholder exception, not a reply. */
   if (self->call.state == PAY_RPC_CALL_PENDING)
     {

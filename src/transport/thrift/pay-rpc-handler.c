@@ -140,7 +140,7 @@ handler_charge (paymentPaymentServiceIf  *iface,
       request.card_exp_month = card->credit_card_expiration_month;
     }
 
-  pay_request_note_order_id (req->order_id);
+  call->record->order_id = req->order_id;
   if (call->state == PAY_RPC_CALL_FRESH)
     {
       /* A charge that fails validation is answered now, without the service's round. */
@@ -152,7 +152,7 @@ handler_charge (paymentPaymentServiceIf  *iface,
   if (call->error != NULL)
     return set_payment_error (err, call->error);
 
-  pay_request_note_transaction_id (call->payment.transaction_id);
+  pay_request_record_set_transaction_id (call->record, call->payment.transaction_id);
   SET_STRING (*_return, transaction_id, call->payment.transaction_id);
   return TRUE;
 }
@@ -205,8 +205,8 @@ handler_query_payment (paymentPaymentServiceIf      *iface,
     .order_id = req->order_id,
   };
 
-  pay_request_note_order_id (request.has_order_id ? request.order_id : 0);
-  pay_request_note_transaction_id (request.transaction_id);
+  call->record->order_id = request.has_order_id ? request.order_id : 0;
+  pay_request_record_set_transaction_id (call->record, request.transaction_id);
   if (call->state == PAY_RPC_CALL_FRESH)
     {
       pay_service_query_async (self->service, &request, NULL, on_queried, call);
@@ -237,7 +237,7 @@ handler_refund (paymentPaymentServiceIf *iface,
     .reason = req->__isset_reason ? req->reason : NULL,
   };
 
-  pay_request_note_transaction_id (request.transaction_id);
+  pay_request_record_set_transaction_id (call->record, request.transaction_id);
   if (call->state == PAY_RPC_CALL_FRESH)
     {
       pay_service_refund_async (self->service, &request, NULL, on_refunded, call);

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "transport/thrift/pay-thrift-autoptr.h"
+#include "core/pay-request-log.h"
 #include "domain/pay-service.h"
 
 G_BEGIN_DECLS
@@ -26,7 +27,8 @@ typedef enum {
 
 /* One RPC call, owned by its connection, across its runs of the processor. */
 typedef struct {
-  PayRpcCallState state;
+  PayRpcCallState   state;
+  PayRequestRecord *record;     /* the handler notes the ids it decodes here */
   GError         *error;        /* DONE: the service's error, or NULL */
   PayPayment      payment;      /* DONE: Charge and QueryPayment */
   PayRefund       refund;       /* DONE: Refund */
