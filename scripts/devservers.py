@@ -173,8 +173,27 @@ class _Server:
 
     def pause(self):
         """Freezes the server (SIGSTOP): connections stay open, nothing answers, the way
-        a hung or overloaded server looks to its clients."""
+        a hung or overloaded server looks to its clients. Returns once every thread of
+        the server has stopped: the signal is delivered asynchronously, and a thread
+        still running could answer one more query."""
         self.proc.send_signal(signal.SIGSTOP)
+        deadline = time.monotonic() + 30
+        while not self._all_threads_stopped():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name}: not stopped 30 s after SIGSTOP")
+            time.sleep(0.005)
+
+    def _all_threads_stopped(self):
+        task_dir = f"/proc/{self.proc.pid}/task"
+        for tid in os.listdir(task_dir):
+            try:
+                with open(f"{task_dir}/{tid}/stat") as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue   # the thread exited
+            if state not in ("T", "t"):
+                return False
+        return True
 
     def resume(self):
         """Undoes pause() (SIGCONT)."""

@@ -44,6 +44,9 @@ struct _PayMysqlPool
   guint   waiting;            /* threads waiting in checkout for a connection */
 
   gint    healthy;            /* atomic: FALSE after a connection-level failure */
+
+  PayMysqlPoolReturnedFunc returned_func;   /* set before use, cleared after */
+  gpointer                 returned_data;
 };
 
 /* ---- library and thread set-up ---------------------------------------------------- */
@@ -568,14 +571,15 @@ pay_mysql_pool_checkout (PayMysqlPool *pool, GError **error)
 }
 
 PayMysqlConn *
-pay_mysql_pool_try_checkout (PayMysqlPool *pool)
+pay_mysql_pool_try_checkout (PayMysqlPool *pool, gboolean *busy)
 {
   PayMysqlConn *conn;
 
-  g_return_val_if_fail (pool != NULL, NULL);
+  g_return_val_if_fail (pool != NULL && busy != NULL, NULL);
 
   pay_mysql_thread_ensure ();
   g_mutex_lock (&pool->lock);
+  *busy = g_queue_is_empty (&pool->idle) && pool->open >= pool->size;
   conn = g_queue_peek_head (&pool->idle);
   /* Only one that needs no round trip to be trusted: recently used, of this generation. */
   if (conn != NULL && conn->generation == pool->generation && !conn->broken &&
@@ -629,11 +633,25 @@ pay_mysql_pool_checkin (PayMysqlPool *pool, PayMysqlConn *conn)
       g_queue_push_head (&pool->idle, conn);
       g_cond_signal (&pool->returned);
       g_mutex_unlock (&pool->lock);
-      return;
     }
-  g_mutex_unlock (&pool->lock);
+  else
+    {
+      g_mutex_unlock (&pool->lock);
+      pool_discard (pool, conn);
+    }
+  if (pool->returned_func != NULL)
+    pool->returned_func (pool->returned_data);
+}
 
-  pool_discard (pool, conn);
+void
+pay_mysql_pool_set_returned_func (PayMysqlPool             *pool,
+                                  PayMysqlPoolReturnedFunc  func,
+                                  gpointer                  user_data)
+{
+  g_return_if_fail (pool != NULL);
+
+  pool->returned_func = func;
+  pool->returned_data = user_data;
 }
 
 void

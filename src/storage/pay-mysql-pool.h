@@ -55,9 +55,20 @@ PayMysqlConn *pay_mysql_pool_checkout (PayMysqlPool *pool, GError **error);
 void pay_mysql_pool_checkin (PayMysqlPool *pool, PayMysqlConn *conn);
 
 /* Without waiting or connecting, an idle connection that was in use within the last
- * two seconds (no ping needed to trust it), or NULL: then use pay_mysql_pool_checkout()
- * on a worker thread. Never blocks; any thread. */
-PayMysqlConn *pay_mysql_pool_try_checkout (PayMysqlPool *pool);
+ * two seconds (no ping needed to trust it), or NULL: then *@busy tells whether every one
+ * of the pool_size connections is checked out (wait for one to come back, see
+ * pay_mysql_pool_set_returned_func()); otherwise use pay_mysql_pool_checkout() on a
+ * worker thread. Never blocks; any thread. */
+PayMysqlConn *pay_mysql_pool_try_checkout (PayMysqlPool *pool, gboolean *busy);
+
+/* Called, on the returning thread and without the pool's lock, after every
+ * pay_mysql_pool_checkin(). Set it before the pool is used and clear it (NULL) before
+ * the pool is freed. */
+typedef void (*PayMysqlPoolReturnedFunc) (gpointer user_data);
+
+void pay_mysql_pool_set_returned_func (PayMysqlPool             *pool,
+                                       PayMysqlPoolReturnedFunc  func,
+                                       gpointer                  user_data);
 
 /* Connections checked out now (or being opened for a checkout) in *@in_use, and threads
  * waiting for one in *@waiting. Any thread; for metrics. */

@@ -127,9 +127,18 @@ struct _PayRepository
 
   GMutex        ping_lock;
   PayMysqlConn *ping_conn;      /* NULL until the first ping, or after a failure */
+
+  /* Charges waiting on the main loop for a pooled connection (all pool_size busy). */
+  GMainContext *loop;           /* the waiters' context; set before n_waiting rises */
+  GQueue        waiting;        /* GTask*, oldest first; loop only */
+  gint          n_waiting;      /* atomic copy of waiting.length */
+  GSource      *waiting_timer;  /* expires waiters; loop only */
 };
 
 G_DEFINE_FINAL_TYPE (PayRepository, pay_repository, G_TYPE_OBJECT)
+
+static void on_connection_returned (gpointer data);
+static void insert_expire_waiters (PayRepository *self, gboolean all);
 
 static void
 pay_repository_init (PayRepository *self)
@@ -145,6 +154,12 @@ pay_repository_dispose (GObject *object)
   PayRepository *self = PAY_REPOSITORY (object);
 
   pay_repository_close (self);
+  if (self->waiting_timer != NULL)
+    {
+      g_source_destroy (self->waiting_timer);
+      g_clear_pointer (&self->waiting_timer, g_source_unref);
+    }
+  insert_expire_waiters (self, TRUE);
 
   G_OBJECT_CLASS (pay_repository_parent_class)->dispose (object);
 }
@@ -154,7 +169,10 @@ pay_repository_finalize (GObject *object)
 {
   PayRepository *self = PAY_REPOSITORY (object);
 
+  if (self->pool != NULL)
+    pay_mysql_pool_set_returned_func (self->pool, NULL, NULL);
   g_clear_pointer (&self->pool, pay_mysql_pool_free);
+  g_clear_pointer (&self->loop, g_main_context_unref);
   g_clear_error (&self->schema_error);
   g_mutex_clear (&self->schema_lock);
   g_cond_clear (&self->schema_done);
@@ -192,6 +210,7 @@ pay_repository_new (const PayMysqlSettings *settings)
 
   self = g_object_new (PAY_TYPE_REPOSITORY, NULL);
   self->pool = pay_mysql_pool_new (settings);
+  pay_mysql_pool_set_returned_func (self->pool, on_connection_returned, self);
   return self;
 }
 
@@ -595,8 +614,12 @@ pay_repository_insert_payment (PayRepository    *self,
 /* One pay_repository_insert_payment_async(): the task's data. */
 typedef struct {
   PayPayment    payment;
-  PaymentParams params;   /* points into payment */
+  PaymentParams params;       /* points into payment */
+  gint64        deadline_us;  /* while waiting for a connection */
 } InsertOp;
+
+/* How often waiting charges are checked for their deadline. */
+#define INSERT_WAIT_TICK_MS 100
 
 static void
 insert_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
@@ -622,7 +645,6 @@ insert_executed (PayMysqlConn *conn, MYSQL_STMT *stmt, int ret, gpointer user_da
     set_duplicate_error (mysql_stmt_error (stmt), &error);
   else if (ret != 0)
     pay_mysql_conn_fail (conn, server_errno, mysql_stmt_error (stmt), &error);
-  pay_mysql_pool_checkin (self->pool, conn);
   if (server_errno == ER_NO_SUCH_TABLE || server_errno == ER_BAD_DB_ERROR)
     forget_schema (self);
 
@@ -630,6 +652,117 @@ insert_executed (PayMysqlConn *conn, MYSQL_STMT *stmt, int ret, gpointer user_da
     g_task_return_error (task, error);
   else
     g_task_return_boolean (task, TRUE);
+  /* Last: this may start a waiting charge on the connection. */
+  pay_mysql_pool_checkin (self->pool, conn);
+}
+
+/* Runs @task (taken) on @conn from the loop, or on a worker thread when @conn is NULL or
+ * lacks the prepared statement. */
+static void
+insert_start (PayRepository *self, GTask *task, PayMysqlConn *conn)
+{
+  InsertOp *op = g_task_get_task_data (task);
+  MYSQL_STMT *stmt = conn != NULL ? pay_mysql_conn_get_prepared (conn, insert_payment_sql) : NULL;
+
+  if (stmt == NULL || mysql_stmt_bind_param (stmt, op->params.bind) != 0)
+    {
+      if (conn != NULL)
+        pay_mysql_pool_checkin (self->pool, conn);
+      g_task_run_in_thread (task, insert_in_thread);
+      g_object_unref (task);
+      return;
+    }
+  pay_mysql_stmt_execute_async (conn, stmt, g_main_context_get_thread_default (),
+                                insert_executed, task);
+}
+
+/* Starts waiting charges while connections are free (loop). */
+static void
+insert_resume_waiters (PayRepository *self)
+{
+  while (!g_queue_is_empty (&self->waiting))
+    {
+      gboolean busy;
+      PayMysqlConn *conn = pay_mysql_pool_try_checkout (self->pool, &busy);
+
+      if (conn == NULL && busy)
+        break;
+      g_atomic_int_dec_and_test (&self->n_waiting);
+      insert_start (self, g_queue_pop_head (&self->waiting), conn);
+    }
+}
+
+static gboolean
+insert_resume_cb (gpointer data)
+{
+  insert_resume_waiters (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* The pool's returned hook (any thread): waiting charges resume on their loop. */
+static void
+on_connection_returned (gpointer data)
+{
+  PayRepository *self = data;
+
+  if (g_atomic_int_get (&self->n_waiting) > 0)
+    g_main_context_invoke_full (self->loop, G_PRIORITY_DEFAULT, insert_resume_cb,
+                                g_object_ref (self), g_object_unref);
+}
+
+/* Fails the oldest waiters, @all of them or those past their deadline. */
+static void
+insert_expire_waiters (PayRepository *self, gboolean all)
+{
+  gint64 now = g_get_monotonic_time ();
+  GTask *task;
+
+  while ((task = g_queue_peek_head (&self->waiting)) != NULL)
+    {
+      InsertOp *op = g_task_get_task_data (task);
+
+      if (!all && op->deadline_us > now)
+        break;
+      g_queue_pop_head (&self->waiting);
+      g_atomic_int_dec_and_test (&self->n_waiting);
+      g_task_return_new_error (task, PAY_ERROR, PAY_ERROR_STORAGE_UNAVAILABLE,
+                               "storage unavailable: all %u connections busy",
+                               pay_mysql_pool_get_settings (self->pool)->pool_size);
+      g_object_unref (task);
+    }
+}
+
+static gboolean
+insert_wait_tick (gpointer data)
+{
+  PayRepository *self = data;
+
+  insert_resume_waiters (self);
+  insert_expire_waiters (self, FALSE);
+  if (!g_queue_is_empty (&self->waiting))
+    return G_SOURCE_CONTINUE;
+  g_clear_pointer (&self->waiting_timer, g_source_unref);
+  return G_SOURCE_REMOVE;
+}
+
+/* Queues @task (taken) until a connection comes back, at most connect_timeout_seconds. */
+static void
+insert_wait (PayRepository *self, GTask *task)
+{
+  InsertOp *op = g_task_get_task_data (task);
+  guint wait_s = MAX (pay_mysql_pool_get_settings (self->pool)->connect_timeout_seconds, 1);
+
+  op->deadline_us = g_get_monotonic_time () + (gint64) wait_s * G_TIME_SPAN_SECOND;
+  if (self->loop == NULL)
+    self->loop = g_main_context_ref_thread_default ();
+  g_queue_push_tail (&self->waiting, task);
+  g_atomic_int_inc (&self->n_waiting);
+  if (self->waiting_timer == NULL)
+    {
+      self->waiting_timer = g_timeout_source_new (INSERT_WAIT_TICK_MS);
+      g_source_set_callback (self->waiting_timer, insert_wait_tick, self, NULL);
+      g_source_attach (self->waiting_timer, self->loop);
+    }
 }
 
 void
@@ -640,8 +773,8 @@ pay_repository_insert_payment_async (PayRepository       *self,
 {
   GTask *task;
   InsertOp *op;
-  PayMysqlConn *conn;
-  MYSQL_STMT *stmt = NULL;
+  PayMysqlConn *conn = NULL;
+  gboolean busy = FALSE;
 
   g_return_if_fail (PAY_IS_REPOSITORY (self));
   g_return_if_fail (payment != NULL);
@@ -653,26 +786,20 @@ pay_repository_insert_payment_async (PayRepository       *self,
   bind_payment (&op->params, &op->payment);
   g_task_set_task_data (task, op, g_free);
 
-  /* On the caller's loop when a warm connection with the statement prepared is idle;
-   * otherwise (first use, set-up, reconnects, all connections busy) on a worker thread. */
-  conn = g_atomic_int_get (&self->schema_ready) ? pay_mysql_pool_try_checkout (self->pool) : NULL;
-  if (conn != NULL)
+  /* On the caller's loop when a warm connection with the statement prepared is idle, or
+   * once one comes back when all are busy (behind the charges already waiting); on a
+   * worker thread otherwise (first use, schema set-up, reconnects). */
+  if (g_atomic_int_get (&self->schema_ready))
     {
-      stmt = pay_mysql_conn_get_prepared (conn, insert_payment_sql);
-      if (stmt == NULL || mysql_stmt_bind_param (stmt, op->params.bind) != 0)
-        {
-          pay_mysql_pool_checkin (self->pool, conn);
-          conn = NULL;
-        }
+      if (g_queue_is_empty (&self->waiting))
+        conn = pay_mysql_pool_try_checkout (self->pool, &busy);
+      else
+        busy = TRUE;
     }
-  if (conn == NULL)
-    {
-      g_task_run_in_thread (task, insert_in_thread);
-      g_object_unref (task);
-      return;
-    }
-  pay_mysql_stmt_execute_async (conn, stmt, g_main_context_get_thread_default (),
-                                insert_executed, task);
+  if (conn == NULL && busy)
+    insert_wait (self, task);
+  else
+    insert_start (self, task, conn);
 }
 
 gboolean

@@ -74,3 +74,20 @@ def test_many_orders_at_once(round_, service, mariadb, database):
     assert len({r[1] for r in results}) == N, "duplicate transaction ids"
     for r in reqs:
         assert count_orders(mariadb, database, r["order_id"]) == 1
+
+
+def test_charges_wait_for_a_small_pool(fresh_service, mariadb, database):
+    """40 orders at once through a pool of 2 MySQL connections: charges that find every
+    connection busy wait on the main loop for one to come back (none fails for want of a
+    connection), then each order is stored exactly once."""
+    svc = fresh_service(extra_env={"PAYMENT_MYSQL_POOL_SIZE": "2"})
+    warm = [data.charge() for _ in range(4)]
+    for r in warm:   # the 2 connections exist, are warm and have the INSERT prepared
+        with RpcClient(svc.rpc_port, timeout=60) as c:
+            assert c.charge(r)[0] == "ok"
+    for round_ in range(3):
+        reqs = [data.charge() for _ in range(N)]
+        results = run_together([rpc_caller(svc.rpc_port, r) for r in reqs])
+        assert all(r[0] == "ok" for r in results), (round_, results)
+        for r in reqs:
+            assert count_orders(mariadb, database, r["order_id"]) == 1
