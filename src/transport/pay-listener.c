@@ -1,6 +1,8 @@
 /* pay-listener.c: TCP listener set-up shared by the RPC and HTTP transports. */
 #include "transport/pay-listener.h"
 
+#define PAY_LISTEN_BACKLOG 1024
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -39,6 +41,10 @@ pay_listener_new (const gchar *what,
       return NULL;
     }
   listener = g_socket_service_new ();
+  /* GLib's default backlog is 10: a burst of new connections (64 clients starting at
+   * once) would see SYNs dropped and retried a second later. The kernel caps it at
+   * net.core.somaxconn. */
+  g_socket_listener_set_backlog (G_SOCKET_LISTENER (listener), PAY_LISTEN_BACKLOG);
   if (!g_socket_listener_add_address (G_SOCKET_LISTENER (listener), address,
                                       G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
                                       NULL, &effective, error))
