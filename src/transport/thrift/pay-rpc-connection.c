@@ -48,8 +48,6 @@ struct _PayRpcConnection
   PayFrame           frame;           /* the request in flight (points into inbuf) */
   GBytes            *pending_reply;   /* framed reply being written */
   gboolean           busy;            /* a request is in flight or its reply is being written */
-  gboolean           processing;      /* inside process_input() */
-  gboolean           again;           /* process_input() was asked again meanwhile */
   PayRpcCall         call;            /* the request in flight, between processor runs */
   PayRequestRecord   record;          /* of the request in flight, while recording */
   gboolean           recording;
@@ -61,7 +59,6 @@ struct _PayRpcConnection
 G_DEFINE_FINAL_TYPE (PayRpcConnection, pay_rpc_connection, G_TYPE_OBJECT)
 
 static void process_input (PayRpcConnection *self);
-static void reply_written (PayRpcConnection *self);
 static void start_read (PayRpcConnection *self);
 static void resume_call (gpointer data);
 
@@ -120,20 +117,6 @@ static GSourceFuncs idle_source_funcs = { .dispatch = idle_source_dispatch };
 
 /* ---- writing ----------------------------------------------------------------------- */
 
-/* The reply of the request in flight is out: on to the next request. */
-static void
-reply_written (PayRpcConnection *self)
-{
-  self->busy = FALSE;
-  touch (self);
-  if (self->draining)
-    {
-      pay_rpc_connection_close (self);
-      return;
-    }
-  process_input (self);
-}
-
 static void
 on_written (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -148,7 +131,14 @@ on_written (GObject *source, GAsyncResult *result, gpointer user_data)
       pay_rpc_connection_close (self);
       return;
     }
-  reply_written (self);
+  self->busy = FALSE;
+  touch (self);
+  if (self->draining)
+    {
+      pay_rpc_connection_close (self);
+      return;
+    }
+  process_input (self);
 }
 
 /* Consumes the request in flight from inbuf and sends @reply_message (may be empty for
@@ -186,30 +176,6 @@ finish_request (PayRpcConnection *self, const GByteArray *reply_message)
       self->busy = FALSE;
       process_input (self);
       return;
-    }
-  /* Written at once in the common case: a reply is small and the socket's buffer has
-   * room. Only the rest, if any, goes through an asynchronous write (a GTask and a
-   * source per call, which cost more than the whole reply otherwise). */
-  if (G_IS_POLLABLE_OUTPUT_STREAM (self->output))
-    {
-      g_autoptr(GError) error = NULL;
-      gssize n = g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (self->output),
-                                                              framed->data, framed->len,
-                                                              NULL, &error);
-
-      if (n == (gssize) framed->len)
-        {
-          reply_written (self);
-          return;
-        }
-      if (n < 0 && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-        {
-          g_debug ("%s: write failed: %s", self->peer, error->message);
-          pay_rpc_connection_close (self);
-          return;
-        }
-      if (n > 0)
-        g_byte_array_remove_range (framed, 0, (guint) n);
     }
   self->pending_reply = g_byte_array_free_to_bytes (g_steal_pointer (&framed));
   g_output_stream_write_all_async (self->output,
@@ -292,9 +258,8 @@ reply_protocol_error (PayRpcConnection *self, const PayThriftMessageInfo *info, 
   finish_request (self, reply);
 }
 
-/* Takes the next whole request from inbuf, if any, and starts it. */
 static void
-process_next (PayRpcConnection *self)
+process_input (PayRpcConnection *self)
 {
   PayThriftMessageInfo info;
   PayThriftScanResult scan;
@@ -347,28 +312,6 @@ process_next (PayRpcConnection *self)
                         scan == PAY_THRIFT_SCAN_COMPLETE ? "trailing bytes after the message"
                         : scan == PAY_THRIFT_SCAN_INCOMPLETE ? "a length points past the end of the frame"
                         : "malformed arguments");
-}
-
-/* Requests answered at once (rejected, malformed, their reply written at once) come back
- * here from inside process_next(): a loop, not a recursion, takes the next one. */
-static void
-process_input (PayRpcConnection *self)
-{
-  if (self->processing)
-    {
-      self->again = TRUE;
-      return;
-    }
-  g_object_ref (self);   /* closing inside may drop the server's reference */
-  self->processing = TRUE;
-  do
-    {
-      self->again = FALSE;
-      process_next (self);
-    }
-  while (self->again && !self->closed);
-  self->processing = FALSE;
-  g_object_unref (self);
 }
 
 /* ---- reading ----------------------------------------------------------------------- */
