@@ -1,6 +1,7 @@
 /* pay-cache.h: the Redis cache of payment records, driven by hiredis's async API on one
- * GMainContext. Its entry points may be called from any thread: commands are handed to
- * the cache's context, and blocking variants wait for the reply (for worker threads). */
+ * GMainContext (the service's main loop). pay_cache_store() may be called from any
+ * thread (the command is handed to the context); the _async calls and their callbacks
+ * belong to the context's thread. */
 #pragma once
 
 #include <glib-object.h>

@@ -10,8 +10,9 @@ G_BEGIN_DECLS
 
 /* Runs @processor on the strict-binary message @msg (which must have been scanned
  * COMPLETE by pay_thrift_scan_message) and appends the reply message to @reply.
- * Blocking (the handler may touch storage): call from a worker thread. FALSE with
- * @error only when the processor failed without writing a reply. */
+ * Synchronous: the handler runs inside (the service's handler defers its storage work,
+ * see pay-rpc-handler.h). FALSE with @error only when the processor failed without
+ * writing a reply. */
 gboolean pay_rpc_process (ThriftProcessor *processor,
                           const guint8    *msg,
                           gsize            msg_len,
