@@ -5,12 +5,19 @@
  * threads and comes back, see pay-rpc-handler.h), write the reply, then look at the next
  * buffered request. Serial processing is what
  * answers pipelined calls in order; not reading while a request is in flight is the
- * back-pressure that bounds the input buffer. */
+ * back-pressure that bounds the input buffer.
+ *
+ * The socket is watched by one GSource for the connection's whole life, whose events
+ * switch between reading, writing and nothing (a field of its GPollFD: no syscall, no
+ * GTask and no new source per request), and whose ready time is the idle timer. Replies
+ * are sent at once; only what the socket does not take waits for it to be writable. */
 #define G_LOG_DOMAIN "payment-rpc"
 
 #include "transport/thrift/pay-rpc-connection.h"
 
 #include <string.h>
+
+#include <glib-unix.h>
 
 #include <thrift/c_glib/thrift_application_exception.h>
 
@@ -33,8 +40,7 @@ struct _PayRpcConnection
   GObject parent_instance;
 
   GSocketConnection *connection;
-  GInputStream      *input;
-  GOutputStream     *output;
+  GSocket           *socket;
   PayRpcEngine      *engine;
   PayRpcHandler     *handler;         /* the engine's processor's */
   PayRpcLimits       limits;
@@ -42,16 +48,17 @@ struct _PayRpcConnection
   gchar             *peer;            /* for logs */
 
   GByteArray        *inbuf;           /* received, not yet consumed */
-  GCancellable      *cancellable;
-  GSource           *idle_source;     /* fires when the connection may have been idle */
+  GByteArray        *outbuf;          /* the framed reply being sent (empty: none) */
+  gsize              out_sent;        /* bytes of outbuf the socket took */
+  GSource           *source;          /* the socket's readiness; ready time: idle timer */
+  gpointer           socket_tag;      /* the socket's poll record in source */
   gint64             last_active_us;
   PayFrame           frame;           /* the request in flight (points into inbuf) */
-  GBytes            *pending_reply;   /* framed reply being written */
-  gboolean           busy;            /* a request is in flight or its reply is being written */
+  gboolean           busy;            /* a request is in flight or its reply is being sent */
   PayRpcCall         call;            /* the request in flight, between processor runs */
   PayRequestRecord   record;          /* of the request in flight, while recording */
   gboolean           recording;
-  gboolean           reading;
+  gboolean           processing;      /* process_input() is running (it loops) */
   gboolean           draining;
   gboolean           closed;
 };
@@ -59,20 +66,20 @@ struct _PayRpcConnection
 G_DEFINE_FINAL_TYPE (PayRpcConnection, pay_rpc_connection, G_TYPE_OBJECT)
 
 static void process_input (PayRpcConnection *self);
-static void start_read (PayRpcConnection *self);
+static gboolean process_next (PayRpcConnection *self);
 static void resume_call (gpointer data);
 
 static void
 pay_rpc_connection_init (PayRpcConnection *self)
 {
   self->inbuf = g_byte_array_new ();
-  self->cancellable = g_cancellable_new ();
+  self->outbuf = g_byte_array_new ();
   self->call.record = &self->record;
   self->call.resume = resume_call;
   self->call.resume_data = self;
 }
 
-/* ---- idle timeout ------------------------------------------------------------------ */
+/* ---- the socket's source and the idle timer ------------------------------------------ */
 
 /* Notes activity. The idle timer is not moved here: g_source_set_ready_time() wakes the
  * main context (an eventfd write) every time, twice per request; the timer looks at
@@ -83,54 +90,65 @@ touch (PayRpcConnection *self)
   self->last_active_us = g_get_monotonic_time ();
 }
 
-static gboolean
-on_idle_timeout (gpointer user_data)
+/* What the socket is watched for next: G_IO_IN, G_IO_OUT or 0 (a request is with the
+ * service). Errors and hang-ups are reported whatever is asked for. */
+static void
+watch (PayRpcConnection *self, GIOCondition events)
 {
-  PayRpcConnection *self = user_data;
+  if (self->source != NULL)
+    g_source_modify_unix_fd (self->source, self->socket_tag, events);
+}
+
+static void
+on_idle_timeout (PayRpcConnection *self)
+{
   gint64 now = g_get_monotonic_time ();
   gint64 timeout_us = (gint64) self->limits.idle_timeout_seconds * G_USEC_PER_SEC;
 
   /* A request the service is working on is ours to finish; a reply the peer has not
    * read for a whole idle period is the peer's doing (it may never read), so that
    * closes too. */
-  if (self->busy && self->pending_reply == NULL)
+  if (self->busy && self->outbuf->len == 0)
     self->last_active_us = now;
   if (now - self->last_active_us < timeout_us)
     {
-      g_source_set_ready_time (self->idle_source, self->last_active_us + timeout_us);
-      return G_SOURCE_CONTINUE;
+      g_source_set_ready_time (self->source, self->last_active_us + timeout_us);
+      return;
     }
   g_debug ("%s: idle for %u s%s, closing", self->peer, self->limits.idle_timeout_seconds,
-           self->pending_reply != NULL ? " with a reply unread" : "");
-  pay_rpc_connection_close (self);   /* destroys this source; self may be gone after */
-  return G_SOURCE_REMOVE;
+           self->outbuf->len > 0 ? " with a reply unread" : "");
+  pay_rpc_connection_close (self);
 }
-
-/* A source that fires at its ready time only. */
-static gboolean
-idle_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
-{
-  return callback (user_data);
-}
-
-static GSourceFuncs idle_source_funcs = { .dispatch = idle_source_dispatch };
 
 /* ---- writing ----------------------------------------------------------------------- */
 
+/* Sends what is left of outbuf. When all of it is gone the request is over: the next
+ * buffered one is looked at (from here unless process_input() is already looping). */
 static void
-on_written (GObject *source, GAsyncResult *result, gpointer user_data)
+send_reply (PayRpcConnection *self)
 {
-  g_autoptr(PayRpcConnection) self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  g_clear_pointer (&self->pending_reply, g_bytes_unref);
-  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
+  while (self->out_sent < self->outbuf->len)
     {
-      if (!self->closed)
-        g_debug ("%s: write failed: %s", self->peer, error->message);
-      pay_rpc_connection_close (self);
-      return;
+      g_autoptr(GError) error = NULL;
+      gssize n = g_socket_send_with_blocking (self->socket,
+                                              (const gchar *) self->outbuf->data + self->out_sent,
+                                              self->outbuf->len - self->out_sent,
+                                              FALSE, NULL, &error);
+      if (n < 0)
+        {
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            {
+              watch (self, G_IO_OUT);
+              return;
+            }
+          g_debug ("%s: write failed: %s", self->peer, error->message);
+          pay_rpc_connection_close (self);
+          return;
+        }
+      self->out_sent += (gsize) n;
     }
+  g_byte_array_set_size (self->outbuf, 0);
+  self->out_sent = 0;
   self->busy = FALSE;
   touch (self);
   if (self->draining)
@@ -141,8 +159,6 @@ on_written (GObject *source, GAsyncResult *result, gpointer user_data)
   process_input (self);
 }
 
-/* Consumes the request in flight from inbuf and sends @reply_message (may be empty for
- * a oneway call) framed like the request. */
 /* Counts and logs the request in flight, if it is being recorded: the one place every
  * RPC request with a header passes, answered or dropped. */
 static void
@@ -155,34 +171,19 @@ finish_request_record (PayRpcConnection *self, const GByteArray *reply_message)
                                   reply_message->len);
 }
 
+/* Consumes the request in flight from inbuf and sends @reply_message (may be empty for
+ * a oneway call) framed like the request. */
 static void
 finish_request (PayRpcConnection *self, const GByteArray *reply_message)
 {
-  g_autoptr(GByteArray) framed = NULL;
-
   finish_request_record (self, reply_message);
 
   if (reply_message->len > 0)
-    {
-      framed = g_byte_array_sized_new (reply_message->len + 16);
-      self->frame.framing->wrap (&self->frame, reply_message->data, reply_message->len,
-                                 self->draining, framed);
-    }
+    self->frame.framing->wrap (&self->frame, reply_message->data, reply_message->len,
+                               self->draining, self->outbuf);
   g_byte_array_remove_range (self->inbuf, 0, (guint) self->frame.consumed);
   memset (&self->frame, 0, sizeof self->frame);
-
-  if (framed == NULL)
-    {
-      self->busy = FALSE;
-      process_input (self);
-      return;
-    }
-  self->pending_reply = g_byte_array_free_to_bytes (g_steal_pointer (&framed));
-  g_output_stream_write_all_async (self->output,
-                                   g_bytes_get_data (self->pending_reply, NULL),
-                                   g_bytes_get_size (self->pending_reply),
-                                   G_PRIORITY_DEFAULT, self->cancellable,
-                                   on_written, g_object_ref (self));
+  send_reply (self);
 }
 
 /* ---- processing -------------------------------------------------------------------- */
@@ -258,14 +259,26 @@ reply_protocol_error (PayRpcConnection *self, const PayThriftMessageInfo *info, 
   finish_request (self, reply);
 }
 
+/* Answers the buffered requests one after another, as long as each is answered at once;
+ * stops at one the service works on (resumed by resume_call()) or when more input is
+ * needed. Requests answered inside the loop come back here: they do not recurse. */
 static void
 process_input (PayRpcConnection *self)
 {
+  if (self->processing)
+    return;
+  self->processing = TRUE;
+  while (!self->busy && !self->closed && process_next (self))
+    ;
+  self->processing = FALSE;
+}
+
+/* Takes on the next buffered request. FALSE: there is none (yet). */
+static gboolean
+process_next (PayRpcConnection *self)
+{
   PayThriftMessageInfo info;
   PayThriftScanResult scan;
-
-  if (self->busy || self->closed)
-    return;
 
   switch (pay_framing_next (self->inbuf->data, self->inbuf->len,
                             self->limits.max_frame_bytes, &self->frame))
@@ -274,17 +287,17 @@ process_input (PayRpcConnection *self)
       if (self->draining)
         pay_rpc_connection_close (self);
       else
-        start_read (self);
-      return;
+        watch (self, G_IO_IN);
+      return FALSE;
     case PAY_FRAME_INVALID:
       g_info ("%s: not a request in a known framing, closing", self->peer);
       pay_rpc_connection_close (self);
-      return;
+      return TRUE;
     case PAY_FRAME_TOO_LARGE:
       g_info ("%s: request larger than %u bytes, closing", self->peer,
               self->limits.max_frame_bytes);
       pay_rpc_connection_close (self);
-      return;
+      return TRUE;
     case PAY_FRAME_READY:
       break;
     }
@@ -297,40 +310,41 @@ process_input (PayRpcConnection *self)
         {
           g_info ("%s: oneway call refused: PaymentService has no oneway method", self->peer);
           finish_request (self, &(GByteArray){ .data = NULL, .len = 0 });
-          return;
+          return TRUE;
         }
       dispatch (self, &info);
-      return;
+      return TRUE;
     }
   if (scan == PAY_THRIFT_SCAN_BAD_HEADER || info.name == NULL)
     {
       g_info ("%s: not a strict binary Thrift call, closing", self->peer);
       pay_rpc_connection_close (self);
-      return;
+      return TRUE;
     }
   reply_protocol_error (self, &info,
                         scan == PAY_THRIFT_SCAN_COMPLETE ? "trailing bytes after the message"
                         : scan == PAY_THRIFT_SCAN_INCOMPLETE ? "a length points past the end of the frame"
                         : "malformed arguments");
+  return TRUE;
 }
 
 /* ---- reading ----------------------------------------------------------------------- */
 
 static void
-on_read (GObject *source, GAsyncResult *result, gpointer user_data)
+receive (PayRpcConnection *self)
 {
-  g_autoptr(PayRpcConnection) self = user_data;
   g_autoptr(GError) error = NULL;
+  guint before = self->inbuf->len;
   gssize n;
-  guint before = self->inbuf->len - READ_CHUNK_BYTES;
 
-  self->reading = FALSE;
-  n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
+  g_byte_array_set_size (self->inbuf, before + READ_CHUNK_BYTES);
+  n = g_socket_receive_with_blocking (self->socket, (gchar *) self->inbuf->data + before,
+                                      READ_CHUNK_BYTES, FALSE, NULL, &error);
   g_byte_array_set_size (self->inbuf, before + (n > 0 ? (guint) n : 0));
-  if (self->closed)
-    return;
   if (n < 0)
     {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        return;
       g_debug ("%s: read failed: %s", self->peer, error->message);
       pay_rpc_connection_close (self);
       return;
@@ -348,32 +362,59 @@ on_read (GObject *source, GAsyncResult *result, gpointer user_data)
   process_input (self);
 }
 
-static void
-start_read (PayRpcConnection *self)
-{
-  guint len = self->inbuf->len;
+typedef struct {
+  GSource           source;
+  PayRpcConnection *connection;   /* owns the source, and destroys it before it goes */
+} SocketSource;
 
-  if (self->reading || self->closed)
-    return;
-  self->reading = TRUE;
-  g_byte_array_set_size (self->inbuf, len + READ_CHUNK_BYTES);
-  g_input_stream_read_async (self->input, self->inbuf->data + len, READ_CHUNK_BYTES,
-                             G_PRIORITY_DEFAULT, self->cancellable, on_read,
-                             g_object_ref (self));
+/* The socket is ready for what watch() asked, or failed, or the idle timer is due. */
+static gboolean
+socket_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  g_autoptr(PayRpcConnection) self = g_object_ref (((SocketSource *) source)->connection);
+  GIOCondition ready = g_source_query_unix_fd (source, self->socket_tag);
+  gint64 due = g_source_get_ready_time (source);
+
+  if (due >= 0 && g_source_get_time (source) >= due)
+    {
+      g_source_set_ready_time (source, -1);
+      on_idle_timeout (self);
+    }
+  if (self->closed)
+    return G_SOURCE_CONTINUE;
+  if (ready & G_IO_IN)
+    receive (self);
+  else if (ready & G_IO_OUT)
+    send_reply (self);
+  else if (ready & (G_IO_ERR | G_IO_HUP | G_IO_NVAL))
+    {
+      /* Reported even while nothing is asked for (the service has the request): the
+       * peer is gone, and nothing more can be sent to it. */
+      g_debug ("%s: connection failed or hung up, closing", self->peer);
+      pay_rpc_connection_close (self);
+    }
+  return G_SOURCE_CONTINUE;
 }
 
+static GSourceFuncs socket_source_funcs = { .dispatch = socket_source_dispatch };
+
 /* ---- lifecycle --------------------------------------------------------------------- */
+
+static void
+stop_watching (PayRpcConnection *self)
+{
+  if (self->source == NULL)
+    return;
+  g_source_destroy (self->source);
+  g_clear_pointer (&self->source, g_source_unref);
+}
 
 static void
 pay_rpc_connection_dispose (GObject *object)
 {
   PayRpcConnection *self = PAY_RPC_CONNECTION (object);
 
-  if (self->idle_source != NULL)
-    {
-      g_source_destroy (self->idle_source);
-      g_clear_pointer (&self->idle_source, g_source_unref);
-    }
+  stop_watching (self);
   g_clear_pointer (&self->engine, pay_rpc_engine_unref);
   g_clear_object (&self->handler);
   g_clear_object (&self->connection);
@@ -385,10 +426,9 @@ pay_rpc_connection_finalize (GObject *object)
 {
   PayRpcConnection *self = PAY_RPC_CONNECTION (object);
 
-  g_clear_pointer (&self->pending_reply, g_bytes_unref);
   pay_rpc_call_reset (&self->call);
   g_byte_array_unref (self->inbuf);
-  g_object_unref (self->cancellable);
+  g_byte_array_unref (self->outbuf);
   g_clear_pointer (&self->stats, pay_rpc_stats_unref);
   g_free (self->peer);
   G_OBJECT_CLASS (pay_rpc_connection_parent_class)->finalize (object);
@@ -431,8 +471,7 @@ pay_rpc_connection_new (GSocketConnection  *connection,
   PayRpcConnection *self = g_object_new (PAY_TYPE_RPC_CONNECTION, NULL);
 
   self->connection = g_object_ref (connection);
-  self->input = g_io_stream_get_input_stream (G_IO_STREAM (connection));
-  self->output = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  self->socket = g_socket_connection_get_socket (connection);
   self->engine = pay_rpc_engine_ref (engine);
   self->handler = g_object_ref (handler);
   self->limits = *limits;
@@ -448,13 +487,15 @@ pay_rpc_connection_start (PayRpcConnection *self)
 
   g_debug ("%s: connected", self->peer);
   touch (self);
-  self->idle_source = g_source_new (&idle_source_funcs, sizeof (GSource));
-  g_source_set_callback (self->idle_source, on_idle_timeout, self, NULL);
-  g_source_set_ready_time (self->idle_source,
+  self->source = g_source_new (&socket_source_funcs, sizeof (SocketSource));
+  ((SocketSource *) self->source)->connection = self;
+  g_source_set_name (self->source, "payment rpc connection");
+  self->socket_tag = g_source_add_unix_fd (self->source, g_socket_get_fd (self->socket), 0);
+  g_source_set_ready_time (self->source,
                            self->last_active_us
                            + (gint64) self->limits.idle_timeout_seconds * G_USEC_PER_SEC);
-  g_source_attach (self->idle_source, g_main_context_get_thread_default ());
-  start_read (self);
+  g_source_attach (self->source, g_main_context_get_thread_default ());
+  process_input (self);
 }
 
 void
@@ -475,12 +516,7 @@ pay_rpc_connection_close (PayRpcConnection *self)
   if (self->closed)
     return;
   self->closed = TRUE;
-  g_cancellable_cancel (self->cancellable);
-  if (self->idle_source != NULL)
-    {
-      g_source_destroy (self->idle_source);
-      g_clear_pointer (&self->idle_source, g_source_unref);
-    }
+  stop_watching (self);   /* before the socket closes: poll(2) must not see its fd */
   g_io_stream_close (G_IO_STREAM (self->connection), NULL, NULL);
   g_object_ref (self);
   g_signal_emit (self, signals[SIGNAL_CLOSED], 0);
