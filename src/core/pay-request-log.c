@@ -1,32 +1,58 @@
 /* pay-request-log.c: one structured log line per request. */
 #include "core/pay-request-log.h"
 
+#include "core/pay-text.h"
+
 void
 pay_request_log (const gchar *domain, GLogLevelFlags level, const PayRequestRecord *record)
 {
-  gchar order[G_ASCII_DTOSTR_BUF_SIZE], code[16], status[16], duration[32];
-  g_autofree gchar *message = NULL;
+  gchar order[24], code[16], status[16], duration[32], message[256];
   GLogField fields[12];
   gsize n = 0;
+  PayText text;
+  gint64 duration_us;
 
   g_return_if_fail (record != NULL && record->transport != NULL && record->method != NULL);
 
-  g_snprintf (code, sizeof code, "%d", record->code);
-  g_snprintf (duration, sizeof duration, "%.3f", record->duration_us / 1000.0);
-  {
-    /* The text format shows only MESSAGE, so it repeats the ids. */
-    GString *text = g_string_new (NULL);
+  text = pay_text_init (code, sizeof code);
+  pay_text_put_int (&text, record->code);
+  /* Milliseconds with three decimals, from whole microseconds. */
+  duration_us = MAX (record->duration_us, 0);
+  text = pay_text_init (duration, sizeof duration);
+  pay_text_put_uint (&text, (guint64) duration_us / 1000, 1);
+  pay_text_put (&text, ".");
+  pay_text_put_uint (&text, (guint64) duration_us % 1000, 3);
+  text = pay_text_init (order, sizeof order);
+  pay_text_put_int (&text, record->order_id);
+  text = pay_text_init (status, sizeof status);
+  pay_text_put_uint (&text, record->http_status, 1);
 
-    g_string_append_printf (text, "%s %s -> %s", record->transport, record->method, code);
-    if (record->http_status != 0)
-      g_string_append_printf (text, " (HTTP %u)", record->http_status);
-    if (record->order_id != 0)
-      g_string_append_printf (text, " order_id=%" G_GINT64_FORMAT, record->order_id);
-    if (record->transaction_id[0] != '\0')
-      g_string_append_printf (text, " transaction_id=%s", record->transaction_id);
-    g_string_append_printf (text, " in %s ms", duration);
-    message = g_string_free (text, FALSE);
-  }
+  /* The text format shows only MESSAGE, so it repeats the ids. */
+  text = pay_text_init (message, sizeof message);
+  pay_text_put (&text, record->transport);
+  pay_text_put (&text, " ");
+  pay_text_put (&text, record->method);
+  pay_text_put (&text, " -> ");
+  pay_text_put (&text, code);
+  if (record->http_status != 0)
+    {
+      pay_text_put (&text, " (HTTP ");
+      pay_text_put (&text, status);
+      pay_text_put (&text, ")");
+    }
+  if (record->order_id != 0)
+    {
+      pay_text_put (&text, " order_id=");
+      pay_text_put (&text, order);
+    }
+  if (record->transaction_id[0] != '\0')
+    {
+      pay_text_put (&text, " transaction_id=");
+      pay_text_put (&text, record->transaction_id);
+    }
+  pay_text_put (&text, " in ");
+  pay_text_put (&text, duration);
+  pay_text_put (&text, " ms");
 
 #define FIELD(k, v) fields[n++] = (GLogField) { (k), (v), -1 }
   FIELD ("GLIB_DOMAIN", domain);
@@ -38,17 +64,11 @@ pay_request_log (const gchar *domain, GLogLevelFlags level, const PayRequestReco
   FIELD ("CODE", code);
   FIELD ("DURATION_MS", duration);
   if (record->order_id != 0)
-    {
-      g_snprintf (order, sizeof order, "%" G_GINT64_FORMAT, record->order_id);
-      FIELD ("ORDER_ID", order);
-    }
+    FIELD ("ORDER_ID", order);
   if (record->transaction_id[0] != '\0')
     FIELD ("TRANSACTION_ID", record->transaction_id);
   if (record->http_status != 0)
-    {
-      g_snprintf (status, sizeof status, "%u", record->http_status);
-      FIELD ("HTTP_STATUS", status);
-    }
+    FIELD ("HTTP_STATUS", status);
   if (record->peer != NULL)
     FIELD ("PEER", record->peer);
 #undef FIELD
