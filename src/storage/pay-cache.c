@@ -451,6 +451,8 @@ cache_connect (PayCache *self)
   ac->data = self;
   self->ac = ac;
   self->source = redis_source_new (ac);
+  /* No fd removal and re-adding (each an eventfd write) around every dispatch. */
+  g_source_set_can_recurse (self->source, TRUE);
   ac->ev.addRead = source_add_read;
   ac->ev.delRead = source_del_read;
   ac->ev.addWrite = source_add_write;

@@ -241,6 +241,8 @@ pay_mysql_stmt_execute_async (PayMysqlConn     *conn,
   exec->pfd.fd = (gint) mysql_get_socket (pay_mysql_conn_get_handle (conn));
   g_source_add_poll (&exec->source, &exec->pfd);
   g_source_set_priority (&exec->source, G_PRIORITY_DEFAULT);
+  /* No fd removal and re-adding (each an eventfd write) around every dispatch. */
+  g_source_set_can_recurse (&exec->source, TRUE);
   g_source_attach (&exec->source, context);
   exec_wait (exec, status);
   g_source_unref (&exec->source);   /* the context holds it until dispatch removes it */

@@ -8,8 +8,9 @@
  * back-pressure that bounds the input buffer.
  *
  * The socket is watched by one GSource for the connection's whole life, whose events
- * switch between reading, writing and nothing (a field of its GPollFD: no syscall, no
- * GTask and no new source per request), and whose ready time is the idle timer. Replies
+ * switch between reading, writing and nothing (a field of its GPollFD, changed in place:
+ * no syscall, no GTask and no new source per request), and whose ready time is the idle
+ * timer. Replies
  * are sent at once; only what the socket does not take waits for it to be writable. */
 #define G_LOG_DOMAIN "payment-rpc"
 
@@ -50,8 +51,7 @@ struct _PayRpcConnection
   GByteArray        *inbuf;           /* received, not yet consumed */
   GByteArray        *outbuf;          /* the framed reply being sent (empty: none) */
   gsize              out_sent;        /* bytes of outbuf the socket took */
-  GSource           *source;          /* the socket's readiness; ready time: idle timer */
-  gpointer           socket_tag;      /* the socket's poll record in source */
+  GSource           *source;          /* a SocketSource; ready time: the idle timer */
   gint64             last_active_us;
   PayFrame           frame;           /* the request in flight (points into inbuf) */
   gboolean           busy;            /* a request is in flight or its reply is being sent */
@@ -64,6 +64,12 @@ struct _PayRpcConnection
 };
 
 G_DEFINE_FINAL_TYPE (PayRpcConnection, pay_rpc_connection, G_TYPE_OBJECT)
+
+typedef struct {
+  GSource           source;
+  GPollFD           socket;       /* the connection's socket */
+  PayRpcConnection *connection;   /* owns the source, and destroys it before it goes */
+} SocketSource;
 
 static void process_input (PayRpcConnection *self);
 static gboolean process_next (PayRpcConnection *self);
@@ -91,12 +97,14 @@ touch (PayRpcConnection *self)
 }
 
 /* What the socket is watched for next: G_IO_IN, G_IO_OUT or 0 (a request is with the
- * service). Errors and hang-ups are reported whatever is asked for. */
+ * service). Errors and hang-ups are reported whatever is asked for. The next poll of the
+ * loop (this thread's) reads the field: g_source_modify_unix_fd() would also wake the
+ * loop up, an eventfd write per call. */
 static void
 watch (PayRpcConnection *self, GIOCondition events)
 {
   if (self->source != NULL)
-    g_source_modify_unix_fd (self->source, self->socket_tag, events);
+    ((SocketSource *) self->source)->socket.events = (gushort) events;
 }
 
 static void
@@ -362,17 +370,13 @@ receive (PayRpcConnection *self)
   process_input (self);
 }
 
-typedef struct {
-  GSource           source;
-  PayRpcConnection *connection;   /* owns the source, and destroys it before it goes */
-} SocketSource;
-
 /* The socket is ready for what watch() asked, or failed, or the idle timer is due. */
 static gboolean
 socket_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
-  g_autoptr(PayRpcConnection) self = g_object_ref (((SocketSource *) source)->connection);
-  GIOCondition ready = g_source_query_unix_fd (source, self->socket_tag);
+  SocketSource *socket_source = (SocketSource *) source;
+  g_autoptr(PayRpcConnection) self = g_object_ref (socket_source->connection);
+  GIOCondition ready = socket_source->socket.revents;
   gint64 due = g_source_get_ready_time (source);
 
   if (due >= 0 && g_source_get_time (source) >= due)
@@ -396,7 +400,16 @@ socket_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_dat
   return G_SOURCE_CONTINUE;
 }
 
-static GSourceFuncs socket_source_funcs = { .dispatch = socket_source_dispatch };
+static gboolean
+socket_source_check (GSource *source)
+{
+  return ((SocketSource *) source)->socket.revents != 0;
+}
+
+static GSourceFuncs socket_source_funcs = {
+  .check = socket_source_check,
+  .dispatch = socket_source_dispatch,
+};
 
 /* ---- lifecycle --------------------------------------------------------------------- */
 
@@ -489,8 +502,12 @@ pay_rpc_connection_start (PayRpcConnection *self)
   touch (self);
   self->source = g_source_new (&socket_source_funcs, sizeof (SocketSource));
   ((SocketSource *) self->source)->connection = self;
+  ((SocketSource *) self->source)->socket.fd = g_socket_get_fd (self->socket);
+  g_source_add_poll (self->source, &((SocketSource *) self->source)->socket);
+  /* GLib takes a blocked source's fds out of the poll set around each dispatch and puts
+   * them back, waking the loop (an eventfd write) each time; this loop never recurses. */
+  g_source_set_can_recurse (self->source, TRUE);
   g_source_set_name (self->source, "payment rpc connection");
-  self->socket_tag = g_source_add_unix_fd (self->source, g_socket_get_fd (self->socket), 0);
   g_source_set_ready_time (self->source,
                            self->last_active_us
                            + (gint64) self->limits.idle_timeout_seconds * G_USEC_PER_SEC);
