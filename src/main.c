@@ -14,7 +14,8 @@
 #define EXIT_CONFIG 2
 #define DEFAULT_CONFIG_PATH "conf/payment.conf"
 
-/* The only process-wide mutable state: what the signal handlers need. */
+/* Process-wide mutable state lives in main() only: this (what the signal handlers need)
+ * and the log writer's PayLog. */
 typedef struct {
   GMainLoop *loop;
   PayApp    *app;
@@ -59,6 +60,7 @@ main (int argc, char **argv)
   g_autoptr(PayConfig) config = NULL;
   g_auto(GStrv) env = g_get_environ ();
   PayLogSettings log_settings;
+  PayLog log;
   Process process = { 0 };
 
   setlocale (LC_ALL, "C");
@@ -83,18 +85,20 @@ main (int argc, char **argv)
     }
   log_settings.level = config->log.level;
   log_settings.json = config->log.json;
-  pay_log_install (&log_settings);
+  pay_log_install (&log, &log_settings);
 
   pay_repository_library_init ();
   pay_thrift_fixups_install ();
 
   process.loop = g_main_loop_new (NULL, FALSE);
+  pay_log_attach (&log, g_main_loop_get_context (process.loop));
   process.app = pay_app_new (config);
   g_signal_connect (process.app, "stopped", G_CALLBACK (on_stopped), &process);
   if (!pay_app_start (process.app, &error))
     {
       g_critical ("cannot start: %s", error->message);
       g_clear_object (&process.app);
+      pay_log_detach (&log);
       g_main_loop_unref (process.loop);
       return EXIT_FAILURE;
     }
@@ -104,6 +108,7 @@ main (int argc, char **argv)
   g_main_loop_run (process.loop);
 
   g_clear_object (&process.app);
+  pay_log_detach (&log);
   g_main_loop_unref (process.loop);
   return EXIT_SUCCESS;
 }

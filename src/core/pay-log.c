@@ -129,18 +129,16 @@ pay_log_format (const PayLogSettings *settings,
   }
 }
 
-/* One write(2) per record: lines from different threads never interleave (up to
- * PIPE_BUF bytes on a pipe), and nothing sits in a stdio buffer. */
+#define PENDING_MAX_BYTES (64 * 1024)
+
 static void
-write_line (gchar *line)
+write_all (const gchar *data, gsize len)
 {
-  gsize len = strlen (line);
   gsize done = 0;
 
-  line[len] = '\n';   /* replaces the NUL; pay_log_format's strings have room for it */
-  while (done < len + 1)
+  while (done < len)
     {
-      gssize n = write (STDERR_FILENO, line + done, len + 1 - done);
+      gssize n = write (STDERR_FILENO, data + done, len - done);
 
       if (n < 0 && errno == EINTR)
         continue;
@@ -148,24 +146,118 @@ write_line (gchar *line)
         break;
       done += (gsize) n;
     }
-  line[len] = '\0';
+}
+
+/* Called with log->lock held. */
+static void
+flush_locked (PayLog *log)
+{
+  if (log->pending == NULL || log->pending->len == 0)
+    return;
+  write_all (log->pending->str, log->pending->len);
+  g_string_truncate (log->pending, 0);
+}
+
+/* Either waits in log->pending, or goes out at once (after what waits), in one write(2)
+ * per record: lines from different threads never interleave (up to PIPE_BUF bytes on a
+ * pipe), and nothing sits in a stdio buffer. */
+static void
+emit (PayLog *log, GLogLevelFlags level, gchar *line)
+{
+  gsize len = strlen (line);
+  gboolean buffer = log->pending != NULL
+                    && (level & (G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG)) != 0
+                    && (level & ~(G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG) & G_LOG_LEVEL_MASK) == 0
+                    && g_main_context_is_owner (log->context);
+
+  g_mutex_lock (&log->lock);
+  if (buffer)
+    {
+      g_string_append_len (log->pending, line, (gssize) len);
+      g_string_append_c (log->pending, '\n');
+      if (log->pending->len >= PENDING_MAX_BYTES)
+        flush_locked (log);
+    }
+  else
+    {
+      flush_locked (log);
+      line[len] = '\n';   /* replaces the NUL; pay_log_format's strings have room for it */
+      write_all (line, len + 1);
+      line[len] = '\0';
+    }
+  g_mutex_unlock (&log->lock);
 }
 
 static GLogWriterOutput
 writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
 {
-  const PayLogSettings *settings = user_data;
+  PayLog *log = user_data;
   g_autofree gchar *line = NULL;
 
-  if (!wanted (settings, level))
+  if (!wanted (&log->settings, level))
     return G_LOG_WRITER_HANDLED;
-  line = pay_log_format (settings, level, fields, n_fields);
-  write_line (line);
+  line = pay_log_format (&log->settings, level, fields, n_fields);
+  emit (log, level, line);
   return G_LOG_WRITER_HANDLED;
 }
 
 void
-pay_log_install (const PayLogSettings *settings)
+pay_log_install (PayLog *log, const PayLogSettings *settings)
 {
-  g_log_set_writer_func (writer, (gpointer) settings, NULL);
+  memset (log, 0, sizeof *log);
+  log->settings = *settings;
+  g_mutex_init (&log->lock);
+  g_log_set_writer_func (writer, log, NULL);
+}
+
+/* A source that never dispatches: the loop calls its prepare() before every poll, which
+ * is when the lines of the iteration go out. */
+typedef struct {
+  GSource source;
+  PayLog *log;
+} FlushSource;
+
+static gboolean
+flush_source_prepare (GSource *source, gint *timeout)
+{
+  PayLog *log = ((FlushSource *) source)->log;
+
+  *timeout = -1;
+  g_mutex_lock (&log->lock);
+  flush_locked (log);
+  g_mutex_unlock (&log->lock);
+  return FALSE;
+}
+
+static GSourceFuncs flush_source_funcs = { .prepare = flush_source_prepare };
+
+void
+pay_log_attach (PayLog *log, GMainContext *context)
+{
+  g_return_if_fail (log->flush_source == NULL);
+
+  log->flush_source = g_source_new (&flush_source_funcs, sizeof (FlushSource));
+  ((FlushSource *) log->flush_source)->log = log;
+  g_source_set_name (log->flush_source, "payment log flush");
+  /* Prepared first: GLib stops preparing lower priorities once a source is ready. */
+  g_source_set_priority (log->flush_source, G_PRIORITY_HIGH);
+  g_mutex_lock (&log->lock);
+  log->context = g_main_context_ref (context);
+  log->pending = g_string_sized_new (PENDING_MAX_BYTES + 1024);
+  g_mutex_unlock (&log->lock);
+  g_source_attach (log->flush_source, context);
+}
+
+void
+pay_log_detach (PayLog *log)
+{
+  if (log->flush_source == NULL)
+    return;
+  g_source_destroy (log->flush_source);
+  g_clear_pointer (&log->flush_source, g_source_unref);
+  g_mutex_lock (&log->lock);
+  flush_locked (log);
+  g_string_free (g_steal_pointer (&log->pending), TRUE);
+  g_clear_pointer (&log->context, g_main_context_unref);
+  g_mutex_unlock (&log->lock);
 }

@@ -1,4 +1,8 @@
-/* test-log.c: the log line's text helpers, the text format and the request line. */
+/* test-log.c: the log line's text helpers, the text format, the request line, and the
+ * writer's buffering of the loop thread's info lines. */
+#include <glib/gstdio.h>
+#include <unistd.h>
+
 #include "core/pay-log.h"
 #include "core/pay-request-log.h"
 #include "core/pay-text.h"
@@ -123,16 +127,94 @@ test_request_line (gconstpointer data)
   caught_clear (caught);
 }
 
+/* Whether the file at @path holds @first, and @second after it (NULL: anything). */
+static gboolean
+file_has (const gchar *path, const gchar *first, const gchar *second)
+{
+  g_autofree gchar *contents = NULL;
+  const gchar *at;
+
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  at = strstr (contents, first);
+  if (at == NULL)
+    return FALSE;
+  return second == NULL || strstr (at + strlen (first), second) != NULL;
+}
+
+static gpointer
+log_from_thread (gpointer data)
+{
+  g_info ("line from a worker thread");
+  return NULL;
+}
+
+/* In a subprocess: the writer is installed once per process, and stderr is a file here. */
+static void
+test_buffered_writer (void)
+{
+  if (g_test_subprocess ())
+    {
+      PayLogSettings settings = { G_LOG_LEVEL_DEBUG, FALSE };
+      PayLog log;
+      g_autoptr(GMainContext) context = g_main_context_new ();
+      g_autofree gchar *path = NULL;
+      gint fd = g_file_open_tmp ("test-log-XXXXXX", &path, NULL);
+
+      g_assert_cmpint (fd, >=, 0);
+      g_assert_cmpint (dup2 (fd, STDERR_FILENO), ==, STDERR_FILENO);
+      pay_log_install (&log, &settings);
+
+      g_info ("line before attach");   /* not buffered yet */
+      g_assert_true (file_has (path, "line before attach", NULL));
+
+      pay_log_attach (&log, context);
+      g_info ("line outside the loop");   /* the context is not owned: written at once */
+      g_assert_true (file_has (path, "line outside the loop", NULL));
+
+      g_assert_true (g_main_context_acquire (context));
+      g_info ("first buffered line");
+      g_debug ("second buffered line");
+      g_assert_false (file_has (path, "first buffered line", NULL));
+      g_main_context_iteration (context, FALSE);   /* prepare writes what waits */
+      g_assert_true (file_has (path, "first buffered line", "second buffered line"));
+
+      /* A message (and anything more severe) goes out at once, after what waits. */
+      g_info ("third buffered line");
+      g_message ("a message");
+      g_assert_true (file_has (path, "third buffered line", "a message"));
+
+      /* So does a line from another thread. */
+      g_info ("fourth buffered line");
+      g_thread_join (g_thread_new ("worker", log_from_thread, NULL));
+      g_assert_true (file_has (path, "fourth buffered line", "line from a worker thread"));
+
+      /* Detaching writes what waits and stops buffering. */
+      g_info ("fifth buffered line");
+      pay_log_detach (&log);
+      g_assert_true (file_has (path, "fifth buffered line", NULL));
+      g_info ("line after detach");
+      g_assert_true (file_has (path, "line after detach", NULL));
+
+      g_main_context_release (context);
+      g_unlink (path);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
 int
 main (int argc, char **argv)
 {
   static Caught caught;
 
   g_test_init (&argc, &argv, NULL);
-  g_log_set_writer_func (catch_writer, &caught, NULL);
+  if (!g_test_subprocess ())
+    g_log_set_writer_func (catch_writer, &caught, NULL);
   g_test_add_func ("/log/text/numbers", test_text_numbers);
   g_test_add_func ("/log/text/cut-off", test_text_cut_off);
   g_test_add_func ("/log/format/text", test_text_format);
   g_test_add_data_func ("/log/request-line", &caught, test_request_line);
+  g_test_add_func ("/log/writer/buffered", test_buffered_writer);
   return g_test_run ();
 }
