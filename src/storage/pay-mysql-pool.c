@@ -29,6 +29,8 @@ struct _PayMysqlConn
   guint         generation;  /* the pool's generation when this connection was opened */
   gint64        last_used_us;
   gboolean      broken;
+  gpointer       attachment;          /* see pay_mysql_conn_set_attachment() */
+  GDestroyNotify attachment_destroy;
 };
 
 struct _PayMysqlPool
@@ -310,10 +312,32 @@ pay_mysql_conn_close (PayMysqlConn *conn)
     return;
 
   pay_mysql_thread_ensure ();
+  if (conn->attachment_destroy != NULL)
+    conn->attachment_destroy (conn->attachment);
   /* Statements first: they belong to the handle. */
   g_clear_pointer (&conn->statements, g_hash_table_unref);
   g_clear_pointer (&conn->mysql, mysql_close);
   g_free (conn);
+}
+
+void
+pay_mysql_conn_set_attachment (PayMysqlConn   *conn,
+                               gpointer        data,
+                               GDestroyNotify  destroy)
+{
+  g_return_if_fail (conn != NULL);
+
+  if (conn->attachment_destroy != NULL)
+    conn->attachment_destroy (conn->attachment);
+  conn->attachment = data;
+  conn->attachment_destroy = destroy;
+}
+
+gpointer
+pay_mysql_conn_get_attachment (PayMysqlConn *conn)
+{
+  g_return_val_if_fail (conn != NULL, NULL);
+  return conn->attachment;
 }
 
 MYSQL *
@@ -488,6 +512,16 @@ pay_mysql_pool_get_settings (PayMysqlPool *pool)
   return &pool->settings;
 }
 
+/* Wakes one thread waiting in checkout, if any: GLib's g_cond_signal() is a futex
+ * syscall even when nobody waits, and connections come back once per charge. Called with
+ * the lock held. */
+static void
+wake_waiter (PayMysqlPool *pool)
+{
+  if (pool->waiting > 0)
+    g_cond_signal (&pool->returned);
+}
+
 /* Closes a connection that held a slot, and frees the slot. Call without the lock. */
 static void
 pool_discard (PayMysqlPool *pool, PayMysqlConn *conn)
@@ -495,7 +529,7 @@ pool_discard (PayMysqlPool *pool, PayMysqlConn *conn)
   pay_mysql_conn_close (conn);
   g_mutex_lock (&pool->lock);
   pool->open--;
-  g_cond_signal (&pool->returned);
+  wake_waiter (pool);
   g_mutex_unlock (&pool->lock);
 }
 
@@ -548,7 +582,7 @@ pay_mysql_pool_checkout (PayMysqlPool *pool, GError **error)
             {
               g_mutex_lock (&pool->lock);
               pool->open--;
-              g_cond_signal (&pool->returned);
+              wake_waiter (pool);
               g_mutex_unlock (&pool->lock);
               return NULL;
             }
@@ -631,7 +665,7 @@ pay_mysql_pool_checkin (PayMysqlPool *pool, PayMysqlConn *conn)
   if (!conn->broken && conn->generation == pool->generation)
     {
       g_queue_push_head (&pool->idle, conn);
-      g_cond_signal (&pool->returned);
+      wake_waiter (pool);
       g_mutex_unlock (&pool->lock);
     }
   else

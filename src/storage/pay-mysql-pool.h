@@ -91,6 +91,14 @@ void pay_mysql_conn_close (PayMysqlConn *conn);
 /* The client handle, owned by @conn. */
 MYSQL *pay_mysql_conn_get_handle (PayMysqlConn *conn);
 
+/* Keeps @data with @conn for the connection's life: @destroy (may be NULL) runs when the
+ * connection closes, or when another attachment replaces it. One attachment per
+ * connection: pay_mysql_stmt_execute_async() keeps its source there. */
+void     pay_mysql_conn_set_attachment (PayMysqlConn   *conn,
+                                        gpointer        data,
+                                        GDestroyNotify  destroy);
+gpointer pay_mysql_conn_get_attachment (PayMysqlConn   *conn);
+
 /* The prepared statement for @sql on @conn, prepared on first use and cached for the
  * connection's life; @sql must be a static string (it is the cache key). Owned by
  * @conn: never close it. NULL with PAY_ERROR_STORAGE_UNAVAILABLE on failure. */

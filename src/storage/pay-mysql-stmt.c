@@ -146,12 +146,21 @@ pay_mysql_transaction (PayMysqlConn    *conn,
 
 /* ---- executing from a main loop ---------------------------------------------------------- */
 
-/* One pay_mysql_stmt_execute_async(): a source polling the connection's socket for what
- * the client library waits for, with its timeout as the ready time. */
+/* The source pay_mysql_stmt_execute_async() polls a connection's socket with. One per
+ * connection, attached for the connection's life: attaching a source, removing it and
+ * setting its ready time each wake the loop up (an eventfd write), three per charge
+ * before. Between executions it asks for no events on the socket (GLib keeps its poll
+ * records sorted by fd, so the fd stays: the connection's, which never changes, as
+ * MYSQL_OPT_RECONNECT is off); a hang-up seen while idle takes the socket out of the
+ * poll set until the next execution, or the loop would spin on it. The timeout is
+ * computed in prepare(), which the loop calls before every poll. */
 typedef struct {
   GSource          source;
   GPollFD          pfd;
   PayMysqlConn    *conn;
+  gboolean         polling;       /* pfd is in the source's poll set */
+  gboolean         active;        /* an execution is waiting */
+  gint64           deadline_us;   /* monotonic; -1: none */
   MYSQL_STMT      *stmt;
   int              ret;
   PayMysqlExecFunc done;
@@ -168,11 +177,49 @@ exec_wait (ExecSource *exec, int status)
                      (status & MYSQL_WAIT_WRITE ? G_IO_OUT : 0) |
                      (status & MYSQL_WAIT_EXCEPT ? G_IO_PRI : 0);
   exec->pfd.revents = 0;
-  g_source_set_ready_time (&exec->source,
-                           status & MYSQL_WAIT_TIMEOUT
-                           ? g_source_get_time (&exec->source)
-                             + (gint64) mysql_get_timeout_value_ms (mysql) * G_TIME_SPAN_MILLISECOND
-                           : -1);
+  exec->deadline_us = status & MYSQL_WAIT_TIMEOUT
+                      ? g_get_monotonic_time ()
+                        + (gint64) mysql_get_timeout_value_ms (mysql) * G_TIME_SPAN_MILLISECOND
+                      : -1;
+}
+
+/* Between executions: nothing to poll, no timeout. */
+static void
+exec_idle (ExecSource *exec)
+{
+  exec->active = FALSE;
+  exec->pfd.events = 0;
+  exec->pfd.revents = 0;
+  exec->deadline_us = -1;
+  exec->stmt = NULL;
+  exec->done = NULL;
+  exec->user_data = NULL;
+}
+
+static gboolean
+exec_timed_out (ExecSource *exec)
+{
+  return exec->active && exec->deadline_us >= 0
+         && g_source_get_time (&exec->source) >= exec->deadline_us;
+}
+
+static gboolean
+exec_prepare (GSource *source, gint *timeout)
+{
+  ExecSource *exec = (ExecSource *) source;
+  gint64 left_us;
+
+  *timeout = -1;
+  if (!exec->active || exec->deadline_us < 0)
+    return FALSE;
+  left_us = exec->deadline_us - g_source_get_time (source);
+  if (left_us <= 0)
+    {
+      *timeout = 0;
+      return TRUE;
+    }
+  *timeout = (gint) MIN ((left_us + 999) / 1000, G_MAXINT);
+  return FALSE;
 }
 
 static gboolean
@@ -180,7 +227,10 @@ exec_check (GSource *source)
 {
   ExecSource *exec = (ExecSource *) source;
 
-  return (exec->pfd.revents & (exec->pfd.events | G_IO_HUP | G_IO_ERR)) != 0;
+  if (!exec->active)
+    return (exec->pfd.revents & (G_IO_HUP | G_IO_ERR | G_IO_NVAL)) != 0;
+  return (exec->pfd.revents & (exec->pfd.events | G_IO_HUP | G_IO_ERR)) != 0
+         || exec_timed_out (exec);
 }
 
 static gboolean
@@ -188,8 +238,20 @@ exec_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
   ExecSource *exec = (ExecSource *) source;
   gushort revents = exec->pfd.revents;
+  PayMysqlExecFunc done;
+  gpointer done_data;
+  MYSQL_STMT *stmt;
   int ready = 0, status;
 
+  if (!exec->active)
+    {
+      /* The idle connection's socket hung up: stop polling it (the next use of the
+       * connection finds out what happened). */
+      g_source_remove_poll (source, &exec->pfd);
+      exec->polling = FALSE;
+      exec->pfd.revents = 0;
+      return G_SOURCE_CONTINUE;
+    }
   if (revents & (G_IO_IN | G_IO_HUP | G_IO_ERR))
     ready |= MYSQL_WAIT_READ;
   if (revents & (G_IO_OUT | G_IO_HUP | G_IO_ERR))
@@ -197,7 +259,7 @@ exec_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
   if (revents & G_IO_PRI)
     ready |= MYSQL_WAIT_EXCEPT;
   if (ready == 0)
-    ready = MYSQL_WAIT_TIMEOUT;   /* woken by the ready time */
+    ready = MYSQL_WAIT_TIMEOUT;   /* the deadline passed */
 
   status = mysql_stmt_execute_cont (&exec->ret, exec->stmt, ready);
   if (status != 0)
@@ -205,14 +267,54 @@ exec_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
       exec_wait (exec, status);
       return G_SOURCE_CONTINUE;
     }
-  exec->done (exec->conn, exec->stmt, exec->ret, exec->user_data);
-  return G_SOURCE_REMOVE;
+  /* Idle before the callback: it may start the connection's next execution. */
+  done = exec->done;
+  done_data = exec->user_data;
+  stmt = exec->stmt;
+  exec_idle (exec);
+  done (exec->conn, stmt, exec->ret, done_data);
+  return G_SOURCE_CONTINUE;
 }
 
 static GSourceFuncs exec_source_funcs = {
+  .prepare = exec_prepare,
   .check = exec_check,
   .dispatch = exec_dispatch,
 };
+
+static void
+exec_source_free (gpointer data)
+{
+  GSource *source = data;
+
+  g_source_destroy (source);
+  g_source_unref (source);
+}
+
+/* @conn's source, attached to @context (made on the first execution). */
+static ExecSource *
+exec_source_for (PayMysqlConn *conn, GMainContext *context)
+{
+  ExecSource *exec = pay_mysql_conn_get_attachment (conn);
+
+  if (context == NULL)
+    context = g_main_context_default ();
+  if (exec != NULL && g_source_get_context (&exec->source) == context)
+    return exec;
+  exec = (ExecSource *) g_source_new (&exec_source_funcs, sizeof (ExecSource));
+  exec->conn = conn;
+  exec_idle (exec);
+  exec->pfd.fd = (gint) mysql_get_socket (pay_mysql_conn_get_handle (conn));
+  g_source_add_poll (&exec->source, &exec->pfd);
+  exec->polling = TRUE;
+  g_source_set_priority (&exec->source, G_PRIORITY_DEFAULT);
+  /* No fd removal and re-adding (each an eventfd write) around every dispatch. */
+  g_source_set_can_recurse (&exec->source, TRUE);
+  g_source_set_name (&exec->source, "payment mysql exec");
+  g_source_attach (&exec->source, context);
+  pay_mysql_conn_set_attachment (conn, exec, exec_source_free);   /* frees any older one */
+  return exec;
+}
 
 void
 pay_mysql_stmt_execute_async (PayMysqlConn     *conn,
@@ -233,17 +335,16 @@ pay_mysql_stmt_execute_async (PayMysqlConn     *conn,
       done (conn, stmt, ret, user_data);
       return;
     }
-  exec = (ExecSource *) g_source_new (&exec_source_funcs, sizeof (ExecSource));
-  exec->conn = conn;
+  exec = exec_source_for (conn, context);
+  g_return_if_fail (!exec->active);
+  if (!exec->polling)
+    {
+      g_source_add_poll (&exec->source, &exec->pfd);
+      exec->polling = TRUE;
+    }
+  exec->active = TRUE;
   exec->stmt = stmt;
   exec->done = done;
   exec->user_data = user_data;
-  exec->pfd.fd = (gint) mysql_get_socket (pay_mysql_conn_get_handle (conn));
-  g_source_add_poll (&exec->source, &exec->pfd);
-  g_source_set_priority (&exec->source, G_PRIORITY_DEFAULT);
-  /* No fd removal and re-adding (each an eventfd write) around every dispatch. */
-  g_source_set_can_recurse (&exec->source, TRUE);
-  g_source_attach (&exec->source, context);
   exec_wait (exec, status);
-  g_source_unref (&exec->source);   /* the context holds it until dispatch removes it */
 }
