@@ -547,12 +547,20 @@ store_dispatch (CacheOp *op)
 
       g_atomic_rc_box_acquire (op);
       /* TTL 0 means no expiry: Redis rejects EX 0. */
-      /* A record just created has no older version to guard against: a plain SET. */
+      /* A record just created has no older version to guard against, but the charge
+       * is answered before this SET reaches Redis: whatever another instance stored
+       * under the new key meanwhile (a query's read, a refund) is at least as new. */
       if (i == 0 && !op->created)
         rc = redisAsyncCommand (self->ac, store_reply_cb, op, "EVAL %s 1 %s %b %lld %u",
                                 store_record_script, key, value, value_len,
                                 (long long) op->payment.refunded_cents,
                                 self->settings.ttl_seconds);
+      else if (i == 0 && self->settings.ttl_seconds > 0)
+        rc = redisAsyncCommand (self->ac, store_reply_cb, op, "SET %s %b NX EX %u",
+                                key, value, value_len, self->settings.ttl_seconds);
+      else if (i == 0)
+        rc = redisAsyncCommand (self->ac, store_reply_cb, op, "SET %s %b NX", key, value,
+                                value_len);
       else if (self->settings.ttl_seconds > 0)
         rc = redisAsyncCommand (self->ac, store_reply_cb, op, "SET %s %b EX %u",
                                 key, value, value_len, self->settings.ttl_seconds);

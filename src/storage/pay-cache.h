@@ -38,8 +38,8 @@ gboolean pay_cache_is_connected (PayCache *self);
 /* Stores @payment (copied) under both keys, pipelined on the cache's context. The record
  * key is written by a script that keeps a cached record with a larger refunded total
  * (refunded totals only grow), so a late store of an older read never hides a refund;
- * a record just @created (a charge: its transaction id is new) is written with a plain
- * SET, as no older version of it can exist. Returns at once; failures are logged and
+ * a record just @created (a charge: its transaction id is new) is written with SET NX,
+ * as no older version of it can exist and anything already there is as new or newer. Returns at once; failures are logged and
  * counted. When Redis is not connected nothing is queued: the store just fails. */
 void pay_cache_store (PayCache *self, const PayPayment *payment, gboolean created);
 
