@@ -1,8 +1,8 @@
 /* pay-rpc-connection.c: per-connection RPC state machine on the main loop.
  *
- * One request at a time: read until the framing yields a whole request, run the
- * generated processor on it (on the loop; the service's storage work goes to worker
- * threads and comes back, see pay-rpc-handler.h), write the reply, then look at the next
+ * One request at a time: read until the framing yields a whole request, start the
+ * call's operation from its decoded arguments, run the generated processor (on the loop)
+ * once the outcome is in (see pay-rpc-handler.h), write the reply, then look at the next
  * buffered request. Serial processing is what
  * answers pipelined calls in order; not reading while a request is in flight is the
  * back-pressure that bounds the input buffer.
@@ -196,9 +196,8 @@ finish_request (PayRpcConnection *self, const GByteArray *reply_message)
 
 /* ---- processing -------------------------------------------------------------------- */
 
-/* Runs the processor on the request in flight, on the loop. Either it answers, or the
- * handler started the service's operation: then the call is PENDING and holds a
- * reference to the connection until resume_call(). */
+/* Runs the processor on the request in flight, on the loop: it answers from the call's
+ * outcome (DONE), or by itself (a method it does not know, arguments it cannot read). */
 static void
 run_call (PayRpcConnection *self)
 {
@@ -210,12 +209,6 @@ run_call (PayRpcConnection *self)
   ok = pay_rpc_engine_process (self->engine, self->frame.message, self->frame.message_len,
                                reply, &error);
   pay_rpc_handler_set_call (self->handler, NULL);
-  /* A deferred run's output is a placeholder exception, not a reply. */
-  if (self->call.state == PAY_RPC_CALL_PENDING)
-    {
-      g_object_ref (self);
-      return;
-    }
   pay_rpc_call_reset (&self->call);
   if (!ok)
     {
@@ -227,7 +220,7 @@ run_call (PayRpcConnection *self)
   finish_request (self, reply);
 }
 
-/* The service finished the call's operation: the processor's second run answers. */
+/* The service finished the call's operation: the processor answers. */
 static void
 resume_call (gpointer data)
 {
@@ -245,11 +238,31 @@ resume_call (gpointer data)
   run_call (self);
 }
 
+/* Starts the call before the processor runs (see pay-rpc-handler.h), so that it runs
+ * once, with the outcome; anything the handler does not start, the processor answers. */
 static void
 dispatch (PayRpcConnection *self, const PayThriftMessageInfo *info)
 {
+  const gchar *name = (const gchar *) info->name;
+  GType args_type = pay_rpc_handler_args_type (name, info->name_len);
+
   pay_rpc_stats_request_started (self->stats, info, self->peer, &self->record);
   self->recording = TRUE;
+  if (args_type != G_TYPE_INVALID)
+    {
+      g_autoptr(ThriftStruct) args = pay_rpc_engine_read_args (self->engine, self->frame.message,
+                                                               self->frame.message_len,
+                                                               args_type);
+      if (args != NULL)
+        {
+          pay_rpc_handler_start (self->handler, &self->call, name, info->name_len, args);
+          if (self->call.state == PAY_RPC_CALL_PENDING)
+            {
+              g_object_ref (self);   /* until resume_call() */
+              return;
+            }
+        }
+    }
   run_call (self);
 }
 

@@ -7,6 +7,8 @@
 #include "core/pay-request-log.h"
 #include "domain/pay-money.h"
 
+#include <string.h>
+
 #include <thrift/c_glib/thrift_application_exception.h>
 
 struct _PayRpcHandler
@@ -53,13 +55,14 @@ pay_rpc_handler_set_call (PayRpcHandler *self, PayRpcCall *call)
   self->call = call;
 }
 
-/* Marks the call PENDING and fails this run of the processor (its output is void). */
+/* The processor ran for a call that pay_rpc_handler_start() did not start (which the
+ * connection never does): an internal error for the client, not a wrong answer. */
 static gboolean
-defer (PayRpcCall *call, GError **error)
+not_started (GError **error)
 {
-  call->state = PAY_RPC_CALL_PENDING;
   g_set_error_literal (error, THRIFT_APPLICATION_EXCEPTION_ERROR,
-                       THRIFT_APPLICATION_EXCEPTION_ERROR_UNKNOWN, "deferred");
+                       THRIFT_APPLICATION_EXCEPTION_ERROR_INTERNAL_ERROR,
+                       "call not started");
   return FALSE;
 }
 
@@ -113,17 +116,23 @@ set_payment_error (paymentPaymentError **err, const GError *error)
   return FALSE;
 }
 
+/* Whether the processor can answer @call with a result: FALSE with @err (the service's
+ * error) or @error (the call was never started) set otherwise. */
 static gboolean
-handler_charge (paymentPaymentServiceIf  *iface,
-                paymentChargeResp       **_return,
-                const paymentChargeReq   *req,
-                paymentPaymentError     **err,
-                GError                  **error)
+answerable (PayRpcCall *call, paymentPaymentError **err, GError **error)
 {
-  PayRpcHandler *self = PAY_RPC_HANDLER (iface);
-  PayRpcCall *call = self->call;
+  if (call->state != PAY_RPC_CALL_DONE)
+    return not_started (error);
+  if (call->error != NULL)
+    return set_payment_error (err, call->error);
+  return TRUE;
+}
+
+/* Starts a FRESH call's Charge: PENDING, or DONE at once when validation fails. */
+static void
+start_charge (PayRpcHandler *self, PayRpcCall *call, const paymentChargeReq *req)
+{
   const paymentCreditCardInfo *card = req->credit_card;
-  g_autoptr(GError) local_error = NULL;
   PayChargeRequest request = {
     .amount = req->amount,
     .has_card = req->__isset_credit_card && card != NULL,
@@ -139,18 +148,29 @@ handler_charge (paymentPaymentServiceIf  *iface,
       request.card_exp_year = card->credit_card_expiration_year;
       request.card_exp_month = card->credit_card_expiration_month;
     }
-
   call->record->order_id = req->order_id;
-  if (call->state == PAY_RPC_CALL_FRESH)
+  /* A charge that fails validation is answered now, without the service's round. */
+  if (!pay_service_check_charge (self->service, &request, &call->error))
     {
-      /* A charge that fails validation is answered now, without the service's round. */
-      if (!pay_service_check_charge (self->service, &request, &local_error))
-        return set_payment_error (err, local_error);
-      pay_service_charge_async (self->service, &request, NULL, on_charged, call);
-      return defer (call, error);
+      call->state = PAY_RPC_CALL_DONE;
+      return;
     }
-  if (call->error != NULL)
-    return set_payment_error (err, call->error);
+  call->state = PAY_RPC_CALL_PENDING;
+  pay_service_charge_async (self->service, &request, NULL, on_charged, call);
+}
+
+static gboolean
+handler_charge (paymentPaymentServiceIf  *iface,
+                paymentChargeResp       **_return,
+                const paymentChargeReq   *req,
+                paymentPaymentError     **err,
+                GError                  **error)
+{
+  PayRpcHandler *self = PAY_RPC_HANDLER (iface);
+  PayRpcCall *call = self->call;
+
+  if (!answerable (call, err, error))
+    return FALSE;
 
   pay_request_record_set_transaction_id (call->record, call->payment.transaction_id);
   SET_STRING (*_return, transaction_id, call->payment.transaction_id);
@@ -188,15 +208,10 @@ fill_refund_resp (paymentRefundResp *resp, const PayRefund *refund)
 
 /* ---- QueryPayment and Refund ---------------------------------------------------------- */
 
-static gboolean
-handler_query_payment (paymentPaymentServiceIf      *iface,
-                       paymentQueryPaymentResp     **_return,
-                       const paymentQueryPaymentReq *req,
-                       paymentPaymentError         **err,
-                       GError                      **error)
+/* A query's ids, as the service takes them; notes them in the call's record. */
+static PayQueryRequest
+query_request (PayRpcCall *call, const paymentQueryPaymentReq *req)
 {
-  PayRpcHandler *self = PAY_RPC_HANDLER (iface);
-  PayRpcCall *call = self->call;
   PayQueryRequest request = {
     /* An optional string the client set to null arrives unset. */
     .transaction_id = req->__isset_transaction_id && req->transaction_id != NULL
@@ -207,17 +222,57 @@ handler_query_payment (paymentPaymentServiceIf      *iface,
 
   call->record->order_id = request.has_order_id ? request.order_id : 0;
   pay_request_record_set_transaction_id (call->record, request.transaction_id);
-  if (call->state == PAY_RPC_CALL_FRESH)
-    {
-      pay_service_query_async (self->service, &request, NULL, on_queried, call);
-      return defer (call, error);
-    }
-  if (call->error != NULL)
-    return set_payment_error (err, call->error);
+  return request;
+}
 
-  fill_payment_info ((*_return)->payment, &call->payment);
+static void
+start_query (PayRpcHandler *self, PayRpcCall *call, const paymentQueryPaymentReq *req)
+{
+  PayQueryRequest request = query_request (call, req);
+
+  call->state = PAY_RPC_CALL_PENDING;
+  pay_service_query_async (self->service, &request, NULL, on_queried, call);
+}
+
+static gboolean
+handler_query_payment (paymentPaymentServiceIf      *iface,
+                       paymentQueryPaymentResp     **_return,
+                       const paymentQueryPaymentReq *req,
+                       paymentPaymentError         **err,
+                       GError                      **error)
+{
+  PayRpcHandler *self = PAY_RPC_HANDLER (iface);
+
+  if (!answerable (self->call, err, error))
+    return FALSE;
+
+  fill_payment_info ((*_return)->payment, &self->call->payment);
   (*_return)->__isset_payment = TRUE;
   return TRUE;
+}
+
+static PayRefundRequest
+refund_request (PayRpcCall *call, const paymentRefundReq *req)
+{
+  PayRefundRequest request = {
+    .transaction_id = req->__isset_transaction_id ? req->transaction_id : NULL,
+    .has_amount = req->__isset_amount,
+    .amount = req->amount,
+    .refund_request_id = req->__isset_refund_request_id ? req->refund_request_id : NULL,
+    .reason = req->__isset_reason ? req->reason : NULL,
+  };
+
+  pay_request_record_set_transaction_id (call->record, request.transaction_id);
+  return request;
+}
+
+static void
+start_refund (PayRpcHandler *self, PayRpcCall *call, const paymentRefundReq *req)
+{
+  PayRefundRequest request = refund_request (call, req);
+
+  call->state = PAY_RPC_CALL_PENDING;
+  pay_service_refund_async (self->service, &request, NULL, on_refunded, call);
 }
 
 static gboolean
@@ -228,26 +283,79 @@ handler_refund (paymentPaymentServiceIf *iface,
                 GError                 **error)
 {
   PayRpcHandler *self = PAY_RPC_HANDLER (iface);
-  PayRpcCall *call = self->call;
-  PayRefundRequest request = {
-    .transaction_id = req->__isset_transaction_id ? req->transaction_id : NULL,
-    .has_amount = req->__isset_amount,
-    .amount = req->amount,
-    .refund_request_id = req->__isset_refund_request_id ? req->refund_request_id : NULL,
-    .reason = req->__isset_reason ? req->reason : NULL,
-  };
 
-  pay_request_record_set_transaction_id (call->record, request.transaction_id);
-  if (call->state == PAY_RPC_CALL_FRESH)
-    {
-      pay_service_refund_async (self->service, &request, NULL, on_refunded, call);
-      return defer (call, error);
-    }
-  if (call->error != NULL)
-    return set_payment_error (err, call->error);
+  if (!answerable (self->call, err, error))
+    return FALSE;
 
-  fill_refund_resp (*_return, &call->refund);
+  fill_refund_resp (*_return, &self->call->refund);
   return TRUE;
+}
+
+/* ---- starting a call before the processor runs ------------------------------------------ */
+
+/* The methods whose arguments the connection decodes itself, so that the processor runs
+ * once per call, when the outcome is known. */
+typedef struct {
+  const gchar *name;
+  GType      (*args_type) (void);
+  void       (*start) (PayRpcHandler *self, PayRpcCall *call, ThriftStruct *args);
+} Method;
+
+static void
+start_charge_args (PayRpcHandler *self, PayRpcCall *call, ThriftStruct *args)
+{
+  start_charge (self, call, ((paymentPaymentServiceChargeArgs *) args)->req);
+}
+
+static void
+start_query_args (PayRpcHandler *self, PayRpcCall *call, ThriftStruct *args)
+{
+  start_query (self, call, ((paymentPaymentServiceQueryPaymentArgs *) args)->req);
+}
+
+static void
+start_refund_args (PayRpcHandler *self, PayRpcCall *call, ThriftStruct *args)
+{
+  start_refund (self, call, ((paymentPaymentServiceRefundArgs *) args)->req);
+}
+
+static const Method methods[] = {
+  { "Charge", payment_payment_service_charge_args_get_type, start_charge_args },
+  { "QueryPayment", payment_payment_service_query_payment_args_get_type, start_query_args },
+  { "Refund", payment_payment_service_refund_args_get_type, start_refund_args },
+};
+
+static const Method *
+find_method (const gchar *name, gsize name_len)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (methods); i++)
+    if (strlen (methods[i].name) == name_len && memcmp (methods[i].name, name, name_len) == 0)
+      return &methods[i];
+  return NULL;
+}
+
+GType
+pay_rpc_handler_args_type (const gchar *name, gsize name_len)
+{
+  const Method *method = find_method (name, name_len);
+
+  return method != NULL ? method->args_type () : G_TYPE_INVALID;
+}
+
+void
+pay_rpc_handler_start (PayRpcHandler *self,
+                       PayRpcCall    *call,
+                       const gchar   *name,
+                       gsize          name_len,
+                       ThriftStruct  *args)
+{
+  const Method *method = find_method (name, name_len);
+
+  g_return_if_fail (PAY_IS_RPC_HANDLER (self));
+  g_return_if_fail (method != NULL && call->state == PAY_RPC_CALL_FRESH);
+  g_return_if_fail (G_TYPE_CHECK_INSTANCE_TYPE (args, method->args_type ()));
+
+  method->start (self, call, args);
 }
 
 static void

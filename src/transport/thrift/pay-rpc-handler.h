@@ -2,12 +2,14 @@
  * generated structs and call PayService; no business rules here.
  *
  * The generated processor calls the handler synchronously, while the service answers
- * asynchronously (Redis and MySQL never block the main loop). So a call runs the
- * processor twice, both times on the main loop: the first run starts the service's
- * operation and ends as "deferred" (its output is discarded); when the operation has
- * finished, the second run decodes the same message again and the handler answers from
- * the outcome kept in the call. A charge that fails validation is answered in the first
- * run. */
+ * asynchronously (Redis and MySQL never block the main loop). So a call is started
+ * before the processor runs: the connection decodes the arguments into the generated
+ * args struct (pay_rpc_handler_args_type, pay_rpc_engine_read_args) and
+ * pay_rpc_handler_start() starts the service's operation; when it has finished (a charge
+ * that fails validation: at once), the processor runs once, on the main loop, decodes
+ * the arguments again and the handler answers from the outcome kept in the call. What
+ * the connection does not start (an unknown method, arguments that do not decode) the
+ * processor answers by itself, without the handler. */
 #pragma once
 
 #include "transport/thrift/pay-thrift-autoptr.h"
@@ -20,12 +22,12 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (PayRpcHandler, pay_rpc_handler, PAY, RPC_HANDLER, paymentPaymentServiceHandler)
 
 typedef enum {
-  PAY_RPC_CALL_FRESH,      /* the processor has not asked the service yet */
-  PAY_RPC_CALL_PENDING,    /* the service is working: the processor's output is void */
-  PAY_RPC_CALL_DONE,       /* the outcome is here: run the processor again */
+  PAY_RPC_CALL_FRESH,      /* not started */
+  PAY_RPC_CALL_PENDING,    /* the service is working */
+  PAY_RPC_CALL_DONE,       /* the outcome is here: the processor answers from it */
 } PayRpcCallState;
 
-/* One RPC call, owned by its connection, across its runs of the processor. */
+/* One RPC call, owned by its connection, from its start to the processor's answer. */
 typedef struct {
   PayRpcCallState   state;
   PayRequestRecord *record;     /* the handler notes the ids it decodes here */
@@ -44,5 +46,18 @@ PayRpcHandler *pay_rpc_handler_new (PayService *service);
 
 /* The call the next run of the processor belongs to (NULL after it). Main loop only. */
 void pay_rpc_handler_set_call (PayRpcHandler *self, PayRpcCall *call);
+
+/* The generated args struct type of the method called @name (not NUL-terminated), or
+ * G_TYPE_INVALID for a method the handler does not start itself. */
+GType pay_rpc_handler_args_type (const gchar *name, gsize name_len);
+
+/* Starts the FRESH @call of the method @name from its decoded @args (of the type
+ * pay_rpc_handler_args_type() gave): the call is PENDING, and resumes later, or DONE
+ * when it was answered at once. */
+void pay_rpc_handler_start (PayRpcHandler *self,
+                            PayRpcCall    *call,
+                            const gchar   *name,
+                            gsize          name_len,
+                            ThriftStruct  *args);
 
 G_END_DECLS

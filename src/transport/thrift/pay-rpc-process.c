@@ -133,6 +133,29 @@ pay_rpc_engine_process (PayRpcEngine *engine,
   return codec_run (engine->codec, engine->processor, msg, msg_len, reply, error);
 }
 
+ThriftStruct *
+pay_rpc_engine_read_args (PayRpcEngine *engine,
+                          const guint8 *msg,
+                          gsize         msg_len,
+                          GType         args_type)
+{
+  Codec *codec = engine->codec;
+  ThriftStruct *args = g_object_new (args_type, NULL);
+  g_autofree gchar *name = NULL;
+  ThriftMessageType type;
+  gint32 seqid;
+  gboolean ok;
+
+  pay_frame_transport_reset (codec->in, msg, msg_len, NULL);
+  ok = thrift_protocol_read_message_begin (codec->in_protocol, &name, &type, &seqid, NULL) >= 0 &&
+       thrift_struct_read (args, codec->in_protocol, NULL) >= 0 &&
+       thrift_protocol_read_message_end (codec->in_protocol, NULL) >= 0;
+  pay_frame_transport_reset (codec->in, NULL, 0, NULL);
+  if (!ok)
+    g_clear_object (&args);
+  return args;
+}
+
 void
 pay_rpc_write_exception (const PayThriftMessageInfo *info,
                          gint                        type,

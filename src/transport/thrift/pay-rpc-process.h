@@ -3,6 +3,7 @@
 #pragma once
 
 #include <thrift/c_glib/processor/thrift_processor.h>
+#include <thrift/c_glib/thrift_struct.h>
 
 #include "transport/thrift/pay-thrift-scan.h"
 
@@ -35,6 +36,14 @@ gboolean pay_rpc_engine_process (PayRpcEngine *engine,
                                  GError      **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PayRpcEngine, pay_rpc_engine_unref)
+
+/* Decodes the arguments of the call @msg (scanned COMPLETE, like for
+ * pay_rpc_engine_process) into a new generated struct of @args_type, without the
+ * processor; NULL when they do not decode (the processor then answers as it does). */
+ThriftStruct *pay_rpc_engine_read_args (PayRpcEngine *engine,
+                                        const guint8 *msg,
+                                        gsize         msg_len,
+                                        GType         args_type);
 
 /* Appends a TApplicationException reply message (type EXCEPTION) for the request
  * described by @info to @reply. @type is a THRIFT_APPLICATION_EXCEPTION_ERROR_* value. */

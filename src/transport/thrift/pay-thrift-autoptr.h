@@ -5,6 +5,7 @@
 #include <thrift/c_glib/processor/thrift_processor.h>
 #include <thrift/c_glib/protocol/thrift_protocol.h>
 #include <thrift/c_glib/thrift_application_exception.h>
+#include <thrift/c_glib/thrift_struct.h>
 #include <thrift/c_glib/transport/thrift_transport.h>
 
 #include "payment_payment_service.h"
@@ -13,4 +14,5 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (ThriftTransport, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ThriftProtocol, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ThriftProcessor, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ThriftApplicationException, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ThriftStruct, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (paymentPaymentServiceHandler, g_object_unref)
