@@ -70,8 +70,10 @@ def cmd_check_sql(args):
     schema = open(os.path.join(src, "schema.sql")).read()
     macros = dict(re.findall(r'#define (PAY_SCHEMA_\w+)\s+"(\w+)"', header))
 
-    m = re.search(r"#define PAYMENT_COLUMNS\s*\\\n(.*?)\n\n", repo, re.S)
-    macros["PAYMENT_COLUMNS"] = "".join(re.findall(r'"([^"]*)"', m.group(1))) if m else "?"
+    private = open(os.path.join(src, "pay-repository-private.h")).read()
+    m = re.search(r"#define PAY_REPOSITORY_PAYMENT_COLUMNS\s*\\\n(.*?)\n\n", private, re.S)
+    macros["PAY_REPOSITORY_PAYMENT_COLUMNS"] = ("".join(re.findall(r'"([^"]*)"', m.group(1)))
+                                                if m else "?")
     statement = c_string(repo, "insert_payment_sql", macros)
     trigger = macros.get("PAY_SCHEMA_CHARGE_EVENT_TRIGGER")
     work = re.search(r"\ncharge_work \(.*?\n}\n", repo, re.S)
