@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/pay-error.h"
+#include "core/pay-text.h"
 #include "storage/pay-payment-json.h"
 
 /* Reconnect delays: doubled after every failed attempt, back to the first on success. */
@@ -521,6 +522,35 @@ store_reply_cb (redisAsyncContext *ac, void *reply_data, void *privdata)
   op_release (op);
 }
 
+/* Queues SET @key @value [NX] [EX ttl] (TTL 0 means no expiry: Redis rejects EX 0).
+ * Built from an argument vector: hiredis's format-string parser showed in the profile. */
+static int
+queue_set (PayCache *self, CacheOp *op, const gchar *key, const gchar *value, gsize value_len,
+           gboolean only_if_new)
+{
+  const char *argv[6];
+  size_t lens[6];
+  int argc = 0;
+  gchar ttl[24];
+
+#define ARG(s, n) G_STMT_START { argv[argc] = (s); lens[argc] = (n); argc++; } G_STMT_END
+  ARG ("SET", 3);
+  ARG (key, strlen (key));
+  ARG (value, value_len);
+  if (only_if_new)
+    ARG ("NX", 2);
+  if (self->settings.ttl_seconds > 0)
+    {
+      PayText text = pay_text_init (ttl, sizeof ttl);
+
+      pay_text_put_uint (&text, self->settings.ttl_seconds, 1);
+      ARG ("EX", 2);
+      ARG (ttl, strlen (ttl));
+    }
+#undef ARG
+  return redisAsyncCommandArgv (self->ac, store_reply_cb, op, argc, argv, lens);
+}
+
 /* Runs on the context: queues both SETs, pipelined. */
 static gboolean
 store_dispatch (CacheOp *op)
@@ -553,17 +583,8 @@ store_dispatch (CacheOp *op)
                                 store_record_script, key, value, value_len,
                                 (long long) op->payment.refunded_cents,
                                 self->settings.ttl_seconds);
-      else if (i == 0 && self->settings.ttl_seconds > 0)
-        rc = redisAsyncCommand (self->ac, store_reply_cb, op, "SET %s %b NX EX %u",
-                                key, value, value_len, self->settings.ttl_seconds);
-      else if (i == 0)
-        rc = redisAsyncCommand (self->ac, store_reply_cb, op, "SET %s %b NX", key, value,
-                                value_len);
-      else if (self->settings.ttl_seconds > 0)
-        rc = redisAsyncCommand (self->ac, store_reply_cb, op, "SET %s %b EX %u",
-                                key, value, value_len, self->settings.ttl_seconds);
       else
-        rc = redisAsyncCommand (self->ac, store_reply_cb, op, "SET %s %b", key, value, value_len);
+        rc = queue_set (self, op, key, value, value_len, i == 0);
       if (rc == REDIS_OK)
         queued++;
       else
@@ -612,9 +633,11 @@ static gboolean
 get_dispatch (CacheOp *op)
 {
   PayCache *self = op->self;
+  const char *argv[] = { "GET", op->key };
+  const size_t lens[] = { 3, strlen (op->key) };
 
   g_atomic_rc_box_acquire (op);
-  if (redisAsyncCommand (self->ac, get_reply_cb, op, "GET %s", op->key) != REDIS_OK)
+  if (redisAsyncCommandArgv (self->ac, get_reply_cb, op, 2, argv, lens) != REDIS_OK)
     {
       op_complete (op, FALSE, "command not queued", NULL, 0);
       op_release (op);
