@@ -1,8 +1,10 @@
 /* pay-http-server.c: the JSON API on libsoup 3 — a route table, a body size limit
- * enforced while the body streams in, and async calls into PayService. */
+ * enforced while the body streams in, metrics and the log line per request. The
+ * endpoints, with their async calls into PayService, are in pay-http-routes.c. */
 #define G_LOG_DOMAIN "payment-http"
 
 #include "transport/http/pay-http-server.h"
+#include "transport/http/pay-http-private.h"
 
 #include "transport/pay-listener.h"
 
@@ -35,27 +37,6 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-struct _PayHttpServer
-{
-  GObject     parent_instance;
-
-  PayService     *service;
-  SoupServer     *soup;
-  GSocketService *listener;
-  GSocket        *anchor[2];    /* see add_keepalive_anchor() */
-  GHashTable     *sockets;      /* "ip:port" of the peer -> GSocket (not owned; see on_incoming) */
-  guint16         port;
-
-  PayMetrics        *metrics;
-  GPtrArray         *route_labels;    /* "METHOD /path" per route, parallel to routes[] */
-  PayMetricsMethod **route_metrics;   /* parallel to routes[] */
-  PayMetricsMethod  *unmatched_metrics;
-  PayHttpConsulStateFunc consul_state;
-  gpointer           consul_state_data;
-  guint              active;          /* requests between their headers and their end */
-  gboolean           draining;
-};
-
 enum {
   SIGNAL_DRAINED,
   N_SIGNALS
@@ -64,27 +45,6 @@ enum {
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (PayHttpServer, pay_http_server, G_TYPE_OBJECT)
-
-/* What we keep per request, attached to its SoupServerMessage. */
-typedef struct {
-  PayHttpServer *server;     /* not owned: messages end before the server does */
-  gint64      started_us;    /* monotonic time of request-started */
-  GByteArray *body;          /* accepted body bytes, never more than the limit */
-  guint64     received;      /* every body byte seen, accepted or discarded */
-  gboolean    disconnected;  /* the client went away */
-  gboolean    dropped;       /* we cut the connection (drain limit) */
-  PayMetricsMethod *metrics; /* set while counted in flight (headers in, not ended) */
-  gboolean    quiet;         /* /health and /metrics: logged at debug level */
-  PayRequestRecord record;   /* code and ids, for the metrics and the log line */
-} PayHttpExchange;
-
-/* One charge waiting for the service; holds the message while it is paused. */
-typedef struct {
-  PayHttpServer     *server;
-  SoupServerMessage *msg;
-  PayHttpExchange   *exchange;   /* owned by msg */
-  gint64             order_id;   /* for the log only */
-} PayHttpCall;
 
 typedef void (*PayHttpRouteFunc) (PayHttpServer     *self,
                                   SoupServerMessage *msg,
@@ -96,28 +56,22 @@ typedef struct {
   PayHttpRouteFunc  handler;
 } PayHttpRoute;
 
-static void handle_charge (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange);
-static void handle_query  (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange);
-static void handle_refund (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange);
-static void handle_health (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange);
-static void handle_metrics (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange);
-
 /* Every endpoint of the API. Paths match exactly; one path may appear with several
  * methods, and the 405 Allow header lists them in this order. */
 static const PayHttpRoute routes[] = {
-  { "POST", "/payment/charge", handle_charge },
-  { "GET",  "/payment/query",  handle_query },
-  { "POST", "/payment/refund", handle_refund },
-  { "GET",  "/health",         handle_health },
-  { "GET",  "/metrics",        handle_metrics },
+  { "POST", "/payment/charge", pay_http_handle_charge },
+  { "GET",  "/payment/query",  pay_http_handle_query },
+  { "POST", "/payment/refund", pay_http_handle_refund },
+  { "GET",  "/health",         pay_http_handle_health },
+  { "GET",  "/metrics",        pay_http_handle_metrics },
 };
 
 /* ---------------------------------------------------------------------------------- */
 /* Helpers                                                                            */
 /* ---------------------------------------------------------------------------------- */
 
-static void
-exchange_clear_body (PayHttpExchange *exchange)
+void
+pay_http_exchange_clear_body (PayHttpExchange *exchange)
 {
   if (exchange->body == NULL)
     return;
@@ -131,7 +85,7 @@ exchange_free (gpointer data)
 {
   PayHttpExchange *exchange = data;
 
-  exchange_clear_body (exchange);
+  pay_http_exchange_clear_body (exchange);
   g_free (exchange);
 }
 
@@ -142,8 +96,8 @@ exchange_get (SoupServerMessage *msg)
 }
 
 /* Sets @status and the JSON @data (taken) as the response. */
-static void
-respond_json (SoupServerMessage *msg, guint status, gchar *data, gsize length)
+void
+pay_http_respond_json (SoupServerMessage *msg, guint status, gchar *data, gsize length)
 {
   soup_server_message_set_status (msg, status, NULL);
   soup_server_message_set_response (msg, PAY_HTTP_CONTENT_TYPE_JSON, SOUP_MEMORY_TAKE,
@@ -151,8 +105,8 @@ respond_json (SoupServerMessage *msg, guint status, gchar *data, gsize length)
 }
 
 /* Remembers the contract code the request is answered with, for metrics and the log. */
-static void
-exchange_note_code (SoupServerMessage *msg, gint32 code)
+void
+pay_http_exchange_note_code (SoupServerMessage *msg, gint32 code)
 {
   PayHttpExchange *exchange = exchange_get (msg);
 
@@ -161,18 +115,18 @@ exchange_note_code (SoupServerMessage *msg, gint32 code)
 }
 
 /* Answers with the error object {"code", "message"} and the code's HTTP status. */
-static void
-respond_error (SoupServerMessage *msg, gint32 code, const gchar *message)
+void
+pay_http_respond_error (SoupServerMessage *msg, gint32 code, const gchar *message)
 {
   gsize length;
   gchar *data = pay_json_encode_error (code, message, &length);
 
-  exchange_note_code (msg, code);
-  respond_json (msg, pay_http_status_for_code (code), data, length);
+  pay_http_exchange_note_code (msg, code);
+  pay_http_respond_json (msg, pay_http_status_for_code (code), data, length);
 }
 
-static void
-respond_gerror (SoupServerMessage *msg, const GError *error)
+void
+pay_http_respond_gerror (SoupServerMessage *msg, const GError *error)
 {
   gint32 code;
   const gchar *message;
@@ -180,9 +134,9 @@ respond_gerror (SoupServerMessage *msg, const GError *error)
   gchar *data;
   guint status = pay_http_describe_error (error, &code, &message);
 
-  exchange_note_code (msg, code);
+  pay_http_exchange_note_code (msg, code);
   data = pay_json_encode_error (code, message, &length);
-  respond_json (msg, status, data, length);
+  pay_http_respond_json (msg, status, data, length);
 }
 
 /* 413, and the connection is not reused: the client may still be sending. */
@@ -192,7 +146,7 @@ respond_too_large (SoupServerMessage *msg)
   g_autofree gchar *message = g_strdup_printf ("request body larger than %d bytes",
                                                PAY_HTTP_MAX_BODY_BYTES);
 
-  respond_error (msg, PAY_ERROR_BODY_TOO_LARGE, message);
+  pay_http_respond_error (msg, PAY_ERROR_BODY_TOO_LARGE, message);
   soup_message_headers_replace (soup_server_message_get_response_headers (msg),
                                 "Connection", "close");
 }
@@ -249,241 +203,13 @@ route_or_reject (SoupServerMessage *msg)
     return route;
   if (!path_known)
     {
-      respond_error (msg, PAY_ERROR_NO_SUCH_ENDPOINT, "no such endpoint");
+      pay_http_respond_error (msg, PAY_ERROR_NO_SUCH_ENDPOINT, "no such endpoint");
       return NULL;
     }
   allow = allowed_methods (path);
-  respond_error (msg, PAY_ERROR_METHOD_NOT_ALLOWED, "method not allowed");
+  pay_http_respond_error (msg, PAY_ERROR_METHOD_NOT_ALLOWED, "method not allowed");
   soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow", allow);
   return NULL;
-}
-
-/* ---------------------------------------------------------------------------------- */
-/* Routes                                                                             */
-/* ---------------------------------------------------------------------------------- */
-
-static void
-call_free (PayHttpCall *call)
-{
-  g_object_unref (call->msg);
-  g_object_unref (call->server);
-  g_free (call);
-}
-
-static void
-on_charge_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  PayHttpCall *call = user_data;
-  g_autoptr(GError) error = NULL;
-  PayPayment payment = { 0 };
-  gboolean ok = pay_service_charge_finish (PAY_SERVICE (source), result, &payment, &error);
-
-  if (ok)
-    pay_request_record_set_transaction_id (&call->exchange->record, payment.transaction_id);
-  if (call->exchange->disconnected)
-    {
-      /* The outcome stands (the client can look the order up); there is nobody to tell. */
-      g_info ("client left before the charge reply: order_id=%" G_GINT64_FORMAT " %s",
-              call->order_id, ok ? payment.transaction_id : "failed");
-    }
-  else
-    {
-      if (ok)
-        {
-          gsize length;
-          gchar *data = pay_json_encode_charge_response (payment.transaction_id, &length);
-
-          respond_json (call->msg, SOUP_STATUS_OK, data, length);
-        }
-      else
-        respond_gerror (call->msg, error);
-      soup_server_message_unpause (call->msg);
-    }
-  call_free (call);
-}
-
-/* POST /payment/charge: decode, one service call, encode. The charge is not cancelled
- * when the client disconnects: a payment half-abandoned on the way to MySQL would leave
- * the client unsure whether it was made, while a finished one can be queried. */
-static void
-handle_charge (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PayChargeBody) body = NULL;
-  PayHttpCall *call;
-
-  body = pay_json_decode_charge (exchange->body != NULL ? (const gchar *) exchange->body->data : "",
-                                 exchange->body != NULL ? exchange->body->len : 0, &error);
-  exchange_clear_body (exchange);
-  if (body == NULL)
-    {
-      respond_gerror (msg, error);
-      return;
-    }
-
-  call = g_new0 (PayHttpCall, 1);
-  call->server = g_object_ref (self);
-  call->msg = g_object_ref (msg);
-  call->exchange = exchange;
-  call->order_id = body->request.order_id;
-  exchange->record.order_id = body->request.order_id;
-
-  soup_server_message_pause (msg);
-  /* The service copies the request before returning, so @body may go now. */
-  pay_service_charge_async (self->service, &body->request, NULL, on_charge_done, call);
-}
-
-/* Starts a call: keeps @msg paused until the service answers. */
-static PayHttpCall *
-call_start (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange)
-{
-  PayHttpCall *call = g_new0 (PayHttpCall, 1);
-
-  call->server = g_object_ref (self);
-  call->msg = g_object_ref (msg);
-  call->exchange = exchange;
-  soup_server_message_pause (msg);
-  return call;
-}
-
-/* Answers @call with @data (taken; NULL: @error) unless the client has gone, and ends it. */
-static void
-call_finish (PayHttpCall *call, gchar *data, gsize length, const GError *error)
-{
-  if (!call->exchange->disconnected)
-    {
-      if (data != NULL)
-        respond_json (call->msg, SOUP_STATUS_OK, g_steal_pointer (&data), length);
-      else
-        respond_gerror (call->msg, error);
-      soup_server_message_unpause (call->msg);
-    }
-  g_free (data);
-  call_free (call);
-}
-
-static void
-on_query_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr(GError) error = NULL;
-  PayPayment payment;
-  gchar *data = NULL;
-  gsize length = 0;
-
-  if (pay_service_query_finish (PAY_SERVICE (source), result, &payment, &error))
-    data = pay_json_encode_payment_info (&payment, &length);
-  call_finish (user_data, data, length, error);
-}
-
-/* The one query parameter @name: NULL when absent. */
-static const gchar *
-query_param (GHashTable *params, const gchar *name)
-{
-  return params != NULL ? g_hash_table_lookup (params, name) : NULL;
-}
-
-/* GET /payment/query?transaction_id=... or ?order_id=...: the key rules are the
- * service's; here order_id only has to be a decimal integer. */
-static void
-handle_query (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange)
-{
-  GUri *uri = soup_server_message_get_uri (msg);
-  const gchar *query = uri != NULL ? g_uri_get_query (uri) : NULL;
-  g_autoptr(GHashTable) params = NULL;
-  const gchar *order_text;
-  PayQueryRequest request = { 0 };
-
-  if (query != NULL)
-    params = g_uri_parse_params (query, -1, "&", G_URI_PARAMS_NONE, NULL);
-  if (query != NULL && params == NULL)
-    {
-      respond_error (msg, PAY_ERROR_INVALID_REQUEST, "invalid request: malformed query string");
-      return;
-    }
-  request.transaction_id = query_param (params, "transaction_id");
-  order_text = query_param (params, "order_id");
-  if (order_text != NULL)
-    {
-      request.has_order_id = TRUE;
-      if (!g_ascii_string_to_signed (order_text, 10, G_MININT64, G_MAXINT64,
-                                     &request.order_id, NULL))
-        {
-          respond_error (msg, PAY_ERROR_INVALID_REQUEST,
-                         "invalid request: order_id must be an integer");
-          return;
-        }
-    }
-
-  exchange->record.order_id = request.has_order_id ? request.order_id : 0;
-  pay_request_record_set_transaction_id (&exchange->record, request.transaction_id);
-  pay_service_query_async (self->service, &request, NULL, on_query_done,
-                           call_start (self, msg, exchange));
-}
-
-static void
-on_refund_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr(GError) error = NULL;
-  PayRefund refund;
-  gchar *data = NULL;
-  gsize length = 0;
-
-  if (pay_service_refund_finish (PAY_SERVICE (source), result, &refund, &error))
-    data = pay_json_encode_refund_response (&refund, &length);
-  call_finish (user_data, data, length, error);
-}
-
-/* POST /payment/refund: decode, one service call, encode. Like a charge, a refund is not
- * cancelled when the client leaves: a retry with the same refund_request_id replays it. */
-static void
-handle_refund (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PayRefundBody) body = NULL;
-
-  body = pay_json_decode_refund (exchange->body != NULL ? (const gchar *) exchange->body->data : "",
-                                 exchange->body != NULL ? exchange->body->len : 0, &error);
-  exchange_clear_body (exchange);
-  if (body == NULL)
-    {
-      respond_gerror (msg, error);
-      return;
-    }
-  pay_request_record_set_transaction_id (&exchange->record, body->request.transaction_id);
-  pay_service_refund_async (self->service, &body->request, NULL, on_refund_done,
-                            call_start (self, msg, exchange));
-}
-
-/* GET /health: from the service's last observations, without waiting on anything. */
-static void
-handle_health (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange)
-{
-  gboolean mysql_up = pay_service_storage_ok (self->service);
-  gboolean redis_up = pay_service_cache_ok (self->service);
-  const gchar *status = !mysql_up ? "unavailable" : redis_up ? "ok" : "degraded";
-  gsize length;
-  const gchar *consul = self->consul_state != NULL
-                        ? self->consul_state (self->consul_state_data) : "disabled";
-  gchar *data = pay_json_encode_health (status, mysql_up, redis_up, consul, &length);
-
-  if (!mysql_up)
-    exchange_note_code (msg, PAY_ERROR_STORAGE_UNAVAILABLE);
-  respond_json (msg, mysql_up ? SOUP_STATUS_OK : SOUP_STATUS_SERVICE_UNAVAILABLE, data, length);
-  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
-                                "Cache-Control", "no-store");
-}
-
-/* GET /metrics: the Prometheus text exposition of PayMetrics. */
-static void
-handle_metrics (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange)
-{
-  gchar *text = pay_metrics_render (self->metrics);
-
-  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
-  soup_server_message_set_response (msg, PAY_METRICS_CONTENT_TYPE, SOUP_MEMORY_TAKE,
-                                    text, strlen (text));
-  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
-                                "Cache-Control", "no-store");
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -555,7 +281,7 @@ on_got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
 
   if (exchange->received > PAY_HTTP_MAX_BODY_BYTES)
     {
-      exchange_clear_body (exchange);
+      pay_http_exchange_clear_body (exchange);
       respond_too_large (msg);
       return;
     }
@@ -592,8 +318,8 @@ request_begin (PayHttpServer *self, SoupServerMessage *msg, const PayHttpRoute *
   exchange->metrics = route != NULL ? self->route_metrics[index] : self->unmatched_metrics;
   exchange->record.transport = "http";
   exchange->record.method = route != NULL ? self->route_labels->pdata[index] : "unmatched";
-  exchange->quiet = route != NULL && (route->handler == handle_health ||
-                                      route->handler == handle_metrics);
+  exchange->quiet = route != NULL && (route->handler == pay_http_handle_health ||
+                                      route->handler == pay_http_handle_metrics);
   self->active++;
   pay_metrics_request_started (exchange->metrics);
 }

@@ -1,0 +1,70 @@
+/* pay-http-private.h: what pay-http-server.c (the server, its routing and request
+ * plumbing) shares with pay-http-routes.c (the endpoints). Not for other modules. */
+#pragma once
+
+#include <libsoup/soup.h>
+
+#include "core/pay-metrics.h"
+#include "core/pay-request-log.h"
+#include "transport/http/pay-http-server.h"
+
+G_BEGIN_DECLS
+
+struct _PayHttpServer
+{
+  GObject     parent_instance;
+
+  PayService     *service;
+  SoupServer     *soup;
+  GSocketService *listener;
+  GSocket        *anchor[2];    /* see add_keepalive_anchor() */
+  GHashTable     *sockets;      /* "ip:port" of the peer -> GSocket (not owned; see on_incoming) */
+  guint16         port;
+
+  PayMetrics        *metrics;
+  GPtrArray         *route_labels;    /* "METHOD /path" per route, parallel to routes[] */
+  PayMetricsMethod **route_metrics;   /* parallel to routes[] */
+  PayMetricsMethod  *unmatched_metrics;
+  PayHttpConsulStateFunc consul_state;
+  gpointer           consul_state_data;
+  guint              active;          /* requests between their headers and their end */
+  gboolean           draining;
+};
+
+/* What we keep per request, attached to its SoupServerMessage. */
+typedef struct {
+  PayHttpServer *server;     /* not owned: messages end before the server does */
+  gint64      started_us;    /* monotonic time of request-started */
+  GByteArray *body;          /* accepted body bytes, never more than the limit */
+  guint64     received;      /* every body byte seen, accepted or discarded */
+  gboolean    disconnected;  /* the client went away */
+  gboolean    dropped;       /* we cut the connection (drain limit) */
+  PayMetricsMethod *metrics; /* set while counted in flight (headers in, not ended) */
+  gboolean    quiet;         /* /health and /metrics: logged at debug level */
+  PayRequestRecord record;   /* code and ids, for the metrics and the log line */
+} PayHttpExchange;
+
+/* Sets @status and the JSON @data (taken) as the response. */
+void pay_http_respond_json (SoupServerMessage *msg, guint status, gchar *data, gsize length);
+
+/* Remembers the contract code the request is answered with, for metrics and the log. */
+void pay_http_exchange_note_code (SoupServerMessage *msg, gint32 code);
+
+/* Answers with the error object {"code", "message"} and the code's HTTP status. */
+void pay_http_respond_error (SoupServerMessage *msg, gint32 code, const gchar *message);
+
+/* Answers with the error object and the HTTP status pay_http_describe_error() gives
+ * @error. */
+void pay_http_respond_gerror (SoupServerMessage *msg, const GError *error);
+
+/* Wipes and frees the request body (it holds a card number). */
+void pay_http_exchange_clear_body (PayHttpExchange *exchange);
+
+/* The endpoints (pay-http-routes.c). */
+void pay_http_handle_charge (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange);
+void pay_http_handle_query  (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange);
+void pay_http_handle_refund (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange);
+void pay_http_handle_health (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange);
+void pay_http_handle_metrics (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange);
+
+G_END_DECLS
