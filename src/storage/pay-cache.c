@@ -1,12 +1,12 @@
 /* pay-cache.c: PayCache, the Redis cache of payment records: one hiredis async connection
- * on the cache's GMainContext, reconnected with capped backoff, fed from any thread;
- * stores and GETs here, lookups built on the GETs in pay-cache-lookup.c. */
+ * on the cache's GMainContext, fed from any thread. Stores and GETs are here, the
+ * connection (hiredis's loop hooks, reconnects with capped backoff, the watchdog) in
+ * pay-cache-connection.c, lookups built on the GETs in pay-cache-lookup.c. */
 #define G_LOG_DOMAIN "payment-storage"
 
 #include "storage/pay-cache.h"
 #include "storage/pay-cache-private.h"
 
-#include <hiredis/adapters/glib.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <string.h>
@@ -15,55 +15,9 @@
 #include "core/pay-text.h"
 #include "storage/pay-payment-json.h"
 
-/* Reconnect delays: doubled after every failed attempt, back to the first on success. */
-#define PAY_CACHE_BACKOFF_INITIAL_MS 100
-#define PAY_CACHE_BACKOFF_MAX_MS     5000
-
-/* A connection not ready (connected, AUTH and SELECT answered) within timeout_ms, but at
- * least this long, is abandoned and retried. */
-#define PAY_CACHE_MIN_CONNECT_TIMEOUT_MS 100
-
-/* Commands waiting this long (2 x timeout_ms, at least this) without any reply mean a
- * stuck server: the connection is dropped so replies cannot pile up behind it. */
-#define PAY_CACHE_MIN_STALL_MS 1000
-
-/* How often the watchdog looks at the connection, clamped to these bounds. */
-#define PAY_CACHE_WATCHDOG_MIN_MS 50
-#define PAY_CACHE_WATCHDOG_MAX_MS 1000
-
 /* Both keys of one record go out together: EVAL (a guarded SET of payment:tx:...), then
  * SET payment:order:.... */
 #define PAY_CACHE_COMMANDS_PER_STORE 2
-
-struct _PayCache
-{
-  GObject parent_instance;
-
-  PayRedisSettings   settings;        /* deep copy */
-  GMainContext      *context;
-
-  /* Owned by the context's thread. */
-  redisAsyncContext *ac;              /* NULL while disconnected */
-  GSource           *source;          /* ac's RedisSource; destroyed in its cleanup hook */
-  GSource           *watchdog;
-  GSource           *retry;
-  gboolean           running;         /* between start and stop */
-  gboolean           ready;           /* connected and AUTH / SELECT answered */
-  guint              setup_pending;   /* AUTH / SELECT replies still to come */
-  guint              backoff_ms;
-  gint64             connect_started_us;
-  guint              replies_pending; /* replies still to come on ac */
-  gint64             last_progress_us;
-  GQueue             waiting;         /* CacheOp with a callback, oldest first */
-
-  /* Any thread. */
-  gint               connected;       /* atomic copy of ready */
-  GMutex             stats_lock;
-  guint64            error_count;
-  gint               hits;            /* atomic; see pay_cache_count_lookup() */
-  gint               misses;          /* atomic */
-  gboolean           failing;         /* logged as failing, not yet as recovered */
-};
 
 G_DEFINE_FINAL_TYPE (PayCache, pay_cache, G_TYPE_OBJECT)
 
@@ -107,41 +61,6 @@ static const gchar store_record_script[] =
   "else redis.call('SET', KEYS[1], ARGV[1]) end "
   "return 1";
 
-static void cache_connect (PayCache *self);
-
-/* ---- failure accounting ------------------------------------------------------------- */
-
-/* Counts a failure; logs it only when the cache was healthy until now. */
-static void
-note_failure (PayCache *self, const gchar *reason)
-{
-  gboolean log;
-
-  g_mutex_lock (&self->stats_lock);
-  self->error_count++;
-  log = !self->failing;
-  self->failing = TRUE;
-  g_mutex_unlock (&self->stats_lock);
-
-  if (log)
-    g_warning ("Redis cache at %s:%u failing: %s", self->settings.host,
-               self->settings.port, reason);
-}
-
-static void
-note_success (PayCache *self)
-{
-  gboolean log;
-
-  g_mutex_lock (&self->stats_lock);
-  log = self->failing;
-  self->failing = FALSE;
-  g_mutex_unlock (&self->stats_lock);
-
-  if (log)
-    g_message ("Redis cache at %s:%u working again", self->settings.host, self->settings.port);
-}
-
 /* ---- operations ----------------------------------------------------------------------- */
 
 static void op_release (gpointer op);
@@ -161,9 +80,9 @@ op_complete (CacheOp *op, gboolean ok, const gchar *reason, const gchar *value, 
       op->link.data = NULL;
     }
   if (ok)
-    note_success (op->self);
+    pay_cache_note_success (op->self);
   else
-    note_failure (op->self, reason);
+    pay_cache_note_failure (op->self, reason);
 
   if (op->got != NULL)
     op->got (ok, ok ? value : NULL, ok ? len : 0, op->user_data);
@@ -202,8 +121,8 @@ op_handed_over (gpointer data)
 
 /* Completes, as failed, every waiting operation whose deadline is past (all of them when
  * @all): the oldest are first. */
-static void
-expire_waiting (PayCache *self, gboolean all, const gchar *reason)
+void
+pay_cache_expire_waiting (PayCache *self, gboolean all, const gchar *reason)
 {
   gint64 now = g_get_monotonic_time ();
   GList *head;
@@ -218,264 +137,6 @@ expire_waiting (PayCache *self, gboolean all, const gchar *reason)
       op_complete (op, FALSE, reason, NULL, 0);
       op_release (op);
     }
-}
-
-/* ---- the connection ----------------------------------------------------------------- */
-
-static void
-stop_watchdog (PayCache *self)
-{
-  if (self->watchdog != NULL)
-    {
-      g_source_destroy (self->watchdog);
-      g_clear_pointer (&self->watchdog, g_source_unref);
-    }
-}
-
-static gboolean
-retry_cb (gpointer data)
-{
-  PayCache *self = data;
-
-  g_clear_pointer (&self->retry, g_source_unref);
-  if (self->running && self->ac == NULL)
-    cache_connect (self);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-schedule_retry (PayCache *self)
-{
-  if (!self->running || self->retry != NULL)
-    return;
-
-  self->retry = g_timeout_source_new (self->backoff_ms);
-  g_source_set_callback (self->retry, retry_cb, self, NULL);
-  g_source_attach (self->retry, self->context);
-  g_debug ("reconnecting to Redis in %u ms", self->backoff_ms);
-  self->backoff_ms = MIN (self->backoff_ms * 2, PAY_CACHE_BACKOFF_MAX_MS);
-}
-
-/* Forgets the connection (already detached from self->ac, or being freed by hiredis),
- * counts @reason (NULL: an orderly stop) and schedules the next attempt. */
-static void
-connection_down (PayCache *self, const gchar *reason)
-{
-  self->ready = FALSE;
-  g_atomic_int_set (&self->connected, FALSE);
-  self->setup_pending = 0;
-  self->replies_pending = 0;
-  stop_watchdog (self);
-
-  if (reason != NULL && self->running)
-    note_failure (self, reason);
-  schedule_retry (self);
-}
-
-/* Drops the current connection on our initiative. Every command still in hiredis is
- * answered with a NULL reply, at once or, inside a hiredis callback, right after it. */
-static void
-drop_connection (PayCache *self, const gchar *reason)
-{
-  redisAsyncContext *ac = g_steal_pointer (&self->ac);
-
-  connection_down (self, reason);
-  if (ac != NULL)
-    redisAsyncFree (ac);
-}
-
-static void
-set_ready (PayCache *self)
-{
-  self->ready = TRUE;
-  self->backoff_ms = PAY_CACHE_BACKOFF_INITIAL_MS;
-  self->last_progress_us = g_get_monotonic_time ();
-  g_atomic_int_set (&self->connected, TRUE);
-  g_info ("connected to Redis at %s:%u", self->settings.host, self->settings.port);
-  note_success (self);
-}
-
-/* Replace the adapter's event hooks: those call g_main_context_wakeup() on every change,
- * an eventfd write per command and reply even on the context's own thread, where the
- * next poll picks the new events up anyway. */
-static void
-source_set_events (gpointer data, gushort add, gushort remove)
-{
-  RedisSource *redis = data;
-  GMainContext *context = g_source_get_context (data);
-
-  redis->poll_fd.events = (redis->poll_fd.events | add) & ~remove;
-  if (context != NULL && !g_main_context_is_owner (context))
-    g_main_context_wakeup (context);
-}
-
-static void
-source_add_read (gpointer data)
-{
-  source_set_events (data, G_IO_IN, 0);
-}
-
-static void
-source_del_read (gpointer data)
-{
-  source_set_events (data, 0, G_IO_IN);
-}
-
-static void
-source_add_write (gpointer data)
-{
-  source_set_events (data, G_IO_OUT, 0);
-}
-
-static void
-source_del_write (gpointer data)
-{
-  source_set_events (data, 0, G_IO_OUT);
-}
-
-/* Replaces the adapter's cleanup: hiredis 0.14's glib adapter removes its poll fd but
- * leaves the GSource attached, dispatching for a freed context. */
-static void
-source_cleanup (gpointer data)
-{
-  RedisSource *redis = data;
-  PayCache *self = redis->ac->data;
-  GSource *source = data;
-
-  redis_source_cleanup (data);
-  /* The dispatch that freed the context must not go on to read from it. */
-  redis->poll_fd.revents = 0;
-  g_source_destroy (source);
-  if (self->source == source)
-    g_clear_pointer (&self->source, g_source_unref);
-}
-
-static void
-connect_cb (const redisAsyncContext *ac, int status)
-{
-  PayCache *self = ac->data;
-
-  if (ac != self->ac)
-    return;
-
-  if (status != REDIS_OK)
-    {
-      g_autofree gchar *reason = g_strdup_printf ("cannot connect: %s", ac->errstr);
-
-      /* hiredis frees ac when this returns. */
-      self->ac = NULL;
-      connection_down (self, reason);
-      return;
-    }
-  if (self->setup_pending == 0)
-    set_ready (self);
-}
-
-static void
-disconnect_cb (const redisAsyncContext *ac, int status)
-{
-  PayCache *self = ac->data;
-  g_autofree gchar *reason = NULL;
-
-  if (ac != self->ac)
-    return;   /* we dropped it ourselves */
-
-  reason = g_strdup_printf ("connection lost: %s",
-                            status == REDIS_OK || ac->errstr[0] == '\0' ? "closed" : ac->errstr);
-  self->ac = NULL;
-  connection_down (self, reason);
-}
-
-static void
-setup_reply_cb (redisAsyncContext *ac, void *reply_data, void *privdata)
-{
-  PayCache *self = privdata;
-  redisReply *reply = reply_data;
-
-  /* NULL: the connection is going away, which its own callback reports. */
-  if (reply == NULL || ac != self->ac)
-    return;
-
-  if (reply->type == REDIS_REPLY_ERROR)
-    {
-      g_autofree gchar *reason = g_strdup_printf ("AUTH/SELECT refused: %s", reply->str);
-
-      drop_connection (self, reason);
-      return;
-    }
-  if (--self->setup_pending == 0 && (ac->c.flags & REDIS_CONNECTED))
-    set_ready (self);
-}
-
-static gboolean
-watchdog_cb (gpointer data)
-{
-  PayCache *self = data;
-  gint64 now = g_get_monotonic_time ();
-  guint connect_ms = MAX (self->settings.timeout_ms, PAY_CACHE_MIN_CONNECT_TIMEOUT_MS);
-  guint stall_ms = MAX (2 * self->settings.timeout_ms, PAY_CACHE_MIN_STALL_MS);
-
-  expire_waiting (self, FALSE, "no reply in time");
-  if (self->ac == NULL)
-    return G_SOURCE_CONTINUE;
-
-  if (!self->ready && now - self->connect_started_us > connect_ms * G_TIME_SPAN_MILLISECOND)
-    drop_connection (self, "connect timeout");
-  else if (self->ready && self->replies_pending > 0 &&
-           now - self->last_progress_us > stall_ms * G_TIME_SPAN_MILLISECOND)
-    drop_connection (self, "no reply from Redis");
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-cache_connect (PayCache *self)
-{
-  redisAsyncContext *ac;
-  guint period_ms;
-
-  g_assert (self->ac == NULL);
-
-  ac = redisAsyncConnect (self->settings.host, self->settings.port);
-  if (ac == NULL || ac->err)
-    {
-      g_autofree gchar *reason = g_strdup_printf ("cannot connect: %s",
-                                                  ac != NULL ? ac->errstr : "out of memory");
-
-      if (ac != NULL)
-        redisAsyncFree (ac);
-      connection_down (self, reason);
-      return;
-    }
-
-  ac->data = self;
-  self->ac = ac;
-  self->source = redis_source_new (ac);
-  /* No fd removal and re-adding (each an eventfd write) around every dispatch. */
-  g_source_set_can_recurse (self->source, TRUE);
-  ac->ev.addRead = source_add_read;
-  ac->ev.delRead = source_del_read;
-  ac->ev.addWrite = source_add_write;
-  ac->ev.delWrite = source_del_write;
-  ac->ev.cleanup = source_cleanup;
-  g_source_attach (self->source, self->context);
-  /* After the source is attached: setting the connect callback arms the write event. */
-  redisAsyncSetConnectCallback (ac, connect_cb);
-  redisAsyncSetDisconnectCallback (ac, disconnect_cb);
-
-  self->connect_started_us = g_get_monotonic_time ();
-  self->setup_pending = 0;
-  if (self->settings.password != NULL && self->settings.password[0] != '\0' &&
-      redisAsyncCommand (ac, setup_reply_cb, self, "AUTH %s", self->settings.password) == REDIS_OK)
-    self->setup_pending++;
-  if (self->settings.db != 0 &&
-      redisAsyncCommand (ac, setup_reply_cb, self, "SELECT %u", self->settings.db) == REDIS_OK)
-    self->setup_pending++;
-
-  period_ms = CLAMP (self->settings.timeout_ms / 2, PAY_CACHE_WATCHDOG_MIN_MS, PAY_CACHE_WATCHDOG_MAX_MS);
-  stop_watchdog (self);
-  self->watchdog = g_timeout_source_new (period_ms);
-  g_source_set_callback (self->watchdog, watchdog_cb, self, NULL);
-  g_source_attach (self->watchdog, self->context);
 }
 
 /* ---- storing ------------------------------------------------------------------------ */
@@ -772,7 +433,7 @@ pay_cache_start (PayCache *self)
   self->running = TRUE;
   self->backoff_ms = PAY_CACHE_BACKOFF_INITIAL_MS;
   if (self->ac == NULL && self->retry == NULL)
-    cache_connect (self);
+    pay_cache_connect (self);
 }
 
 void
@@ -786,8 +447,8 @@ pay_cache_stop (PayCache *self)
       g_source_destroy (self->retry);
       g_clear_pointer (&self->retry, g_source_unref);
     }
-  drop_connection (self, NULL);
-  expire_waiting (self, TRUE, "cache stopped");
+  pay_cache_drop_connection (self, NULL);
+  pay_cache_expire_waiting (self, TRUE, "cache stopped");
 }
 
 gboolean
