@@ -18,8 +18,6 @@
 
 #include <string.h>
 
-#include <glib-unix.h>
-
 #include <thrift/c_glib/thrift_application_exception.h>
 
 #include "transport/thrift/pay-rpc-framing.h"
