@@ -239,17 +239,6 @@ cache_write_failed (void)
 
 /* ---- Charge ------------------------------------------------------------------------ */
 
-gboolean
-pay_service_check_charge (PayService *self, const PayChargeRequest *request, GError **error)
-{
-  PayPayment scratch;
-
-  g_return_val_if_fail (PAY_IS_SERVICE (self), FALSE);
-  g_return_val_if_fail (request != NULL, FALSE);
-
-  return validate_charge (self, request, &scratch, error);
-}
-
 static void
 charge_cached (gboolean ok, gpointer user_data)
 {
@@ -281,35 +270,40 @@ charge_stored (GObject *source, GAsyncResult *result, gpointer user_data)
   finish (task, NULL);
 }
 
-void
-pay_service_charge_async (PayService             *self,
+gboolean
+pay_service_charge_begin (PayService             *self,
                           const PayChargeRequest *request,
                           GCancellable           *cancellable,
                           GAsyncReadyCallback     callback,
-                          gpointer                user_data)
+                          gpointer                user_data,
+                          GError                **error)
 {
-  PayPayment *payment = g_new0 (PayPayment, 1);
-  GTask *task = op_task_new (self, payment, pay_service_charge_async, cancellable,
-                             callback, user_data);
-  GError *error = NULL;
+  PayPayment *payment;
+  GTask *task;
+
+  g_return_val_if_fail (PAY_IS_SERVICE (self), FALSE);
+  g_return_val_if_fail (request != NULL, FALSE);
 
   /* The card is read here, before this returns: the request is not kept. */
-  if (!validate_charge (self, request, payment, &error) ||
-      !new_uuid (payment->transaction_id, &error))
+  payment = g_new0 (PayPayment, 1);
+  if (!validate_charge (self, request, payment, error) ||
+      !new_uuid (payment->transaction_id, error))
     {
-      finish (task, error);
-      return;
+      g_free (payment);
+      return FALSE;
     }
+  task = op_task_new (self, payment, pay_service_charge_begin, cancellable, callback, user_data);
   payment->refunded_cents = 0;
   payment->status = PAY_STATUS_PAID;
   payment->created_at_ms = payment->updated_at_ms = g_get_real_time () / 1000;
   pay_repository_insert_payment_async (self->repository, payment, charge_stored, task);
+  return TRUE;
 }
 
 gboolean
 pay_service_charge_finish (PayService *self, GAsyncResult *result, PayPayment *out, GError **error)
 {
-  PayPayment *payment = finished_op (self, result, pay_service_charge_async, error);
+  PayPayment *payment = finished_op (self, result, pay_service_charge_begin, error);
 
   if (payment == NULL)
     return FALSE;

@@ -27,20 +27,17 @@ PayService *pay_service_new (PayRepository            *repository,
  * blocking; MySQL work on a worker thread. @request is read before the call returns.
  * Errors are PAY_ERROR codes (CONTRACT.md section 3). */
 
-/* The checks of a charge alone (shape, amount, card), without any I/O: the error
- * pay_service_charge_async() would end with, or TRUE. */
-gboolean pay_service_check_charge (PayService             *self,
-                                   const PayChargeRequest *request,
-                                   GError                **error);
-
-/* Validates, stores (one INSERT) and caches a charge; _finish fills @out with the stored
- * payment. In strict cache mode a failed cache write is PAY_ERROR_CACHE_WRITE (after
- * the commit). */
-void     pay_service_charge_async  (PayService             *self,
+/* Validates a charge (shape, amount, card: no I/O) before returning: FALSE with @error,
+ * and no @callback, when it fails. Otherwise stores it (one INSERT) and caches it, then
+ * calls @callback, where _finish fills @out with the stored payment. In strict cache
+ * mode a failed cache write is PAY_ERROR_CACHE_WRITE (after the commit). A rejected
+ * charge is answered at once, with no task and no loop iteration of its own. */
+gboolean pay_service_charge_begin  (PayService             *self,
                                     const PayChargeRequest *request,
                                     GCancellable           *cancellable,
                                     GAsyncReadyCallback     callback,
-                                    gpointer                user_data);
+                                    gpointer                user_data,
+                                    GError                **error);
 gboolean pay_service_charge_finish (PayService   *self,
                                     GAsyncResult *result,
                                     PayPayment   *out,

@@ -78,16 +78,23 @@ pay_http_handle_charge (PayHttpServer *self, SoupServerMessage *msg, PayHttpExch
       return;
     }
 
+  exchange->record.order_id = body->request.order_id;
   call = g_new0 (PayHttpCall, 1);
   call->server = g_object_ref (self);
   call->msg = g_object_ref (msg);
   call->exchange = exchange;
   call->order_id = body->request.order_id;
-  exchange->record.order_id = body->request.order_id;
 
   soup_server_message_pause (msg);
-  /* The service copies the request before returning, so @body may go now. */
-  pay_service_charge_async (self->service, &body->request, NULL, on_charge_done, call);
+  /* The service copies the request before returning, so @body may go now. A charge that
+   * fails validation is answered at once. */
+  if (!pay_service_charge_begin (self->service, &body->request, NULL, on_charge_done, call,
+                                 &error))
+    {
+      pay_http_respond_gerror (msg, error);
+      soup_server_message_unpause (msg);
+      call_free (call);
+    }
 }
 
 /* Starts a call: keeps @msg paused until the service answers. */

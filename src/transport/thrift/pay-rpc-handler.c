@@ -150,13 +150,9 @@ start_charge (PayRpcHandler *self, PayRpcCall *call, const paymentChargeReq *req
     }
   call->record->order_id = req->order_id;
   /* A charge that fails validation is answered now, without the service's round. */
-  if (!pay_service_check_charge (self->service, &request, &call->error))
-    {
-      call->state = PAY_RPC_CALL_DONE;
-      return;
-    }
   call->state = PAY_RPC_CALL_PENDING;
-  pay_service_charge_async (self->service, &request, NULL, on_charged, call);
+  if (!pay_service_charge_begin (self->service, &request, NULL, on_charged, call, &call->error))
+    call->state = PAY_RPC_CALL_DONE;
 }
 
 static gboolean
