@@ -1,6 +1,7 @@
 /* ceiling-mysql: the storage ceiling for charge-ok. N threads, each with its own MariaDB
  * connection set up like the service's (READ COMMITTED, strict sql_mode), run what the
- * service sends MariaDB for one charge (src/storage/pay-repository.c charge_work): ONE
+ * service sends MariaDB for a lone charge (src/storage/pay-repository-charge.c batch_work
+ * with one row; concurrent charges share a multi-row INSERT): ONE
  * prepared INSERT into payments, autocommitted, into a scratch database holding the
  * service's own schema (src/storage/schema.sql, passed with --schema), for a fixed
  * duration:
@@ -13,7 +14,7 @@
  *
  * Reports requests/s and latency like payment-bench (same JSON line). Keep the statement
  * below identical to the service's; scripts/bench compares it (--print-statement) with
- * pay-repository.c and warns when they have drifted apart. */
+ * pay-repository-charge.c and warns when they have drifted apart. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -27,7 +28,7 @@
 
 #include "bench-common.h"
 
-/* pay-repository.c insert_payment_sql. */
+/* pay-repository-charge.c insert_payment_sql. */
 #define STATEMENT \
   "INSERT INTO payments" \
   " (transaction_id, order_id, user_id, amount_cents, refunded_cents, status," \

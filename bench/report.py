@@ -59,12 +59,13 @@ def c_string(text, name, macros):
 
 def cmd_check_sql(args):
     """Exit 0 when bench/ceiling-mysql.c's statement (--print-statement output: the INSERT,
-    then the name of the trigger insert-bare drops) is the service's charge: insert_payment_sql
-    of pay-repository.c, run as a prepared statement (pay_mysql_stmt_run) in charge_work with
-    no explicit transaction, on READ COMMITTED sessions, and the trigger is the one
-    pay-schema.h names and schema.sql creates."""
+    then the name of the trigger insert-bare drops) is the service's charge of one row:
+    insert_payment_sql of pay-repository-charge.c (insert_sql[1]; grouped charges add rows
+    to it), run as a prepared statement (pay_mysql_stmt_run) in batch_work with no explicit
+    transaction, on READ COMMITTED sessions, and the trigger is the one pay-schema.h names
+    and schema.sql creates."""
     src, mine = args[0], open(args[1]).read().split("\n")
-    repo = open(os.path.join(src, "pay-repository.c")).read()
+    repo = open(os.path.join(src, "pay-repository-charge.c")).read()
     pool = open(os.path.join(src, "pay-mysql-pool.c")).read()
     header = open(os.path.join(src, "pay-schema.h")).read()
     schema = open(os.path.join(src, "schema.sql")).read()
@@ -76,11 +77,12 @@ def cmd_check_sql(args):
                                                 if m else "?")
     statement = c_string(repo, "insert_payment_sql", macros)
     trigger = macros.get("PAY_SCHEMA_CHARGE_EVENT_TRIGGER")
-    work = re.search(r"\ncharge_work \(.*?\n}\n", repo, re.S)
+    work = re.search(r"\nbatch_work \(.*?\n}\n", repo, re.S)
     work = work.group(0) if work else ""
     theirs = [statement, trigger]
     ok = (theirs == mine[:2]
-          and "pay_mysql_stmt_run (conn, insert_payment_sql" in work
+          and "pay_mysql_stmt_run (conn, batch->charges->insert_sql[batch->n]" in work
+          and "insert_sql[1] = (gchar *) insert_payment_sql;" in repo
           and "START TRANSACTION" not in work and "pay_mysql_transaction" not in work
           and f"CREATE TRIGGER IF NOT EXISTS {trigger}\n" in schema
           and "ISOLATION LEVEL READ COMMITTED" in pool)

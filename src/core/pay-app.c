@@ -143,6 +143,27 @@ sample_pool_waiting (gpointer user_data)
 }
 
 static gdouble
+sample_charge_counts (PayApp *self, gboolean rows_count)
+{
+  guint64 statements, rows;
+
+  pay_repository_get_charge_counts (self->repository, &statements, &rows);
+  return (gdouble) (rows_count ? rows : statements);
+}
+
+static gdouble
+sample_charge_statements (gpointer user_data)
+{
+  return sample_charge_counts (user_data, FALSE);
+}
+
+static gdouble
+sample_charge_rows (gpointer user_data)
+{
+  return sample_charge_counts (user_data, TRUE);
+}
+
+static gdouble
 sample_cache_hits (gpointer user_data)
 {
   return (gdouble) pay_cache_get_hit_count (((PayApp *) user_data)->cache);
@@ -197,6 +218,11 @@ add_samples (PayApp *self)
       PAY_METRICS_GAUGE, sample_pool_in_use },
     { "payment_mysql_pool_waiting", "Requests waiting for a MySQL pool connection.",
       PAY_METRICS_GAUGE, sample_pool_waiting },
+    { "payment_mysql_charge_statements_total",
+      "Charge INSERTs sent to MySQL (concurrent charges share one).",
+      PAY_METRICS_COUNTER, sample_charge_statements },
+    { "payment_mysql_charge_rows_total", "Charges (payment rows) in those INSERTs.",
+      PAY_METRICS_COUNTER, sample_charge_rows },
     { "payment_mysql_up", "1 while the MySQL health probe succeeds.",
       PAY_METRICS_GAUGE, sample_mysql_up },
     { "payment_redis_up", "1 while the Redis cache is connected.",

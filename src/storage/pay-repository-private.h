@@ -1,4 +1,5 @@
-/* pay-repository-private.h: what pay-repository.c shares with pay-repository-refund.c.
+/* pay-repository-private.h: what pay-repository.c shares with pay-repository-charge.c
+ * and pay-repository-refund.c.
  * Not for other modules: they use pay-repository.h. */
 #pragma once
 
@@ -13,6 +14,22 @@ G_BEGIN_DECLS
 #define PAY_REPOSITORY_PAYMENT_COLUMNS \
   "transaction_id, order_id, user_id, amount_cents, refunded_cents, status," \
   " payment_method, card_brand, card_last4, created_at_ms, updated_at_ms"
+
+/* The columns of PAY_REPOSITORY_PAYMENT_COLUMNS, as bound for reads and for inserts. */
+enum PaymentColumn {
+  COL_TRANSACTION_ID,
+  COL_ORDER_ID,
+  COL_USER_ID,
+  COL_AMOUNT_CENTS,
+  COL_REFUNDED_CENTS,
+  COL_STATUS,
+  COL_PAYMENT_METHOD,
+  COL_CARD_BRAND,
+  COL_CARD_LAST4,
+  COL_CREATED_AT_MS,
+  COL_UPDATED_AT_MS,
+  PAYMENT_N_COLUMNS
+};
 
 /* Work on a pooled connection; @server_errno gets MySQL's error number, if any. */
 typedef gboolean (*PayRepositoryWork) (PayMysqlConn *conn, gpointer data, guint *server_errno,
@@ -36,5 +53,29 @@ gboolean pay_repository_read_payment (PayMysqlConn *conn,
 /* The PAY_ERROR for a duplicate key reported by MySQL's @detail; always FALSE (a
  * PayMysqlDuplicateFunc). */
 gboolean pay_repository_duplicate_error (const gchar *detail, GError **error);
+
+/* Whether the schema has been set up (cheap: an atomic read). */
+gboolean pay_repository_schema_is_ready (PayRepository *self);
+
+/* Makes the next call set the schema up again (the table or database has gone). */
+void     pay_repository_forget_schema (PayRepository *self);
+
+/* The charge path (pay-repository-charge.c), owned by the repository: @repository is
+ * not referenced (its owner), @pool is the repository's and must outlive it; the
+ * charges install the pool's returned hook. */
+typedef struct _PayRepositoryCharges PayRepositoryCharges;
+
+PayRepositoryCharges *pay_repository_charges_new   (PayRepository        *repository,
+                                                    PayMysqlPool         *pool);
+/* Fails the charges still waiting for a statement (dispose). */
+void                  pay_repository_charges_close (PayRepositoryCharges *charges);
+/* After the pool is freed: its connections' statement caches are keyed by our SQL. */
+void                  pay_repository_charges_free  (PayRepositoryCharges *charges);
+/* Charge statements started, and the rows they held (any thread). */
+void                  pay_repository_charges_get_counts (PayRepositoryCharges *charges,
+                                                         guint64              *statements,
+                                                         guint64              *rows);
+/* The repository's charges. */
+PayRepositoryCharges *pay_repository_get_charges   (PayRepository        *self);
 
 G_END_DECLS

@@ -1,7 +1,6 @@
-/* pay-repository.c: PayRepository, the payment tables in MySQL: schema set-up, charges
- * (one INSERT; the schema's trigger writes the event) and lookups through a bounded
- * connection pool, and a health-check ping on its own connection. Refunds are in
- * pay-repository-refund.c. */
+/* pay-repository.c: PayRepository, the payment tables in MySQL: schema set-up and lookups
+ * through a bounded connection pool, and a health-check ping on its own connection.
+ * Charges are in pay-repository-charge.c, refunds in pay-repository-refund.c. */
 #define G_LOG_DOMAIN "payment-storage"
 
 #include "storage/pay-repository.h"
@@ -16,29 +15,6 @@
 #include "storage/pay-repository-private.h"
 #include "storage/pay-schema.h"
 
-enum PaymentColumn {
-  COL_TRANSACTION_ID,
-  COL_ORDER_ID,
-  COL_USER_ID,
-  COL_AMOUNT_CENTS,
-  COL_REFUNDED_CENTS,
-  COL_STATUS,
-  COL_PAYMENT_METHOD,
-  COL_CARD_BRAND,
-  COL_CARD_LAST4,
-  COL_CREATED_AT_MS,
-  COL_UPDATED_AT_MS,
-  PAYMENT_N_COLUMNS
-};
-
-/* A charge is this one statement, autocommitted, prepared once per connection: the
- * schema's trigger (PAY_SCHEMA_CHARGE_EVENT_TRIGGER) writes its payment_events row in the
- * same implicit transaction. An explicit transaction holding both inserts measured half a
- * lone INSERT's throughput, the INSERT with its trigger 0.77-0.87 of it; prepared, it costs
- * the server less CPU than as literal SQL text. */
-static const gchar insert_payment_sql[] =
-  "INSERT INTO " PAY_SCHEMA_PAYMENTS_TABLE " (" PAY_REPOSITORY_PAYMENT_COLUMNS ")"
-  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const gchar select_payment_by_tx_sql[] =
   "SELECT " PAY_REPOSITORY_PAYMENT_COLUMNS " FROM " PAY_SCHEMA_PAYMENTS_TABLE " WHERE transaction_id = ?";
 static const gchar select_payment_by_order_sql[] =
@@ -65,17 +41,10 @@ struct _PayRepository
   GMutex        ping_lock;
   PayMysqlConn *ping_conn;      /* NULL until the first ping, or after a failure */
 
-  /* Charges waiting on the main loop for a pooled connection (all pool_size busy). */
-  GMainContext *loop;           /* the waiters' context; set before n_waiting rises */
-  GQueue        waiting;        /* GTask*, oldest first; loop only */
-  gint          n_waiting;      /* atomic copy of waiting.length */
-  GSource      *waiting_timer;  /* expires waiters; loop only */
+  PayRepositoryCharges *charges; /* the charge path (pay-repository-charge.c) */
 };
 
 G_DEFINE_FINAL_TYPE (PayRepository, pay_repository, G_TYPE_OBJECT)
-
-static void on_connection_returned (gpointer data);
-static void insert_expire_waiters (PayRepository *self, gboolean all);
 
 static void
 pay_repository_init (PayRepository *self)
@@ -91,12 +60,8 @@ pay_repository_dispose (GObject *object)
   PayRepository *self = PAY_REPOSITORY (object);
 
   pay_repository_close (self);
-  if (self->waiting_timer != NULL)
-    {
-      g_source_destroy (self->waiting_timer);
-      g_clear_pointer (&self->waiting_timer, g_source_unref);
-    }
-  insert_expire_waiters (self, TRUE);
+  if (self->charges != NULL)
+    pay_repository_charges_close (self->charges);
 
   G_OBJECT_CLASS (pay_repository_parent_class)->dispose (object);
 }
@@ -108,8 +73,9 @@ pay_repository_finalize (GObject *object)
 
   if (self->pool != NULL)
     pay_mysql_pool_set_returned_func (self->pool, NULL, NULL);
+  /* The pool first: its connections' statement caches are keyed by the charges' SQL. */
   g_clear_pointer (&self->pool, pay_mysql_pool_free);
-  g_clear_pointer (&self->loop, g_main_context_unref);
+  g_clear_pointer (&self->charges, pay_repository_charges_free);
   g_clear_error (&self->schema_error);
   g_mutex_clear (&self->schema_lock);
   g_cond_clear (&self->schema_done);
@@ -147,7 +113,7 @@ pay_repository_new (const PayMysqlSettings *settings)
 
   self = g_object_new (PAY_TYPE_REPOSITORY, NULL);
   self->pool = pay_mysql_pool_new (settings);
-  pay_mysql_pool_set_returned_func (self->pool, on_connection_returned, self);
+  self->charges = pay_repository_charges_new (self, self->pool);
   return self;
 }
 
@@ -314,8 +280,20 @@ pay_repository_ensure_schema (PayRepository *self, GError **error)
   return ok;
 }
 
-static void
-forget_schema (PayRepository *self)
+PayRepositoryCharges *
+pay_repository_get_charges (PayRepository *self)
+{
+  return self->charges;
+}
+
+gboolean
+pay_repository_schema_is_ready (PayRepository *self)
+{
+  return g_atomic_int_get (&self->schema_ready);
+}
+
+void
+pay_repository_forget_schema (PayRepository *self)
 {
   g_mutex_lock (&self->schema_lock);
   if (self->schema_state == SCHEMA_READY)
@@ -368,7 +346,7 @@ pay_repository_run_pooled (PayRepository     *self,
   /* Someone dropped the table or the database under us: set the schema up again on the
    * next call instead of failing until restart. */
   if (server_errno == ER_NO_SUCH_TABLE || server_errno == ER_BAD_DB_ERROR)
-    forget_schema (self);
+    pay_repository_forget_schema (self);
   return ok;
 }
 
@@ -465,259 +443,6 @@ pay_repository_read_payment (PayMysqlConn *conn,
   return payment_row_finish (&row, error);
 }
 
-/* ---- charge ------------------------------------------------------------------------------ */
-
-/* The parameters of insert_payment_sql for @p; @status and @length must live as long as
- * @bind. */
-typedef struct {
-  MYSQL_BIND    bind[PAYMENT_N_COLUMNS];
-  unsigned long length[PAYMENT_N_COLUMNS];
-  gint64        status;
-} PaymentParams;
-
-static void
-bind_payment (PaymentParams *params, const PayPayment *p)
-{
-  memset (params, 0, sizeof *params);
-  params->status = p->status;
-  pay_mysql_bind_string (&params->bind[COL_TRANSACTION_ID], p->transaction_id,
-                         &params->length[COL_TRANSACTION_ID]);
-  pay_mysql_bind_int64 (&params->bind[COL_ORDER_ID], &p->order_id);
-  pay_mysql_bind_int64 (&params->bind[COL_USER_ID], &p->user_id);
-  pay_mysql_bind_int64 (&params->bind[COL_AMOUNT_CENTS], &p->amount_cents);
-  pay_mysql_bind_int64 (&params->bind[COL_REFUNDED_CENTS], &p->refunded_cents);
-  pay_mysql_bind_int64 (&params->bind[COL_STATUS], &params->status);
-  pay_mysql_bind_string (&params->bind[COL_PAYMENT_METHOD], p->payment_method,
-                         &params->length[COL_PAYMENT_METHOD]);
-  pay_mysql_bind_string (&params->bind[COL_CARD_BRAND], p->card_brand,
-                         &params->length[COL_CARD_BRAND]);
-  pay_mysql_bind_string (&params->bind[COL_CARD_LAST4], p->card_last4,
-                         &params->length[COL_CARD_LAST4]);
-  pay_mysql_bind_int64 (&params->bind[COL_CREATED_AT_MS], &p->created_at_ms);
-  pay_mysql_bind_int64 (&params->bind[COL_UPDATED_AT_MS], &p->updated_at_ms);
-}
-
-static gboolean
-charge_work (PayMysqlConn *conn, gpointer data, guint *server_errno, GError **error)
-{
-  PaymentParams params;
-
-  bind_payment (&params, data);
-  return pay_mysql_stmt_run (conn, insert_payment_sql, params.bind, NULL, NULL, NULL,
-                             pay_repository_duplicate_error, server_errno, error);
-}
-
-gboolean
-pay_repository_insert_payment (PayRepository    *self,
-                               const PayPayment *payment,
-                               GError          **error)
-{
-  g_return_val_if_fail (PAY_IS_REPOSITORY (self), FALSE);
-  g_return_val_if_fail (payment != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  return pay_repository_run_pooled (self, charge_work, (gpointer) payment, error);
-}
-
-/* One pay_repository_insert_payment_async(): the task's data. */
-typedef struct {
-  PayPayment    payment;
-  PaymentParams params;       /* points into payment */
-  gint64        deadline_us;  /* while waiting for a connection */
-} InsertOp;
-
-/* How often waiting charges are checked for their deadline. */
-#define INSERT_WAIT_TICK_MS 100
-
-static void
-insert_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-  InsertOp *op = data;
-  GError *error = NULL;
-
-  if (pay_repository_insert_payment (PAY_REPOSITORY (source), &op->payment, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
-}
-
-static void
-insert_executed (PayMysqlConn *conn, MYSQL_STMT *stmt, int ret, gpointer user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  PayRepository *self = g_task_get_source_object (task);
-  GError *error = NULL;
-  guint server_errno = ret == 0 ? 0 : mysql_stmt_errno (stmt);
-
-  if (server_errno == ER_DUP_ENTRY)
-    pay_repository_duplicate_error (mysql_stmt_error (stmt), &error);
-  else if (ret != 0)
-    pay_mysql_conn_fail (conn, server_errno, mysql_stmt_error (stmt), &error);
-  if (server_errno == ER_NO_SUCH_TABLE || server_errno == ER_BAD_DB_ERROR)
-    forget_schema (self);
-
-  if (error != NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, TRUE);
-  /* Last: this may start a waiting charge on the connection. */
-  pay_mysql_pool_checkin (self->pool, conn);
-}
-
-/* Runs @task (taken) on @conn from the loop, or on a worker thread when @conn is NULL or
- * lacks the prepared statement. */
-static void
-insert_start (PayRepository *self, GTask *task, PayMysqlConn *conn)
-{
-  InsertOp *op = g_task_get_task_data (task);
-  MYSQL_STMT *stmt = conn != NULL ? pay_mysql_conn_get_prepared (conn, insert_payment_sql) : NULL;
-
-  if (stmt == NULL || mysql_stmt_bind_param (stmt, op->params.bind) != 0)
-    {
-      if (conn != NULL)
-        pay_mysql_pool_checkin (self->pool, conn);
-      g_task_run_in_thread (task, insert_in_thread);
-      g_object_unref (task);
-      return;
-    }
-  pay_mysql_stmt_execute_async (conn, stmt, g_main_context_get_thread_default (),
-                                insert_executed, task);
-}
-
-/* Starts waiting charges while connections are free (loop). */
-static void
-insert_resume_waiters (PayRepository *self)
-{
-  while (!g_queue_is_empty (&self->waiting))
-    {
-      gboolean busy;
-      PayMysqlConn *conn = pay_mysql_pool_try_checkout (self->pool, &busy);
-
-      if (conn == NULL && busy)
-        break;
-      g_atomic_int_dec_and_test (&self->n_waiting);
-      insert_start (self, g_queue_pop_head (&self->waiting), conn);
-    }
-}
-
-static gboolean
-insert_resume_cb (gpointer data)
-{
-  insert_resume_waiters (data);
-  return G_SOURCE_REMOVE;
-}
-
-/* The pool's returned hook (any thread): waiting charges resume on their loop. */
-static void
-on_connection_returned (gpointer data)
-{
-  PayRepository *self = data;
-
-  if (g_atomic_int_get (&self->n_waiting) > 0)
-    g_main_context_invoke_full (self->loop, G_PRIORITY_DEFAULT, insert_resume_cb,
-                                g_object_ref (self), g_object_unref);
-}
-
-/* Fails the oldest waiters, @all of them or those past their deadline. */
-static void
-insert_expire_waiters (PayRepository *self, gboolean all)
-{
-  gint64 now = g_get_monotonic_time ();
-  GTask *task;
-
-  while ((task = g_queue_peek_head (&self->waiting)) != NULL)
-    {
-      InsertOp *op = g_task_get_task_data (task);
-
-      if (!all && op->deadline_us > now)
-        break;
-      g_queue_pop_head (&self->waiting);
-      g_atomic_int_dec_and_test (&self->n_waiting);
-      g_task_return_new_error (task, PAY_ERROR, PAY_ERROR_STORAGE_UNAVAILABLE,
-                               "storage unavailable: all %u connections busy",
-                               pay_mysql_pool_get_settings (self->pool)->pool_size);
-      g_object_unref (task);
-    }
-}
-
-static gboolean
-insert_wait_tick (gpointer data)
-{
-  PayRepository *self = data;
-
-  insert_resume_waiters (self);
-  insert_expire_waiters (self, FALSE);
-  if (!g_queue_is_empty (&self->waiting))
-    return G_SOURCE_CONTINUE;
-  g_clear_pointer (&self->waiting_timer, g_source_unref);
-  return G_SOURCE_REMOVE;
-}
-
-/* Queues @task (taken) until a connection comes back, at most connect_timeout_seconds. */
-static void
-insert_wait (PayRepository *self, GTask *task)
-{
-  InsertOp *op = g_task_get_task_data (task);
-  guint wait_s = MAX (pay_mysql_pool_get_settings (self->pool)->connect_timeout_seconds, 1);
-
-  op->deadline_us = g_get_monotonic_time () + (gint64) wait_s * G_TIME_SPAN_SECOND;
-  if (self->loop == NULL)
-    self->loop = g_main_context_ref_thread_default ();
-  g_queue_push_tail (&self->waiting, task);
-  g_atomic_int_inc (&self->n_waiting);
-  if (self->waiting_timer == NULL)
-    {
-      self->waiting_timer = g_timeout_source_new (INSERT_WAIT_TICK_MS);
-      g_source_set_callback (self->waiting_timer, insert_wait_tick, self, NULL);
-      g_source_attach (self->waiting_timer, self->loop);
-    }
-}
-
-void
-pay_repository_insert_payment_async (PayRepository       *self,
-                                     const PayPayment    *payment,
-                                     GAsyncReadyCallback  callback,
-                                     gpointer             user_data)
-{
-  GTask *task;
-  InsertOp *op;
-  PayMysqlConn *conn = NULL;
-  gboolean busy = FALSE;
-
-  g_return_if_fail (PAY_IS_REPOSITORY (self));
-  g_return_if_fail (payment != NULL);
-
-  task = g_task_new (self, NULL, callback, user_data);
-  g_task_set_source_tag (task, pay_repository_insert_payment_async);
-  op = g_new0 (InsertOp, 1);
-  op->payment = *payment;
-  bind_payment (&op->params, &op->payment);
-  g_task_set_task_data (task, op, g_free);
-
-  /* On the caller's loop when a warm connection with the statement prepared is idle, or
-   * once one comes back when all are busy (behind the charges already waiting); on a
-   * worker thread otherwise (first use, schema set-up, reconnects). */
-  if (g_atomic_int_get (&self->schema_ready))
-    {
-      if (g_queue_is_empty (&self->waiting))
-        conn = pay_mysql_pool_try_checkout (self->pool, &busy);
-      else
-        busy = TRUE;
-    }
-  if (conn == NULL && busy)
-    insert_wait (self, task);
-  else
-    insert_start (self, task, conn);
-}
-
-gboolean
-pay_repository_insert_payment_finish (PayRepository *self, GAsyncResult *result, GError **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
 /* ---- query ------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -800,4 +525,12 @@ pay_repository_get_pool_stats (PayRepository *self, guint *in_use, guint *waitin
   *in_use = *waiting = 0;
   if (self->pool != NULL)
     pay_mysql_pool_get_stats (self->pool, in_use, waiting);
+}
+
+void
+pay_repository_get_charge_counts (PayRepository *self, guint64 *statements, guint64 *rows)
+{
+  g_return_if_fail (PAY_IS_REPOSITORY (self));
+
+  pay_repository_charges_get_counts (self->charges, statements, rows);
 }

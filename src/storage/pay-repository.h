@@ -27,21 +27,18 @@ PayRepository *pay_repository_new (const PayMysqlSettings *settings);
  * PAY_ERROR_STORAGE_UNAVAILABLE when MySQL cannot be reached. Thread-safe, blocking. */
 gboolean pay_repository_ensure_schema (PayRepository *self, GError **error);
 
-/* Inserts a new payment: ONE autocommitted INSERT, whose trigger in the schema writes the
- * payment's "charge" payment_events row in the same implicit transaction (running
- * pay_repository_ensure_schema() first until it has succeeded once). Uniqueness of
- * order_id is the database's job: a duplicate order gives PAY_ERROR_ORDER_ALREADY_PAID, a
- * duplicate transaction id PAY_ERROR_ID_GENERATION (neither writes an event), any
- * connection failure or timeout PAY_ERROR_STORAGE_UNAVAILABLE (then the outcome may be
- * unknown when the reply was lost). Thread-safe, blocking. */
-gboolean pay_repository_insert_payment (PayRepository    *self,
-                                        const PayPayment *payment,
-                                        GError          **error);
-
-/* pay_repository_insert_payment() without blocking the caller's main loop: on the loop
- * itself (the client library's non-blocking calls) when a warm pooled connection is
- * idle, else on a worker thread. @payment is copied; @callback runs in the caller's
- * thread-default main context. */
+/* Inserts a new payment, without blocking the caller's main loop: an autocommitted
+ * INSERT, whose trigger in the schema writes the payment's "charge" payment_events row in
+ * the same implicit transaction (running pay_repository_ensure_schema() first until it
+ * has succeeded once). Charges that arrive while a quarter of the pool is busy with
+ * charges are grouped into one multi-row INSERT (pay-repository-charge.c); each is
+ * answered once its row is committed. Uniqueness of order_id is the database's job: a
+ * duplicate order gives PAY_ERROR_ORDER_ALREADY_PAID, a duplicate transaction id
+ * PAY_ERROR_ID_GENERATION (neither writes an event), any connection failure or timeout
+ * PAY_ERROR_STORAGE_UNAVAILABLE (then the outcome may be unknown when the reply was
+ * lost). Runs on the loop itself (the client library's non-blocking calls) when a warm
+ * pooled connection is idle, else on a worker thread. @payment is copied; @callback runs
+ * in the caller's thread-default main context. */
 void     pay_repository_insert_payment_async  (PayRepository       *self,
                                                const PayPayment    *payment,
                                                GAsyncReadyCallback  callback,
@@ -83,6 +80,10 @@ gboolean pay_repository_ping (PayRepository *self, GError **error);
 /* MySQL pool state for metrics: connections in use and threads waiting for one. Any
  * thread, never blocks on MySQL. */
 void pay_repository_get_pool_stats (PayRepository *self, guint *in_use, guint *waiting);
+
+/* Charge INSERTs sent to MySQL, and the charges (rows) they held: the gap between the
+ * two is the grouping of concurrent charges. Thread-safe. */
+void pay_repository_get_charge_counts (PayRepository *self, guint64 *statements, guint64 *rows);
 
 /* Closes every pooled connection; later calls reconnect. */
 void pay_repository_close (PayRepository *self);

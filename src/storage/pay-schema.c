@@ -70,8 +70,8 @@ const gchar *const pay_schema_statements[] = {
   ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
 
   /* A charge's event is written by the database, in the INSERT's own implicit transaction:
-   * a charge is one autocommitted statement (half the cost of an explicit transaction with
-   * two inserts), and a payment row inserted by anyone gets its event. Charge events take
+   * a charge is one row of an autocommitted statement (half the cost of an explicit
+   * transaction with two inserts), and a payment row inserted by anyone gets its event. Charge events take
    * their event_id from UUID() (version 1); refund events carry the service's UUID v4. A
    * payment row without created_at_ms gets its event stamped with the current time. */
   "CREATE TRIGGER IF NOT EXISTS " PAY_SCHEMA_CHARGE_EVENT_TRIGGER "\n"

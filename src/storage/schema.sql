@@ -5,9 +5,10 @@
 -- Tables: payments (the truth), refunds (one row per refund, with the reply it got),
 -- payment_events (audit trail and outbox: one row per charge and per refund).
 -- Trigger payments_charge_event writes a charge's payment_events row, in the INSERT's own
--- implicit transaction: the service sends a charge as ONE autocommitted INSERT into
--- payments (an explicit transaction with a second INSERT measured half the throughput),
--- and a payment row inserted by anyone gets its event, exactly when the row commits.
+-- implicit transaction: the service sends a charge as one row of an autocommitted INSERT
+-- into payments (alone, or with other charges that arrived together; an explicit
+-- transaction with a second INSERT measured half the throughput), and a payment row
+-- inserted by anyone gets its event, exactly when the row commits.
 -- Charge events take their event_id from MariaDB's UUID() (version 1); refund events keep
 -- the service's UUID v4. Creating the trigger needs the TRIGGER privilege, and with binary
 -- logging on also SUPER or log_bin_trust_function_creators=1 (README, "Storage").

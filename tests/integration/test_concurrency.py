@@ -1,14 +1,19 @@
 """Concurrent charges of one order: exactly one succeeds, every other gets 4005002, over
-RPC connections alone and over RPC and HTTP together."""
+RPC connections alone and over RPC and HTTP together. Concurrent charges grouped into one
+INSERT: each gets its own outcome, and a slow one holds back no other."""
 
 import collections
+import threading
 
 import pytest
 
 from support import data, httpapi
 from support.race import run_together
 from support.pay import count_orders
+from support.refunds import event_rows
 from support.rpc import RpcClient
+from support.service import poll
+from support.tablelock import HeldSession, TableLock, in_flight_charges, metric_sum
 
 N = 40
 
@@ -91,3 +96,141 @@ def test_charges_wait_for_a_small_pool(fresh_service, mariadb, database):
         assert all(r[0] == "ok" for r in results), (round_, results)
         for r in reqs:
             assert count_orders(mariadb, database, r["order_id"]) == 1
+
+
+# ---- grouped INSERTs (src/storage/pay-repository-charge.c) ----
+
+GROUP = 20
+HELD_ENV = {   # charges held in MySQL wait for it, not for a timeout
+    "PAYMENT_MYSQL_READ_TIMEOUT_SECONDS": "60",
+    "PAYMENT_MYSQL_WRITE_TIMEOUT_SECONDS": "60",
+    "PAYMENT_MYSQL_CONNECT_TIMEOUT_SECONDS": "60",
+    "PAYMENT_MYSQL_LOCK_WAIT_TIMEOUT_SECONDS": "60",
+}
+
+
+def charge_counts(svc):
+    return (metric_sum(svc, "payment_mysql_charge_statements_total"),
+            metric_sum(svc, "payment_mysql_charge_rows_total"))
+
+
+def start_in_threads(svc, reqs, results):
+    """Charges @reqs over RPC, one connection and thread each; results[i] gets the ith
+    outcome."""
+    def call(i, req):
+        try:
+            with RpcClient(svc.rpc_port, timeout=120) as c:
+                results[i] = tuple(c.charge(req)[:2])
+        except Exception as e:  # noqa: BLE001
+            results[i] = ("exception", repr(e))
+    threads = [threading.Thread(target=call, args=(i, r)) for i, r in enumerate(reqs)]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def held_group(svc, mariadb, db, reqs):
+    """With the payments table locked: one charge alone takes the pool's one connection,
+    then @reqs arrive and wait for it; the lock goes. Returns (the lone charge's outcome,
+    the outcomes of @reqs, the change in (statements, rows))."""
+    results = {}
+    before = charge_counts(svc)
+    lock = TableLock(mariadb, db)
+    try:
+        threads = start_in_threads(svc, [data.charge()], results)
+        poll(lambda: in_flight_charges(svc) == 1, 30, what="the lone charge in flight")
+        group = {}
+        threads += start_in_threads(svc, reqs, group)
+        poll(lambda: in_flight_charges(svc) == 1 + len(reqs), 30,
+             what=f"{len(reqs)} more charges in flight")
+        assert not results and not group, "replies while the table was locked"
+    finally:
+        lock.release()
+    for t in threads:
+        t.join(timeout=120)
+    after = charge_counts(svc)
+    return results.get(0), [group.get(i) for i in range(len(reqs))], (
+        after[0] - before[0], after[1] - before[1])
+
+
+def test_charges_waiting_together_share_one_insert(fresh_service, mariadb):
+    """Charges that wait for the same connection go to MySQL as ONE multi-row INSERT
+    (statements and rows counted in /metrics), and each is stored once, with its event."""
+    db = "payment_group"
+    svc = fresh_service(extra_env={"PAYMENT_MYSQL_POOL_SIZE": "1", **HELD_ENV},
+                        database_name=db)
+    assert httpapi.charge(svc.http_port, data.charge())[0] == "ok"   # schema in place
+    reqs = [data.charge() for _ in range(GROUP)]
+    lone, outcomes, (statements, rows) = held_group(svc, mariadb, db, reqs)
+    assert lone[0] == "ok", lone
+    assert all(o is not None and o[0] == "ok" for o in outcomes), outcomes
+    assert len({o[1] for o in outcomes}) == GROUP, "duplicate transaction ids"
+    assert (statements, rows) == (2, 1 + GROUP), \
+        f"want the lone charge's INSERT and one of {GROUP} rows: {statements}, {rows}"
+    for r, o in zip(reqs, outcomes):
+        assert count_orders(mariadb, db, r["order_id"]) == 1
+        assert [e[0] for e in event_rows(mariadb, db, o[1])] == ["charge"], o
+
+
+def test_a_refused_group_gives_each_charge_its_own_outcome(fresh_service, mariadb):
+    """A group holding an order paid already and an order charged twice in it: MySQL
+    refuses the whole INSERT (a duplicate key), then each charge runs alone: every other
+    charge succeeds, the paid order gets 4005002 twice, the doubled order succeeds once,
+    and nothing is stored twice."""
+    db = "payment_group_dup"
+    svc = fresh_service(extra_env={"PAYMENT_MYSQL_POOL_SIZE": "1", **HELD_ENV},
+                        database_name=db)
+    paid = data.charge()
+    assert httpapi.charge(svc.http_port, paid)[0] == "ok"
+    twice = data.order_id()
+    reqs = [data.charge() for _ in range(GROUP - 4)]
+    reqs += [data.charge(order=paid["order_id"]), data.charge(order=twice),
+             data.charge(order=paid["order_id"]), data.charge(order=twice)]
+    lone, outcomes, (statements, rows) = held_group(svc, mariadb, db, reqs)
+    assert lone[0] == "ok", lone
+    fresh = outcomes[:GROUP - 4]
+    assert all(o is not None and o[0] == "ok" for o in fresh), fresh
+    assert outcomes[GROUP - 4] == ("error", 4005002), outcomes[GROUP - 4:]
+    assert outcomes[GROUP - 2] == ("error", 4005002), outcomes[GROUP - 4:]
+    doubled = sorted([outcomes[GROUP - 3][0], outcomes[GROUP - 1][0]])
+    assert doubled == ["error", "ok"], outcomes[GROUP - 4:]
+    assert 4005002 in (outcomes[GROUP - 3][1], outcomes[GROUP - 1][1]), outcomes[GROUP - 4:]
+    # the lone INSERT, the refused group, then each of its charges alone
+    assert (statements, rows) == (2 + GROUP, 1 + 2 * GROUP), (statements, rows)
+    for r in reqs:
+        assert count_orders(mariadb, db, r["order_id"]) == 1
+    events = mariadb.query("SELECT order_id, COUNT(*) FROM payment_events"
+                           " WHERE event_type = 'charge' GROUP BY order_id HAVING COUNT(*) > 1",
+                           db)
+    assert not events, f"orders with more than one charge event: {events}"
+
+
+def test_a_charge_held_by_a_row_lock_holds_back_no_other(fresh_service, mariadb):
+    """One charge waits in MySQL for a row lock (another session's uncommitted INSERT of
+    the same order): a charge of another order still succeeds meanwhile, on another
+    connection, though a pool of 8 sends one charge statement at a time. The first then
+    succeeds once the other session rolls back."""
+    db = "payment_group_lock"
+    svc = fresh_service(extra_env={"PAYMENT_MYSQL_POOL_SIZE": "8", **HELD_ENV},
+                        database_name=db)
+    assert httpapi.charge(svc.http_port, data.charge())[0] == "ok"   # schema in place
+    order = data.order_id()
+    held = HeldSession(
+        mariadb, db,
+        "BEGIN; INSERT INTO payments (transaction_id, order_id, user_id, amount_cents,"
+        f" status) VALUES (UUID(), {order}, 1, 100, 1);",
+        "ROLLBACK;")
+    results = {}
+    try:
+        threads = start_in_threads(svc, [data.charge(order=order)], results)
+        poll(lambda: in_flight_charges(svc) == 1, 30, what="the held charge in flight")
+        with RpcClient(svc.rpc_port, timeout=60) as c:
+            other = c.charge(data.charge())
+        assert other[0] == "ok", other
+        assert not results, f"the held charge was answered: {results}"
+    finally:
+        held.release()
+    for t in threads:
+        t.join(timeout=120)
+    assert results.get(0, ("none",))[0] == "ok", results
+    assert count_orders(mariadb, db, order) == 1

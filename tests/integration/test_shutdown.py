@@ -5,12 +5,12 @@ the process exits 0. Also: a second signal exits at once."""
 
 import signal
 import socket
-import subprocess
 import threading
 
 from support import data, httpapi
 from support.rpc import RpcClient
 from support.service import poll
+from support.tablelock import TableLock, in_flight_charges
 
 N_RPC = 10
 N_HTTP = 10
@@ -28,34 +28,6 @@ def refused(port):
     finally:
         s.close()
     return False
-
-
-def in_flight_charges(svc):
-    text = httpapi.request(svc.http_port, "GET", "/metrics").raw
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith("payment_requests_in_flight{") and (
-                'method="Charge"' in line or 'method="POST /payment/charge"' in line):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
-
-
-class TableLock:
-    """LOCK TABLES payments WRITE held by a mariadb client session until release()."""
-
-    def __init__(self, mariadb, database):
-        self.proc = subprocess.Popen(mariadb.client_args(database) + ["--unbuffered"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
-        self.proc.stdin.write("LOCK TABLES payments WRITE;\nSELECT 'locked';\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline().strip()
-        assert line == "locked", f"mariadb client: {line!r}"
-
-    def release(self):
-        self.proc.stdin.write("UNLOCK TABLES;\n")
-        self.proc.stdin.close()
-        self.proc.wait(timeout=30)
 
 
 def test_sigterm_finishes_in_flight_requests(start_service, mariadb):

@@ -1,0 +1,460 @@
+/* pay-repository-charge.c: charges, the hot path. A charge is one row INSERTed into
+ * payments, autocommitted: the schema's trigger (PAY_SCHEMA_CHARGE_EVENT_TRIGGER) writes
+ * its payment_events row in the same implicit transaction, and the charge is answered
+ * once the row is committed. Uniqueness of order_id is the database's (a unique key).
+ *
+ * Grouped commits. At most max_statements charge statements run at once (an eighth of
+ * the pool, at least one: 2 for the default 16); charges that arrive meanwhile wait on
+ * the loop, and when a statement completes, up to MAX_ROWS of them go out as ONE
+ * multi-row INSERT: one statement and one commit (one redo-log flush) for them all. On
+ * the benchmark machine that costs MariaDB about half the CPU per row of single-row
+ * INSERTs (BENCHMARKS.md). A charge is never held back to fill a group: with a statement
+ * slot free it goes out at once, alone, so a lone client sees single-row INSERTs; and
+ * charges never wait long behind a slow statement (a row lock, a stall): after a tick
+ * (WAIT_TICK_MS) they go out on another pooled connection. The statement is atomic:
+ * when the server refuses it, for instance because one of its rows violates a unique key
+ * (an order charged already, or twice in the same group), nothing of it is kept, and
+ * each of its charges runs again alone for its own outcome. Nothing of this is needed
+ * across instances: each commits its own rows, and the unique keys decide between
+ * them. */
+#define G_LOG_DOMAIN "payment-storage"
+
+#include "storage/pay-repository.h"
+
+#include <errmsg.h>
+#include <mysqld_error.h>
+#include <string.h>
+
+#include "core/pay-error.h"
+#include "storage/pay-mysql-pool.h"
+#include "storage/pay-mysql-stmt.h"
+#include "storage/pay-repository-private.h"
+#include "storage/pay-schema.h"
+
+/* One charge's row; insert_sql[n] has n of them. Prepared once per connection and size
+ * (lazily, on a worker thread: preparing is a round trip); prepared, a statement costs the
+ * server less CPU than as literal SQL text. An explicit transaction holding a second
+ * INSERT for the event measured half a lone INSERT's throughput, hence the trigger. */
+static const gchar insert_payment_sql[] =
+  "INSERT INTO " PAY_SCHEMA_PAYMENTS_TABLE " (" PAY_REPOSITORY_PAYMENT_COLUMNS ")"
+  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+#define MORE_ROW_SQL ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+/* The most rows in one INSERT. */
+#define MAX_ROWS 32
+
+/* How often waiting charges are checked for their deadline. */
+#define WAIT_TICK_MS 100
+
+struct _PayRepositoryCharges
+{
+  PayRepository *repository;             /* owner, not a reference */
+  PayMysqlPool  *pool;                   /* the repository's */
+  guint          max_statements;         /* charge statements at once */
+  gchar         *insert_sql[MAX_ROWS + 1];  /* [n]: the INSERT of n rows ([1] is static) */
+
+  /* Loop only, but for n_waiting (the pool's returned hook reads it on any thread). */
+  GMainContext  *loop;                   /* the waiters' context; set before n_waiting rises */
+  GQueue         waiting;                /* GTask*, oldest first */
+  gint           n_waiting;              /* atomic copy of waiting.length */
+  GSource       *waiting_timer;          /* expires waiters */
+  guint          running;                /* statements started and not completed */
+
+  gsize          statements;             /* atomic: charge statements started */
+  gsize          rows;                   /* atomic: their rows */
+};
+
+/* The parameters of one row of insert_payment_sql for @p; @status and @length must live
+ * as long as @bind. */
+typedef struct {
+  MYSQL_BIND    bind[PAYMENT_N_COLUMNS];
+  unsigned long length[PAYMENT_N_COLUMNS];
+  gint64        status;
+} PaymentParams;
+
+/* One charge: its GTask's data. */
+typedef struct {
+  PayPayment    payment;
+  PaymentParams params;       /* points into payment */
+  gint64        queued_us;    /* while waiting for a statement: since when, */
+  gint64        deadline_us;  /* and until when */
+} InsertOp;
+
+/* One statement: @n charges, their rows' parameters side by side. */
+typedef struct {
+  PayRepositoryCharges *charges;
+  guint                 n;
+  guint                 server_errno;   /* worker-thread runs: MySQL's error number */
+  GTask                *tasks[MAX_ROWS];
+  MYSQL_BIND            bind[];         /* n × PAYMENT_N_COLUMNS */
+} InsertBatch;
+
+static void charges_resume (PayRepositoryCharges *charges);
+
+static void
+bind_payment (PaymentParams *params, const PayPayment *p)
+{
+  memset (params, 0, sizeof *params);
+  params->status = p->status;
+  pay_mysql_bind_string (&params->bind[COL_TRANSACTION_ID], p->transaction_id,
+                         &params->length[COL_TRANSACTION_ID]);
+  pay_mysql_bind_int64 (&params->bind[COL_ORDER_ID], &p->order_id);
+  pay_mysql_bind_int64 (&params->bind[COL_USER_ID], &p->user_id);
+  pay_mysql_bind_int64 (&params->bind[COL_AMOUNT_CENTS], &p->amount_cents);
+  pay_mysql_bind_int64 (&params->bind[COL_REFUNDED_CENTS], &p->refunded_cents);
+  pay_mysql_bind_int64 (&params->bind[COL_STATUS], &params->status);
+  pay_mysql_bind_string (&params->bind[COL_PAYMENT_METHOD], p->payment_method,
+                         &params->length[COL_PAYMENT_METHOD]);
+  pay_mysql_bind_string (&params->bind[COL_CARD_BRAND], p->card_brand,
+                         &params->length[COL_CARD_BRAND]);
+  pay_mysql_bind_string (&params->bind[COL_CARD_LAST4], p->card_last4,
+                         &params->length[COL_CARD_LAST4]);
+  pay_mysql_bind_int64 (&params->bind[COL_CREATED_AT_MS], &p->created_at_ms);
+  pay_mysql_bind_int64 (&params->bind[COL_UPDATED_AT_MS], &p->updated_at_ms);
+}
+
+/* ---- one statement ---------------------------------------------------------------------- */
+
+/* A statement for the @n charges in @tasks (taken). */
+static InsertBatch *
+batch_new (PayRepositoryCharges *charges, GTask **tasks, guint n)
+{
+  InsertBatch *batch = g_malloc (sizeof *batch + n * PAYMENT_N_COLUMNS * sizeof (MYSQL_BIND));
+
+  batch->charges = charges;
+  batch->n = n;
+  batch->server_errno = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      InsertOp *op = g_task_get_task_data (tasks[i]);
+
+      batch->tasks[i] = tasks[i];
+      memcpy (&batch->bind[i * PAYMENT_N_COLUMNS], op->params.bind, sizeof op->params.bind);
+    }
+  return batch;
+}
+
+static void batch_start (PayRepositoryCharges *charges, InsertBatch *batch, PayMysqlConn *conn);
+
+/* The statement's outcome (@error taken; NULL: committed), on the loop. */
+static void
+batch_complete (InsertBatch *batch, guint server_errno, GError *error)
+{
+  PayRepositoryCharges *charges = batch->charges;
+
+  charges->running--;
+  /* The next statement first: MariaDB works on it while the replies go out. */
+  charges_resume (charges);
+
+  /* The server refused the statement (a unique key, a lock wait timeout, a table gone
+   * missing...): nothing of it was kept, and the reason may be one row's. Each charge
+   * again, alone (on a worker thread: this is rare), for its own outcome. Never after a
+   * client-side error (CR_*, from 2000: connection lost, timeout): the statement may
+   * have committed. */
+  if (error != NULL && batch->n > 1 && server_errno > 0 && server_errno < CR_MIN_ERROR)
+    {
+      for (guint i = 0; i < batch->n; i++)
+        batch_start (charges, batch_new (charges, &batch->tasks[i], 1), NULL);
+      g_error_free (error);
+    }
+  else
+    for (guint i = 0; i < batch->n; i++)
+      {
+        if (error == NULL)
+          g_task_return_boolean (batch->tasks[i], TRUE);
+        else
+          g_task_return_error (batch->tasks[i], i + 1 < batch->n ? g_error_copy (error) : error);
+        g_object_unref (batch->tasks[i]);
+      }
+  g_free (batch);
+}
+
+/* pay_mysql_stmt_execute_async()'s outcome, on the loop. */
+static void
+batch_executed (PayMysqlConn *conn, MYSQL_STMT *stmt, int ret, gpointer user_data)
+{
+  InsertBatch *batch = user_data;
+  PayRepositoryCharges *charges = batch->charges;
+  guint server_errno = ret == 0 ? 0 : mysql_stmt_errno (stmt);
+  GError *error = NULL;
+
+  if (server_errno == ER_DUP_ENTRY)
+    pay_repository_duplicate_error (mysql_stmt_error (stmt), &error);
+  else if (ret != 0)
+    pay_mysql_conn_fail (conn, server_errno, mysql_stmt_error (stmt), &error);
+  if (server_errno == ER_NO_SUCH_TABLE || server_errno == ER_BAD_DB_ERROR)
+    pay_repository_forget_schema (charges->repository);
+  pay_mysql_pool_checkin (charges->pool, conn);
+  batch_complete (batch, server_errno, error);
+}
+
+/* Runs a statement on a pooled connection, blocking (a PayRepositoryWork). */
+static gboolean
+batch_work (PayMysqlConn *conn, gpointer data, guint *server_errno, GError **error)
+{
+  InsertBatch *batch = data;
+  gboolean ok;
+
+  ok = pay_mysql_stmt_run (conn, batch->charges->insert_sql[batch->n], batch->bind,
+                           NULL, NULL, NULL, pay_repository_duplicate_error, server_errno, error);
+  batch->server_errno = *server_errno;
+  return ok;
+}
+
+static void
+batch_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  if (pay_repository_run_pooled (PAY_REPOSITORY (source), batch_work, data, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+batch_thread_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  InsertBatch *batch = user_data;
+  GError *error = NULL;
+
+  g_task_propagate_boolean (G_TASK (result), &error);
+  batch_complete (batch, batch->server_errno, error);
+}
+
+/* Runs @batch (taken) on @conn (taken) from the loop; on a worker thread when @conn is
+ * NULL or lacks the prepared statement (first use, schema set-up, reconnects). */
+static void
+batch_start (PayRepositoryCharges *charges, InsertBatch *batch, PayMysqlConn *conn)
+{
+  const gchar *sql = charges->insert_sql[batch->n];
+  MYSQL_STMT *stmt = conn != NULL ? pay_mysql_conn_get_prepared (conn, sql) : NULL;
+
+  charges->running++;
+  g_atomic_pointer_add (&charges->statements, 1);
+  g_atomic_pointer_add (&charges->rows, batch->n);
+  if (stmt == NULL || mysql_stmt_bind_param (stmt, batch->bind) != 0)
+    {
+      GTask *task = g_task_new (charges->repository, NULL, batch_thread_done, batch);
+
+      if (conn != NULL)
+        pay_mysql_pool_checkin (charges->pool, conn);
+      g_task_set_source_tag (task, batch_start);
+      g_task_set_task_data (task, batch, NULL);
+      g_task_run_in_thread (task, batch_in_thread);
+      g_object_unref (task);
+      return;
+    }
+  pay_mysql_stmt_execute_async (conn, stmt, g_main_context_get_thread_default (),
+                                batch_executed, batch);
+}
+
+/* ---- charges waiting for a statement ---------------------------------------------------- */
+
+/* Starts one statement for the oldest waiting charges, when the pool has a connection. */
+static gboolean
+charges_start_group (PayRepositoryCharges *charges)
+{
+  GTask *tasks[MAX_ROWS];
+  gboolean busy;
+  PayMysqlConn *conn = pay_mysql_pool_try_checkout (charges->pool, &busy);
+  guint n = 0;
+
+  if (conn == NULL && busy)
+    return FALSE;
+  while (n < MAX_ROWS && !g_queue_is_empty (&charges->waiting))
+    tasks[n++] = g_queue_pop_head (&charges->waiting);
+  g_atomic_int_add (&charges->n_waiting, -(gint) n);
+  batch_start (charges, batch_new (charges, tasks, n), conn);
+  return TRUE;
+}
+
+/* Starts statements for waiting charges while the limit and the pool allow (loop). */
+static void
+charges_resume (PayRepositoryCharges *charges)
+{
+  while (!g_queue_is_empty (&charges->waiting) && charges->running < charges->max_statements)
+    if (!charges_start_group (charges))
+      break;
+}
+
+static gboolean
+resume_cb (gpointer data)
+{
+  charges_resume (pay_repository_get_charges (data));
+  return G_SOURCE_REMOVE;
+}
+
+/* The pool's returned hook (any thread): waiting charges resume on their loop. */
+static void
+on_connection_returned (gpointer data)
+{
+  PayRepositoryCharges *charges = data;
+
+  if (g_atomic_int_get (&charges->n_waiting) > 0)
+    g_main_context_invoke_full (charges->loop, G_PRIORITY_DEFAULT, resume_cb,
+                                g_object_ref (charges->repository), g_object_unref);
+}
+
+/* Fails the oldest waiters, @all of them or those past their deadline. */
+static void
+charges_expire (PayRepositoryCharges *charges, gboolean all)
+{
+  gint64 now = g_get_monotonic_time ();
+  GTask *task;
+
+  while ((task = g_queue_peek_head (&charges->waiting)) != NULL)
+    {
+      InsertOp *op = g_task_get_task_data (task);
+
+      if (!all && op->deadline_us > now)
+        break;
+      g_queue_pop_head (&charges->waiting);
+      g_atomic_int_dec_and_test (&charges->n_waiting);
+      g_task_return_new_error (task, PAY_ERROR, PAY_ERROR_STORAGE_UNAVAILABLE,
+                               "storage unavailable: all %u connections busy",
+                               pay_mysql_pool_get_settings (charges->pool)->pool_size);
+      g_object_unref (task);
+    }
+}
+
+/* Runs while charges wait or statements run (a timer per wait would be a source attached
+ * and destroyed per statement under load). */
+static gboolean
+wait_tick (gpointer data)
+{
+  PayRepositoryCharges *charges = data;
+  GTask *task;
+
+  charges_resume (charges);
+  /* A statement that takes long (a row lock, a stall) must not hold back the charges
+   * behind it: those waiting a tick go out on another connection, beyond
+   * max_statements, as long as the pool has one. */
+  task = g_queue_peek_head (&charges->waiting);
+  if (task != NULL && ((InsertOp *) g_task_get_task_data (task))->queued_us
+                      <= g_get_monotonic_time () - WAIT_TICK_MS * G_TIME_SPAN_MILLISECOND)
+    charges_start_group (charges);
+  charges_expire (charges, FALSE);
+  if (!g_queue_is_empty (&charges->waiting) || charges->running > 0)
+    return G_SOURCE_CONTINUE;
+  g_clear_pointer (&charges->waiting_timer, g_source_unref);
+  return G_SOURCE_REMOVE;
+}
+
+/* Queues @task (taken) until a statement can start, at most connect_timeout_seconds. */
+static void
+charges_wait (PayRepositoryCharges *charges, GTask *task)
+{
+  InsertOp *op = g_task_get_task_data (task);
+  guint wait_s = MAX (pay_mysql_pool_get_settings (charges->pool)->connect_timeout_seconds, 1);
+
+  op->queued_us = g_get_monotonic_time ();
+  op->deadline_us = op->queued_us + (gint64) wait_s * G_TIME_SPAN_SECOND;
+  if (charges->loop == NULL)
+    charges->loop = g_main_context_ref_thread_default ();
+  g_queue_push_tail (&charges->waiting, task);
+  g_atomic_int_inc (&charges->n_waiting);
+  if (charges->waiting_timer == NULL)
+    {
+      charges->waiting_timer = g_timeout_source_new (WAIT_TICK_MS);
+      g_source_set_callback (charges->waiting_timer, wait_tick, charges, NULL);
+      g_source_attach (charges->waiting_timer, charges->loop);
+    }
+}
+
+/* ---- life --------------------------------------------------------------------------------- */
+
+PayRepositoryCharges *
+pay_repository_charges_new (PayRepository *repository, PayMysqlPool *pool)
+{
+  PayRepositoryCharges *charges = g_new0 (PayRepositoryCharges, 1);
+
+  charges->repository = repository;
+  charges->pool = pool;
+  charges->max_statements = MAX (pay_mysql_pool_get_settings (pool)->pool_size / 8, 1);
+  g_queue_init (&charges->waiting);
+  charges->insert_sql[1] = (gchar *) insert_payment_sql;
+  for (guint n = 2; n <= MAX_ROWS; n++)
+    charges->insert_sql[n] = g_strconcat (charges->insert_sql[n - 1], MORE_ROW_SQL, NULL);
+  pay_mysql_pool_set_returned_func (pool, on_connection_returned, charges);
+  return charges;
+}
+
+void
+pay_repository_charges_close (PayRepositoryCharges *charges)
+{
+  if (charges->waiting_timer != NULL)
+    {
+      g_source_destroy (charges->waiting_timer);
+      g_clear_pointer (&charges->waiting_timer, g_source_unref);
+    }
+  charges_expire (charges, TRUE);
+}
+
+void
+pay_repository_charges_free (PayRepositoryCharges *charges)
+{
+  g_assert (g_queue_is_empty (&charges->waiting));
+  for (guint n = 2; n <= MAX_ROWS; n++)
+    g_free (charges->insert_sql[n]);
+  g_clear_pointer (&charges->loop, g_main_context_unref);
+  g_free (charges);
+}
+
+void
+pay_repository_charges_get_counts (PayRepositoryCharges *charges, guint64 *statements,
+                                   guint64 *rows)
+{
+  *statements = (guint64) g_atomic_pointer_get (&charges->statements);
+  *rows = (guint64) g_atomic_pointer_get (&charges->rows);
+}
+
+/* ---- public API --------------------------------------------------------------------------- */
+
+void
+pay_repository_insert_payment_async (PayRepository       *self,
+                                     const PayPayment    *payment,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  PayRepositoryCharges *charges;
+  GTask *task;
+  InsertOp *op;
+  PayMysqlConn *conn = NULL;
+  gboolean busy = FALSE;
+
+  g_return_if_fail (PAY_IS_REPOSITORY (self));
+  g_return_if_fail (payment != NULL);
+
+  charges = pay_repository_get_charges (self);
+  task = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (task, pay_repository_insert_payment_async);
+  op = g_new0 (InsertOp, 1);
+  op->payment = *payment;
+  bind_payment (&op->params, &op->payment);
+  g_task_set_task_data (task, op, g_free);
+
+  /* At once on the caller's loop when a statement slot is free and a warm connection
+   * with the statement prepared is idle; grouped with the others waiting when all slots
+   * (or connections) are busy, behind those already waiting; on a worker thread
+   * otherwise (first use, schema set-up, reconnects). */
+  if (pay_repository_schema_is_ready (self))
+    {
+      if (g_queue_is_empty (&charges->waiting) && charges->running < charges->max_statements)
+        conn = pay_mysql_pool_try_checkout (charges->pool, &busy);
+      else
+        busy = TRUE;
+    }
+  if (conn == NULL && busy)
+    charges_wait (charges, task);
+  else
+    batch_start (charges, batch_new (charges, &task, 1), conn);
+}
+
+gboolean
+pay_repository_insert_payment_finish (PayRepository *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
