@@ -11,6 +11,10 @@
  *                       row: the raw insert ceiling, the same INSERT the service does
  *   --mode insert-bare  the same INSERT with the trigger dropped from the scratch database:
  *                       a payments row alone, a more demanding reference
+ *   --mode insert-grouped  the service's INSERT with --rows rows (8 unless given) per
+ *                       statement, as the service sends charges that arrive together
+ *                       (pay-repository-charge.c): what MariaDB gives a client that groups;
+ *                       a reference, requests/s counts rows
  *
  * Reports requests/s and latency like payment-bench (same JSON line). Keep the statement
  * below identical to the service's; scripts/bench compares it (--print-statement) with
@@ -52,7 +56,12 @@ static struct {
   double      warmup;
   bool        json;
   bool        bare;
-} opt = { "127.0.0.1", "root", "", "bench_ceiling", NULL, 3306, 1, 10, 0, false, false };
+  int         rows;        /* per statement */
+} opt = { "127.0.0.1", "root", "", "bench_ceiling", NULL, 3306, 1, 10, 0, false, false, 1 };
+
+#define MAX_ROWS 64
+#define N_COLUMNS 11
+#define MORE_ROW ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 static uint64_t t_measure, t_deadline;
 
@@ -167,8 +176,12 @@ worker_main (void *arg)
       mysql_close (m);
       return NULL;
     }
+  char sql[sizeof STATEMENT + MAX_ROWS * sizeof MORE_ROW];
+  strcpy (sql, STATEMENT);
+  for (int r = 1; r < opt.rows; r++)
+    strcat (sql, MORE_ROW);
   stmt = mysql_stmt_init (m);
-  if (mysql_stmt_prepare (stmt, STATEMENT, strlen (STATEMENT)) != 0)
+  if (mysql_stmt_prepare (stmt, sql, strlen (sql)) != 0)
     {
       fprintf (stderr, "ceiling-mysql: prepare: %s\n", mysql_stmt_error (stmt));
       w->failed = true;
@@ -177,35 +190,43 @@ worker_main (void *arg)
       return NULL;
     }
 
-  char txid[40], method[] = "credit_card", brand[] = "visa", last4[] = "1111";
-  long long order_id = 0, user_id = 1 + w->id, amount = 1999, refunded = 0, status = 1, ts = 0;
+  char txid[MAX_ROWS][40], method[] = "credit_card", brand[] = "visa", last4[] = "1111";
+  long long order_id[MAX_ROWS], user_id = 1 + w->id, amount = 1999, refunded = 0, status = 1, ts = 0;
   unsigned long txid_len = 36, method_len = strlen (method), brand_len = strlen (brand), last4_len = 4;
-  MYSQL_BIND b[11];
-  memset (b, 0, sizeof b);
-  b[0].buffer_type = MYSQL_TYPE_STRING; b[0].buffer = txid; b[0].length = &txid_len;
-  b[1].buffer_type = MYSQL_TYPE_LONGLONG; b[1].buffer = &order_id;
-  b[2].buffer_type = MYSQL_TYPE_LONGLONG; b[2].buffer = &user_id;
-  b[3].buffer_type = MYSQL_TYPE_LONGLONG; b[3].buffer = &amount;
-  b[4].buffer_type = MYSQL_TYPE_LONGLONG; b[4].buffer = &refunded;
-  b[5].buffer_type = MYSQL_TYPE_LONGLONG; b[5].buffer = &status;
-  b[6].buffer_type = MYSQL_TYPE_STRING; b[6].buffer = method; b[6].length = &method_len;
-  b[7].buffer_type = MYSQL_TYPE_STRING; b[7].buffer = brand; b[7].length = &brand_len;
-  b[8].buffer_type = MYSQL_TYPE_STRING; b[8].buffer = last4; b[8].length = &last4_len;
-  b[9].buffer_type = MYSQL_TYPE_LONGLONG; b[9].buffer = &ts;
-  b[10].buffer_type = MYSQL_TYPE_LONGLONG; b[10].buffer = &ts;
+  MYSQL_BIND binds[MAX_ROWS * N_COLUMNS];
+  memset (binds, 0, sizeof binds);
+  for (int r = 0; r < opt.rows; r++)
+    {
+      MYSQL_BIND *b = &binds[r * N_COLUMNS];
+      b[0].buffer_type = MYSQL_TYPE_STRING; b[0].buffer = txid[r]; b[0].length = &txid_len;
+      b[1].buffer_type = MYSQL_TYPE_LONGLONG; b[1].buffer = &order_id[r];
+      b[2].buffer_type = MYSQL_TYPE_LONGLONG; b[2].buffer = &user_id;
+      b[3].buffer_type = MYSQL_TYPE_LONGLONG; b[3].buffer = &amount;
+      b[4].buffer_type = MYSQL_TYPE_LONGLONG; b[4].buffer = &refunded;
+      b[5].buffer_type = MYSQL_TYPE_LONGLONG; b[5].buffer = &status;
+      b[6].buffer_type = MYSQL_TYPE_STRING; b[6].buffer = method; b[6].length = &method_len;
+      b[7].buffer_type = MYSQL_TYPE_STRING; b[7].buffer = brand; b[7].length = &brand_len;
+      b[8].buffer_type = MYSQL_TYPE_STRING; b[8].buffer = last4; b[8].length = &last4_len;
+      b[9].buffer_type = MYSQL_TYPE_LONGLONG; b[9].buffer = &ts;
+      b[10].buffer_type = MYSQL_TYPE_LONGLONG; b[10].buffer = &ts;
+    }
 
   for (uint64_t seq = 0;; seq++)
     {
       uint64_t t0 = bench_now_ns ();
       if (t0 >= t_deadline)
         break;
-      order_id = (long long) w->id * 1000000000LL + (long long) seq + 1;
-      snprintf (txid, sizeof txid, "%08x-0000-4000-8000-%012llx", (unsigned) w->id,
-                (unsigned long long) seq);
+      for (int r = 0; r < opt.rows; r++)
+        {
+          uint64_t row = seq * (uint64_t) opt.rows + (uint64_t) r;
+          order_id[r] = (long long) w->id * 1000000000LL + (long long) row + 1;
+          snprintf (txid[r], sizeof txid[r], "%08x-0000-4000-8000-%012llx", (unsigned) w->id,
+                    (unsigned long long) row);
+        }
       ts = (long long) time (NULL) * 1000;
       unsigned err = 0;
       bool ok;
-      ok = mysql_stmt_bind_param (stmt, b) == 0 && mysql_stmt_execute (stmt) == 0;
+      ok = mysql_stmt_bind_param (stmt, binds) == 0 && mysql_stmt_execute (stmt) == 0;
       if (!ok)
         err = mysql_stmt_errno (stmt);
       uint64_t t1 = bench_now_ns ();
@@ -214,7 +235,7 @@ worker_main (void *arg)
       hist_record (&w->lat, t1 - t0);
       w->last_done = t1;
       if (ok)
-        w->ok++;
+        w->ok += (uint64_t) opt.rows;
       else
         {
           char kind[48];
@@ -239,11 +260,12 @@ main (int argc, char **argv)
     { "connections", required_argument, 0, 'c' }, { "duration", required_argument, 0, 'D' },
     { "warmup", required_argument, 0, 'w' }, { "json", no_argument, 0, 'j' },
     { "print-statement", no_argument, 0, 'S' }, { "mode", required_argument, 0, 'm' },
-    { "cpu", required_argument, 0, 'C' },
+    { "cpu", required_argument, 0, 'C' }, { "rows", required_argument, 0, 'R' },
     { 0, 0, 0, 0 }
   };
   CpuProbes cpu = { 0 };
-  int ch;
+  bool grouped = false;
+  int ch, rows = 8;
   while ((ch = getopt_long (argc, argv, "", longopts, NULL)) != -1)
     switch (ch)
       {
@@ -261,8 +283,10 @@ main (int argc, char **argv)
       case 'm':
         if (strcmp (optarg, "insert") == 0) opt.bare = false;
         else if (strcmp (optarg, "insert-bare") == 0) opt.bare = true;
-        else { fprintf (stderr, "ceiling-mysql: --mode insert|insert-bare\n"); return 2; }
+        else if (strcmp (optarg, "insert-grouped") == 0) grouped = true;
+        else { fprintf (stderr, "ceiling-mysql: --mode insert|insert-bare|insert-grouped\n"); return 2; }
         break;
+      case 'R': rows = atoi (optarg); break;
       case 'C':
         if (!cpu_probes_parse (&cpu, optarg))
           { fprintf (stderr, "ceiling-mysql: --cpu wants name:pid,...\n"); return 2; }
@@ -270,12 +294,16 @@ main (int argc, char **argv)
       default:
         fprintf (stderr, "usage: ceiling-mysql [--host H] [--port P] [--user U] [--password P]"
                  " [--database D] --schema schema.sql [--connections N] [--duration S]"
-                 " [--warmup S] [--mode insert|insert-bare] [--cpu name:pid,...] [--json]"
+                 " [--warmup S] [--mode insert|insert-bare|insert-grouped] [--rows N] [--cpu name:pid,...]"
+                 " [--json]"
                  " [--print-statement]\n");
         return 2;
       }
-  if (opt.connections < 1 || opt.connections > 1000 || opt.duration <= 0)
+  if (opt.connections < 1 || opt.connections > 1000 || opt.duration <= 0 ||
+      rows < 1 || rows > MAX_ROWS)
     return 2;
+  if (grouped)
+    opt.rows = rows;
   if (mysql_library_init (0, NULL, NULL) != 0 || !prepare_database ())
     return 1;
 
@@ -312,7 +340,8 @@ main (int argc, char **argv)
   if (failed)
     kinds_add (&errors, "connect-or-prepare", (uint64_t) failed);
   Report r = {
-    .scenario = opt.bare ? "mysql-insert-bare" : "mysql-insert", .transport = "mysql",
+    .scenario = opt.bare ? "mysql-insert-bare" : opt.rows > 1 ? "mysql-insert-grouped" : "mysql-insert",
+    .transport = "mysql",
     .status = kinds_total (&errors) ? "errors" : "ok",
     .connections = opt.connections, .depth = 1, .rate = 0,
     .seconds = (double) (last - t_measure) / 1e9, .ok = ok, .cpu = &cpu,

@@ -157,7 +157,8 @@ def cmd_report(a):
            f"{'p99 ms':>7} {'p99.9 ms':>8} {'errors':>7}  {'ceiling':<12} {'ratio':>6} {'x bare':>6}")
     lines.append(hdr)
     lines.append("-" * len(hdr))
-    order = [("mysql-insert", "mysql"), ("mysql-insert-bare", "mysql"), ("redis-get", "redis")] + \
+    order = [("mysql-insert", "mysql"), ("mysql-insert-bare", "mysql"),
+             ("mysql-insert-grouped", "mysql"), ("redis-get", "redis")] + \
             [(s, "rpc") for s in SCENARIOS] + [(s, "http") for s in SCENARIOS]
     table = []
     for s, t in order:
@@ -286,6 +287,8 @@ def chart(rows, conns, out, machine, duration):
                'lw 4 dt 2 lc rgb "#333333"'),
               ("mysql-insert-bare", "mysql", "reference: the INSERT without trigger",
                'lw 4 dt 2 lc rgb "#aaaaaa"'),
+              ("mysql-insert-grouped", "mysql", "reference: the INSERT, 8 rows per statement",
+               'lw 2 dt 4 lc rgb "#777777"'),
               ("redis-get", "redis", "ceiling: Redis GET", 'lw 4 dt 2 lc rgb "#bb0000"')]
     colours = {"charge-ok": "#1f77b4", "charge-rejected": "#2ca02c", "query-hit": "#d62728",
                "query-miss": "#9467bd", "refund": "#ff7f0e"}
