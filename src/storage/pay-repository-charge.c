@@ -3,12 +3,12 @@
  * its payment_events row in the same implicit transaction, and the charge is answered
  * once the row is committed. Uniqueness of order_id is the database's (a unique key).
  *
- * Grouped commits. At most max_statements charge statements run at once (an eighth of
- * the pool, at least one: 2 for the default 16); charges that arrive meanwhile wait on
- * the loop, and when a statement completes, up to MAX_ROWS of them go out as ONE
+ * Grouped commits. At most max_statements charge statements run at once (one per 16
+ * pooled connections, at least one: 1 for the default 16); charges that arrive meanwhile
+ * wait on the loop, and when a statement completes, up to MAX_ROWS of them go out as ONE
  * multi-row INSERT: one statement and one commit (one redo-log flush) for them all. On
  * the benchmark machine that costs MariaDB about half the CPU per row of single-row
- * INSERTs (BENCHMARKS.md). A charge is never held back to fill a group: with a statement
+ * INSERTs, and one statement at a time beat two or four from 4 clients up (BENCHMARKS.md). A charge is never held back to fill a group: with a statement
  * slot free it goes out at once, alone, so a lone client sees single-row INSERTs; and
  * charges never wait long behind a slow statement (a row lock, a stall): after a tick
  * (WAIT_TICK_MS) they go out on another pooled connection. The statement is atomic:
@@ -371,7 +371,7 @@ pay_repository_charges_new (PayRepository *repository, PayMysqlPool *pool)
 
   charges->repository = repository;
   charges->pool = pool;
-  charges->max_statements = MAX (pay_mysql_pool_get_settings (pool)->pool_size / 8, 1);
+  charges->max_statements = MAX (pay_mysql_pool_get_settings (pool)->pool_size / 16, 1);
   g_queue_init (&charges->waiting);
   charges->insert_sql[1] = (gchar *) insert_payment_sql;
   for (guint n = 2; n <= MAX_ROWS; n++)
