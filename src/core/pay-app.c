@@ -142,25 +142,35 @@ sample_pool_waiting (gpointer user_data)
   return sample_pool (user_data, TRUE);
 }
 
+typedef enum { CHARGE_STATEMENTS, CHARGE_ROWS, CHARGES_WAITING } ChargeCount;
+
 static gdouble
-sample_charge_counts (PayApp *self, gboolean rows_count)
+sample_charge_count (PayApp *self, ChargeCount which)
 {
   guint64 statements, rows;
+  guint waiting;
 
-  pay_repository_get_charge_counts (self->repository, &statements, &rows);
-  return (gdouble) (rows_count ? rows : statements);
+  pay_repository_get_charge_counts (self->repository, &statements, &rows, &waiting);
+  return which == CHARGE_STATEMENTS ? (gdouble) statements
+       : which == CHARGE_ROWS ? (gdouble) rows : (gdouble) waiting;
 }
 
 static gdouble
 sample_charge_statements (gpointer user_data)
 {
-  return sample_charge_counts (user_data, FALSE);
+  return sample_charge_count (user_data, CHARGE_STATEMENTS);
 }
 
 static gdouble
 sample_charge_rows (gpointer user_data)
 {
-  return sample_charge_counts (user_data, TRUE);
+  return sample_charge_count (user_data, CHARGE_ROWS);
+}
+
+static gdouble
+sample_charges_waiting (gpointer user_data)
+{
+  return sample_charge_count (user_data, CHARGES_WAITING);
 }
 
 static gdouble
@@ -223,6 +233,8 @@ add_samples (PayApp *self)
       PAY_METRICS_COUNTER, sample_charge_statements },
     { "payment_mysql_charge_rows_total", "Charges (payment rows) in those INSERTs.",
       PAY_METRICS_COUNTER, sample_charge_rows },
+    { "payment_mysql_charges_waiting", "Charges waiting on the main loop for the next INSERT.",
+      PAY_METRICS_GAUGE, sample_charges_waiting },
     { "payment_mysql_up", "1 while the MySQL health probe succeeds.",
       PAY_METRICS_GAUGE, sample_mysql_up },
     { "payment_redis_up", "1 while the Redis cache is connected.",

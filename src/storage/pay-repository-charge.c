@@ -403,10 +403,11 @@ pay_repository_charges_free (PayRepositoryCharges *charges)
 
 void
 pay_repository_charges_get_counts (PayRepositoryCharges *charges, guint64 *statements,
-                                   guint64 *rows)
+                                   guint64 *rows, guint *waiting)
 {
   *statements = (guint64) g_atomic_pointer_get (&charges->statements);
   *rows = (guint64) g_atomic_pointer_get (&charges->rows);
+  *waiting = (guint) MAX (g_atomic_int_get (&charges->n_waiting), 0);
 }
 
 /* ---- public API --------------------------------------------------------------------------- */

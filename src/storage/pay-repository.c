@@ -528,9 +528,10 @@ pay_repository_get_pool_stats (PayRepository *self, guint *in_use, guint *waitin
 }
 
 void
-pay_repository_get_charge_counts (PayRepository *self, guint64 *statements, guint64 *rows)
+pay_repository_get_charge_counts (PayRepository *self, guint64 *statements, guint64 *rows,
+                                  guint *waiting)
 {
   g_return_if_fail (PAY_IS_REPOSITORY (self));
 
-  pay_repository_charges_get_counts (self->charges, statements, rows);
+  pay_repository_charges_get_counts (self->charges, statements, rows, waiting);
 }

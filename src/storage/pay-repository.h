@@ -82,8 +82,10 @@ gboolean pay_repository_ping (PayRepository *self, GError **error);
 void pay_repository_get_pool_stats (PayRepository *self, guint *in_use, guint *waiting);
 
 /* Charge INSERTs sent to MySQL, and the charges (rows) they held: the gap between the
- * two is the grouping of concurrent charges. Thread-safe. */
-void pay_repository_get_charge_counts (PayRepository *self, guint64 *statements, guint64 *rows);
+ * two is the grouping of concurrent charges; and the charges waiting for the next
+ * INSERT. Thread-safe. */
+void pay_repository_get_charge_counts (PayRepository *self, guint64 *statements, guint64 *rows,
+                                       guint *waiting);
 
 /* Closes every pooled connection; later calls reconnect. */
 void pay_repository_close (PayRepository *self);

@@ -141,13 +141,15 @@ def held_group(svc, mariadb, db, reqs):
         poll(lambda: in_flight_charges(svc) == 1, 30, what="the lone charge in flight")
         group = {}
         threads += start_in_threads(svc, reqs, group)
-        poll(lambda: in_flight_charges(svc) == 1 + len(reqs), 30,
-             what=f"{len(reqs)} more charges in flight")
+        poll(lambda: metric_sum(svc, "payment_mysql_charges_waiting") == len(reqs), 30,
+             what=f"{len(reqs)} more charges waiting for the next INSERT")
+        assert in_flight_charges(svc) == 1 + len(reqs)
         assert not results and not group, "replies while the table was locked"
     finally:
         lock.release()
     for t in threads:
         t.join(timeout=120)
+    assert metric_sum(svc, "payment_mysql_charges_waiting") == 0
     after = charge_counts(svc)
     return results.get(0), [group.get(i) for i in range(len(reqs))], (
         after[0] - before[0], after[1] - before[1])

@@ -69,6 +69,7 @@ def test_content_type_and_promtool(metrics_service):
                  "payment_requests_in_flight", "payment_rpc_connections",
                  "payment_mysql_pool_connections_in_use", "payment_mysql_pool_waiting",
                  "payment_mysql_charge_statements_total", "payment_mysql_charge_rows_total",
+                 "payment_mysql_charges_waiting",
                  "payment_cache_hits_total", "payment_cache_misses_total",
                  "payment_cache_errors_total", "payment_consul_registered",
                  "payment_build_info"):
