@@ -43,7 +43,8 @@ static const gchar insert_payment_sql[] =
 /* The most rows in one INSERT. */
 #define MAX_ROWS 32
 
-/* How often waiting charges are checked for their deadline. */
+/* How often waiting charges are checked: for their deadline, and for a statement that has
+ * held them back a whole tick. */
 #define WAIT_TICK_MS 100
 
 struct _PayRepositoryCharges
@@ -57,7 +58,7 @@ struct _PayRepositoryCharges
   GMainContext  *loop;                   /* the waiters' context; set before n_waiting rises */
   GQueue         waiting;                /* GTask*, oldest first */
   gint           n_waiting;              /* atomic copy of waiting.length */
-  GSource       *waiting_timer;          /* expires waiters */
+  GSource       *waiting_timer;          /* WAIT_TICK_MS while charges wait or run */
   guint          running;                /* statements started and not completed */
 
   gsize          statements;             /* atomic: charge statements started */
