@@ -30,9 +30,9 @@ gboolean pay_repository_ensure_schema (PayRepository *self, GError **error);
 /* Inserts a new payment, without blocking the caller's main loop: an autocommitted
  * INSERT, whose trigger in the schema writes the payment's "charge" payment_events row in
  * the same implicit transaction (running pay_repository_ensure_schema() first until it
- * has succeeded once). Charges that arrive while another charge statement runs (one per
- * 16 pooled connections) are grouped into one multi-row INSERT
- * (pay-repository-charge.c); each is answered once its row is committed. Uniqueness of order_id is the database's job: a
+ * has succeeded once). Charges that arrive while another charge statement runs are
+ * grouped into one multi-row INSERT (pay-repository-charge.c); each is answered once its
+ * row is committed. Uniqueness of order_id is the database's job: a
  * duplicate order gives PAY_ERROR_ORDER_ALREADY_PAID, a duplicate transaction id
  * PAY_ERROR_ID_GENERATION (neither writes an event), any connection failure or timeout
  * PAY_ERROR_STORAGE_UNAVAILABLE (then the outcome may be unknown when the reply was
