@@ -121,56 +121,43 @@ consul_state (gpointer user_data)
   return pay_registrar_is_registered (self->registrar) ? "registered" : "unregistered";
 }
 
-static gdouble
-sample_pool (PayApp *self, gboolean waiting_count)
+static PayRepositoryStats
+repository_stats (PayApp *self)
 {
-  guint in_use, waiting;
+  PayRepositoryStats stats;
 
-  pay_repository_get_pool_stats (self->repository, &in_use, &waiting);
-  return waiting_count ? waiting : in_use;
+  pay_repository_get_stats (self->repository, &stats);
+  return stats;
 }
 
 static gdouble
 sample_pool_in_use (gpointer user_data)
 {
-  return sample_pool (user_data, FALSE);
+  return repository_stats (user_data).pool_in_use;
 }
 
 static gdouble
 sample_pool_waiting (gpointer user_data)
 {
-  return sample_pool (user_data, TRUE);
-}
-
-typedef enum { CHARGE_STATEMENTS, CHARGE_ROWS, CHARGES_WAITING } ChargeCount;
-
-static gdouble
-sample_charge_count (PayApp *self, ChargeCount which)
-{
-  guint64 statements, rows;
-  guint waiting;
-
-  pay_repository_get_charge_counts (self->repository, &statements, &rows, &waiting);
-  return which == CHARGE_STATEMENTS ? (gdouble) statements
-       : which == CHARGE_ROWS ? (gdouble) rows : (gdouble) waiting;
+  return repository_stats (user_data).pool_waiting;
 }
 
 static gdouble
 sample_charge_statements (gpointer user_data)
 {
-  return sample_charge_count (user_data, CHARGE_STATEMENTS);
+  return (gdouble) repository_stats (user_data).charge_statements;
 }
 
 static gdouble
 sample_charge_rows (gpointer user_data)
 {
-  return sample_charge_count (user_data, CHARGE_ROWS);
+  return (gdouble) repository_stats (user_data).charge_rows;
 }
 
 static gdouble
 sample_charges_waiting (gpointer user_data)
 {
-  return sample_charge_count (user_data, CHARGES_WAITING);
+  return repository_stats (user_data).charges_waiting;
 }
 
 static gdouble

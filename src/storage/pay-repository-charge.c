@@ -420,12 +420,11 @@ pay_repository_charges_free (PayRepositoryCharges *charges)
 }
 
 void
-pay_repository_charges_get_counts (PayRepositoryCharges *charges, guint64 *statements,
-                                   guint64 *rows, guint *waiting)
+pay_repository_charges_get_stats (PayRepositoryCharges *charges, PayRepositoryStats *stats)
 {
-  *statements = (guint64) g_atomic_pointer_get (&charges->statements);
-  *rows = (guint64) g_atomic_pointer_get (&charges->rows);
-  *waiting = (guint) MAX (g_atomic_int_get (&charges->n_waiting), 0);
+  stats->charge_statements = (guint64) g_atomic_pointer_get (&charges->statements);
+  stats->charge_rows = (guint64) g_atomic_pointer_get (&charges->rows);
+  stats->charges_waiting = (guint) MAX (g_atomic_int_get (&charges->n_waiting), 0);
 }
 
 /* ---- public API --------------------------------------------------------------------------- */

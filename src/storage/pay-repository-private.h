@@ -71,12 +71,9 @@ PayRepositoryCharges *pay_repository_charges_new   (PayRepository        *reposi
 void                  pay_repository_charges_close (PayRepositoryCharges *charges);
 /* After the pool is freed: its connections' statement caches are keyed by our SQL. */
 void                  pay_repository_charges_free  (PayRepositoryCharges *charges);
-/* Charge statements started, the rows they held, and the charges waiting for the next
- * one (any thread). */
-void                  pay_repository_charges_get_counts (PayRepositoryCharges *charges,
-                                                         guint64              *statements,
-                                                         guint64              *rows,
-                                                         guint                *waiting);
+/* Fills the charge_* and charges_waiting members of *@stats (any thread). */
+void                  pay_repository_charges_get_stats (PayRepositoryCharges *charges,
+                                                        PayRepositoryStats   *stats);
 /* The repository's charges. */
 PayRepositoryCharges *pay_repository_get_charges   (PayRepository        *self);
 

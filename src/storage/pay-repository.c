@@ -518,20 +518,13 @@ pay_repository_close (PayRepository *self)
 }
 
 void
-pay_repository_get_pool_stats (PayRepository *self, guint *in_use, guint *waiting)
+pay_repository_get_stats (PayRepository *self, PayRepositoryStats *stats)
 {
   g_return_if_fail (PAY_IS_REPOSITORY (self));
+  g_return_if_fail (stats != NULL);
 
-  *in_use = *waiting = 0;
+  memset (stats, 0, sizeof *stats);
   if (self->pool != NULL)
-    pay_mysql_pool_get_stats (self->pool, in_use, waiting);
-}
-
-void
-pay_repository_get_charge_counts (PayRepository *self, guint64 *statements, guint64 *rows,
-                                  guint *waiting)
-{
-  g_return_if_fail (PAY_IS_REPOSITORY (self));
-
-  pay_repository_charges_get_counts (self->charges, statements, rows, waiting);
+    pay_mysql_pool_get_stats (self->pool, &stats->pool_in_use, &stats->pool_waiting);
+  pay_repository_charges_get_stats (self->charges, stats);
 }

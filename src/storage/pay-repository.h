@@ -77,15 +77,17 @@ gboolean pay_repository_refund (PayRepository   *self,
  * busy pool never makes the service look down. Thread-safe, blocking. */
 gboolean pay_repository_ping (PayRepository *self, GError **error);
 
-/* MySQL pool state for metrics: connections in use and threads waiting for one. Any
- * thread, never blocks on MySQL. */
-void pay_repository_get_pool_stats (PayRepository *self, guint *in_use, guint *waiting);
+/* The repository's state, for metrics. */
+typedef struct {
+  guint   pool_in_use;        /* pooled connections checked out */
+  guint   pool_waiting;       /* threads waiting for one */
+  guint64 charge_statements;  /* charge INSERTs sent to MySQL, */
+  guint64 charge_rows;        /* the charges they held (the gap is the grouping), */
+  guint   charges_waiting;    /* and the charges waiting for the next one */
+} PayRepositoryStats;
 
-/* Charge INSERTs sent to MySQL, and the charges (rows) they held: the gap between the
- * two is the grouping of concurrent charges; and the charges waiting for the next
- * INSERT. Thread-safe. */
-void pay_repository_get_charge_counts (PayRepository *self, guint64 *statements, guint64 *rows,
-                                       guint *waiting);
+/* Fills *@stats. Any thread; never blocks on MySQL. */
+void pay_repository_get_stats (PayRepository *self, PayRepositoryStats *stats);
 
 /* Closes every pooled connection; later calls reconnect. */
 void pay_repository_close (PayRepository *self);
