@@ -147,8 +147,12 @@ def cmd_report(a):
         if s == "query-hit":
             m = find("redis-get", "redis", c)
             return "redis-get", ok_rate(m)
-        if s == "charge-rejected":
-            m = find("charge-ok", r["transport"], c)
+        if s == "charge-rejected" and r["transport"] == "rpc":
+            m = find("rpc-floor", "floor", c)
+            if m is not None:
+                return "rpc-floor", ok_rate(m)
+        if s in ("charge-rejected", "rpc-floor"):
+            m = find("charge-ok", "http" if r["transport"] == "http" else "rpc", c)
             return "x charge-ok", ok_rate(m)
         return "-", None
 
@@ -158,7 +162,7 @@ def cmd_report(a):
     lines.append(hdr)
     lines.append("-" * len(hdr))
     order = [("mysql-insert", "mysql"), ("mysql-insert-bare", "mysql"),
-             ("mysql-insert-grouped", "mysql"), ("redis-get", "redis")] + \
+             ("mysql-insert-grouped", "mysql"), ("redis-get", "redis"), ("rpc-floor", "floor")] + \
             [(s, "rpc") for s in SCENARIOS] + [(s, "http") for s in SCENARIOS]
     table = []
     for s, t in order:
@@ -208,7 +212,8 @@ def cmd_report(a):
     cpu_rows = [r for r in rows if r.get("cpu_us_per_ok")]
     if cpu_rows:
         names = ["client", "service", "mariadb", "redis"]
-        lines.append("CPU per request, microseconds (user + system, from /proc; all share 2 vCPUs):")
+        lines.append("CPU per request, microseconds (user + system, from /proc; all share "
+                     f"{machine.get('nproc', '?')} vCPUs; for rpc-floor, 'service' is floor-rpc):")
         lines.append(f"  {'scenario':<17} {'via':<5} {'conns':>5} " +
                      " ".join(f"{n:>8}" for n in names) + f" {'total':>8}")
         for s, t in order:
@@ -244,6 +249,11 @@ def cmd_report(a):
             lines.append(f"  {s} rpc @{top}: {v:.1f} x charge-ok (target >= 5) {'MET' if v >= 5 else 'NOT MET'}")
         elif r is not None:
             lines.append(f"  {s} rpc @{top}: not measurable yet")
+    floor = find("rpc-floor", "floor", top)
+    if ok_rate(floor) and ok_rate(base):
+        lines.append(f"  the transport floor @{top} (floor-rpc: one thread, no work per request): "
+                     f"{floor['ok_rps'] / base['ok_rps']:.1f} x charge-ok, what the service could reach at best "
+                     f"with its one main loop")
     r, m = find("charge-ok", "rpc", 16), find("mysql-insert", "mysql", 16)
     b = find("mysql-insert-bare", "mysql", 16)
     if r and m:
@@ -289,7 +299,8 @@ def chart(rows, conns, out, machine, duration):
                'lw 4 dt 2 lc rgb "#aaaaaa"'),
               ("mysql-insert-grouped", "mysql", "reference: the INSERT, 8 rows per statement",
                'lw 2 dt 4 lc rgb "#777777"'),
-              ("redis-get", "redis", "ceiling: Redis GET", 'lw 4 dt 2 lc rgb "#bb0000"')]
+              ("redis-get", "redis", "ceiling: Redis GET", 'lw 4 dt 2 lc rgb "#bb0000"'),
+              ("rpc-floor", "floor", "floor: a Thrift server doing no work", 'lw 4 dt 2 lc rgb "#2ca02c"')]
     colours = {"charge-ok": "#1f77b4", "charge-rejected": "#2ca02c", "query-hit": "#d62728",
                "query-miss": "#9467bd", "refund": "#ff7f0e"}
     for s in SCENARIOS:
