@@ -11,7 +11,7 @@ from support import data, httpapi
 from support.race import run_together
 from support.pay import count_orders
 from support.refunds import event_rows
-from support.rpc import RpcClient
+from support.rpc import RpcClient, charge_call, connect, decode_reply, read_frame
 from support.service import poll
 from support.tablelock import HeldSession, TableLock, in_flight_charges, metric_sum
 
@@ -236,3 +236,46 @@ def test_a_charge_held_by_a_row_lock_holds_back_no_other(fresh_service, mariadb)
         t.join(timeout=120)
     assert results.get(0, ("none",))[0] == "ok", results
     assert count_orders(mariadb, db, order) == 1
+
+
+def server_unread_bytes(rpc_port, client_port):
+    """What the service's end of the connection from @client_port has received and not
+    read yet (the receive queue in /proc/net/tcp), or None while there is no such socket."""
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(path) as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                local, remote, queues = fields[1], fields[2], fields[4]
+                if (int(local.rsplit(":", 1)[1], 16) == rpc_port
+                        and int(remote.rsplit(":", 1)[1], 16) == client_port):
+                    return int(queues.split(":")[1], 16)
+    return None
+
+
+def test_a_connection_reads_nothing_while_its_call_is_with_the_service(fresh_service, mariadb):
+    """Back-pressure: while a call waits in MySQL, the calls its client pipelines behind
+    it stay in the kernel's buffers (the service reads none of them into its memory: a
+    client cannot make it buffer without bound), and are answered in order afterwards."""
+    db = "payment_backpressure"
+    svc = fresh_service(extra_env=HELD_ENV, database_name=db)
+    assert httpapi.charge(svc.http_port, data.charge())[0] == "ok"   # schema in place
+    behind = [data.charge() for _ in range(200)]
+    pipelined = b"".join(charge_call(r, seqid=2 + i) for i, r in enumerate(behind))
+    lock = TableLock(mariadb, db)
+    try:
+        with connect(svc.rpc_port, timeout=60) as s:
+            s.sendall(charge_call(data.charge(), seqid=1))
+            poll(lambda: in_flight_charges(svc) == 1, 30, what="the first charge in flight")
+            s.sendall(pipelined)
+            client_port = s.getsockname()[1]
+            poll(lambda: server_unread_bytes(svc.rpc_port, client_port) == len(pipelined), 30,
+                 what=f"all {len(pipelined)} pipelined bytes waiting unread in the kernel")
+            assert in_flight_charges(svc) == 1
+            lock.release()
+            replies = [decode_reply(read_frame(s, timeout=60)) for _ in range(1 + len(behind))]
+    finally:
+        lock.release()
+    assert [r.seqid for r in replies] == list(range(1, 2 + len(behind)))
+    failed = [r for r in replies if r.result.success is None]
+    assert not failed, failed[:3]

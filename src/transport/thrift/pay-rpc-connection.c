@@ -322,6 +322,9 @@ process_next (PayRpcConnection *self)
     }
 
   self->busy = TRUE;
+  /* Nothing more is read until this request is answered (NEED_MORE above asks again):
+   * what the peer sends meanwhile waits in the kernel's buffers, and then the peer. */
+  watch (self, 0);
   scan = pay_thrift_scan_message (self->frame.message, self->frame.message_len, &info);
   if (scan == PAY_THRIFT_SCAN_COMPLETE && info.length == self->frame.message_len)
     {
