@@ -84,53 +84,49 @@ answer (Conn *c, const unsigned char *msg, size_t len)
   return true;
 }
 
-/* Reads what is there, answers every whole frame, writes the replies in one go.
- * FALSE: the connection is over. */
+/* Reads what is there, answers every whole frame, writes the replies in one go (epoll is
+ * level-triggered: whatever is left to read is reported again). FALSE: the connection is
+ * over. */
 static bool
 serve (Conn *c)
 {
-  for (;;)
+  ssize_t n;
+
+  do
+    n = read (c->fd, c->rbuf + c->rlen, sizeof c->rbuf - c->rlen);
+  while (n < 0 && errno == EINTR);
+  if (n < 0 && errno == EAGAIN)
+    return true;
+  if (n <= 0)
+    return false;
+  c->rlen += (size_t) n;
+
+  size_t off = 0;
+  while (c->rlen - off >= 4)
     {
-      ssize_t n = read (c->fd, c->rbuf + c->rlen, sizeof c->rbuf - c->rlen);
-      if (n == 0)
+      int32_t flen = get_i32 (c->rbuf + off);
+      if (flen < 0 || flen > MAX_MESSAGE)
         return false;
-      if (n < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          if (errno == EAGAIN)
-            break;
-          return false;
-        }
-      c->rlen += (size_t) n;
-      size_t off = 0;
-      while (c->rlen - off >= 4)
-        {
-          int32_t flen = get_i32 (c->rbuf + off);
-          if (flen < 0 || flen > MAX_MESSAGE)
-            return false;
-          if (c->rlen - off - 4 < (size_t) flen)
-            break;
-          if (!answer (c, c->rbuf + off + 4, (size_t) flen))
-            return false;
-          off += 4 + (size_t) flen;
-        }
-      memmove (c->rbuf, c->rbuf + off, c->rlen - off);
-      c->rlen -= off;
-      if (c->rlen < sizeof c->rbuf)
-        break;                   /* a short read: nothing more queued */
+      if (c->rlen - off - 4 < (size_t) flen)
+        break;
+      if (!answer (c, c->rbuf + off + 4, (size_t) flen))
+        return false;
+      off += 4 + (size_t) flen;
     }
+  memmove (c->rbuf, c->rbuf + off, c->rlen - off);
+  c->rlen -= off;
+
   /* One request in flight per connection (payment-bench's closed loop) leaves little to
    * write: a blocking-style loop is enough; a full socket buffer ends the connection. */
   size_t done = 0;
   while (done < c->wlen)
     {
-      ssize_t n = write (c->fd, c->wbuf + done, c->wlen - done);
-      if (n < 0 && errno == EINTR)
+      ssize_t w = write (c->fd, c->wbuf + done, c->wlen - done);
+      if (w < 0 && errno == EINTR)
         continue;
-      if (n <= 0)
+      if (w <= 0)
         return false;
-      done += (size_t) n;
+      done += (size_t) w;
     }
   c->wlen = 0;
   return true;
