@@ -72,6 +72,7 @@ struct _PayMetrics
   GPtrArray  *methods;        /* PayMetricsMethod*, owned, in registration order */
   GArray     *samples;        /* Sample */
   atomic_int  rpc_connections;
+  atomic_uint_fast64_t rpc_reply_writes;
 };
 
 G_DEFINE_FINAL_TYPE (PayMetrics, pay_metrics, G_TYPE_OBJECT)
@@ -195,6 +196,13 @@ pay_metrics_rpc_connection_closed (PayMetrics *self)
 {
   g_return_if_fail (PAY_IS_METRICS (self));
   atomic_fetch_sub_explicit (&self->rpc_connections, 1, memory_order_relaxed);
+}
+
+void
+pay_metrics_rpc_reply_written (PayMetrics *self)
+{
+  g_return_if_fail (PAY_IS_METRICS (self));
+  atomic_fetch_add_explicit (&self->rpc_reply_writes, 1, memory_order_relaxed);
 }
 
 guint64
@@ -394,6 +402,12 @@ pay_metrics_render (PayMetrics *self)
   g_string_append_printf (out, "payment_rpc_connections %d\n",
                           MAX (atomic_load_explicit (&self->rpc_connections,
                                                      memory_order_relaxed), 0));
+  append_header (out, "payment_rpc_reply_writes_total",
+                 "Socket writes of Thrift replies (pipelined requests answered together share one).",
+                 "counter");
+  g_string_append_printf (out, "payment_rpc_reply_writes_total %" G_GUINT64_FORMAT "\n",
+                          (guint64) atomic_load_explicit (&self->rpc_reply_writes,
+                                                          memory_order_relaxed));
   render_samples (out, self->samples);
   append_header (out, "payment_build_info", "The running build; the value is always 1.",
                  "gauge");

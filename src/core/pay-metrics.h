@@ -51,6 +51,10 @@ void pay_metrics_request_finished (PayMetricsMethod *method,
 void pay_metrics_rpc_connection_opened (PayMetrics *self);
 void pay_metrics_rpc_connection_closed (PayMetrics *self);
 
+/* One socket write of Thrift replies (the replies of pipelined requests answered
+ * together share one). Lock-free, any thread. */
+void pay_metrics_rpc_reply_written (PayMetrics *self);
+
 /* Adds a metric whose value @func returns at scrape time (pool and cache state, Consul
  * registration). @name and @help must be static strings; @user_data must outlive the
  * metrics object or the next pay_metrics_clear_samples(). */

@@ -67,6 +67,7 @@ def test_content_type_and_promtool(metrics_service):
     assert p.returncode == 0, f"promtool: {p.stdout}{p.stderr}\n{r.raw[:3000]}"
     for name in ("payment_requests_total", "payment_request_duration_seconds_bucket",
                  "payment_requests_in_flight", "payment_rpc_connections",
+                 "payment_rpc_reply_writes_total",
                  "payment_mysql_pool_connections_in_use", "payment_mysql_pool_waiting",
                  "payment_mysql_charge_statements_total", "payment_mysql_charge_rows_total",
                  "payment_mysql_charges_waiting",

@@ -13,6 +13,7 @@ import pytest
 from thrift.Thrift import TApplicationException, TMessageType
 
 from support import data, env, thriftgen
+from support.tablelock import TableLock, in_flight_charges, metric_sum
 from support.rpc import assert_closed_without_reply as rpc_assert_closed_without_reply
 from support.rpc import (RpcClient, call_raw, charge_call, connect, decode_reply,
                          encode_message, frame, read_frame, recv_exact, wait_closed)
@@ -119,6 +120,32 @@ def test_pipelining_many_calls(service):
     assert seqids == [500 + i for i in range(len(reqs))]
 
 
+def test_pipelined_calls_answered_at_once_share_one_write(service, mariadb, database):
+    """Calls that need no I/O (cards failing Luhn), pipelined in one write, are answered
+    in order and in ONE socket write (payment_rpc_reply_writes_total), not one per reply;
+    a charge held in MySQL behind one of them does not hold its reply back."""
+    bad = [data.charge(card="4111111111111112") for _ in range(20)]
+    calls = b"".join(charge_call(r, seqid=600 + i) for i, r in enumerate(bad))
+    before = metric_sum(service, "payment_rpc_reply_writes_total")
+    with connect(service.rpc_port) as s:
+        s.sendall(calls)
+        replies = [decode_reply(read_frame(s)) for _ in bad]
+        writes = metric_sum(service, "payment_rpc_reply_writes_total") - before
+        assert [r.seqid for r in replies] == [600 + i for i in range(len(bad))]
+        assert all(r.result.err is not None and r.result.err.code == 4004001 for r in replies)
+        assert writes == 1, f"{len(bad)} replies took {writes} writes"
+        lock = TableLock(mariadb, database)
+        try:
+            s.sendall(charge_call(bad[0], seqid=700) + charge_call(data.charge(), seqid=701))
+            first = decode_reply(read_frame(s))
+            assert in_flight_charges(service) == 1, "the charge behind is not held"
+        finally:
+            lock.release()
+        second = decode_reply(read_frame(s))
+    assert (first.seqid, first.result.err.code) == (700, 4004001), first
+    assert second.seqid == 701 and second.result.success is not None, second
+
+
 # ---- broken input: close, no reply, the service goes on ----
 
 def bad_streams():
@@ -135,6 +162,18 @@ def bad_streams():
         ("zero-length-frame", b"\x00\x00\x00\x00"),
         ("zero-length-frame-then-more", b"\x00\x00\x00\x00\x80\x01\x00\x01\x00\x00"),
     ]
+
+
+def test_calls_pipelined_ahead_of_bad_bytes_are_answered(service):
+    """The reply to a call answered at once is held back for the next buffered bytes; when
+    those break the protocol, the reply still goes out before the connection closes."""
+    with connect(service.rpc_port) as s:
+        s.sendall(charge_call(data.charge(card="4111111111111112"), seqid=800)
+                  + b"\xde\xad\xbe\xef" + os.urandom(60))
+        rep = decode_reply(read_frame(s))
+        assert rep.seqid == 800 and rep.result.err.code == 4004001, rep
+        assert_closed_without_reply(s)
+    assert_service_fine(service)
 
 
 @pytest.mark.parametrize("label,payload", bad_streams(), ids=[c[0] for c in bad_streams()])

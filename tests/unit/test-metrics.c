@@ -68,10 +68,13 @@ test_connections_and_samples (void)
   pay_metrics_rpc_connection_opened (metrics);
   pay_metrics_rpc_connection_opened (metrics);
   pay_metrics_rpc_connection_closed (metrics);
+  pay_metrics_rpc_reply_written (metrics);
+  pay_metrics_rpc_reply_written (metrics);
   pay_metrics_add_sample (metrics, "payment_test_total", "A test counter.",
                           PAY_METRICS_COUNTER, sample_seven, NULL);
   text = pay_metrics_render (metrics);
   g_assert_cmpfloat (sample_value (text, "payment_rpc_connections"), ==, 1);
+  g_assert_cmpfloat (sample_value (text, "payment_rpc_reply_writes_total"), ==, 2);
   g_assert_cmpfloat (sample_value (text, "payment_test_total"), ==, 7);
   g_assert_nonnull (strstr (text, "# TYPE payment_test_total counter\n"));
 

@@ -10,8 +10,10 @@
  * The socket is watched by one GSource for the connection's whole life, whose events
  * switch between reading, writing and nothing (a field of its GPollFD, changed in place:
  * no syscall, no GTask and no new source per request), and whose ready time is the idle
- * timer. Replies
- * are sent at once; only what the socket does not take waits for it to be writable. */
+ * timer. A reply
+ * is sent at once, except while requests buffered behind it are answered without I/O:
+ * pipelined requests get their replies in one write. Only what the socket does not take
+ * waits for it to be writable. */
 #define G_LOG_DOMAIN "payment-rpc"
 
 #include "transport/thrift/pay-rpc-connection.h"
@@ -26,6 +28,8 @@
 #include "transport/thrift/pay-thrift-scan.h"
 
 #define READ_CHUNK_BYTES (16 * 1024)
+/* Replies held back for one write go out once they reach this size. */
+#define REPLY_BATCH_BYTES (16 * 1024)
 
 enum {
   SIGNAL_CLOSED,
@@ -47,7 +51,7 @@ struct _PayRpcConnection
   gchar             *peer;            /* for logs */
 
   GByteArray        *inbuf;           /* received, not yet consumed */
-  GByteArray        *outbuf;          /* the framed reply being sent (empty: none) */
+  GByteArray        *outbuf;          /* the framed replies being sent (empty: none) */
   gsize              out_sent;        /* bytes of outbuf the socket took */
   GSource           *source;          /* a SocketSource; ready time: the idle timer */
   gint64             last_active_us;
@@ -58,6 +62,7 @@ struct _PayRpcConnection
   gboolean           recording;
   gboolean           processing;      /* process_input() is running (it loops) */
   gboolean           draining;
+  gboolean           closing;         /* the peer broke the protocol: close once outbuf is out */
   gboolean           closed;
 };
 
@@ -128,10 +133,10 @@ on_idle_timeout (PayRpcConnection *self)
 
 /* ---- writing ----------------------------------------------------------------------- */
 
-/* Sends what is left of outbuf. When all of it is gone the request is over: the next
- * buffered one is looked at (from here unless process_input() is already looping). */
-static void
-send_reply (PayRpcConnection *self)
+/* Writes what is left of outbuf. TRUE: all of it went. FALSE: the socket takes no more for
+ * now (the rest stays), or the connection failed and is closed. */
+static gboolean
+write_out (PayRpcConnection *self)
 {
   while (self->out_sent < self->outbuf->len)
     {
@@ -142,27 +147,56 @@ send_reply (PayRpcConnection *self)
                                               FALSE, NULL, &error);
       if (n < 0)
         {
-          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+          if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
             {
-              watch (self, G_IO_OUT);
-              return;
+              g_debug ("%s: write failed: %s", self->peer, error->message);
+              pay_rpc_connection_close (self);
             }
-          g_debug ("%s: write failed: %s", self->peer, error->message);
-          pay_rpc_connection_close (self);
-          return;
+          return FALSE;
         }
+      pay_metrics_rpc_reply_written (pay_rpc_stats_get_metrics (self->stats));
       self->out_sent += (gsize) n;
     }
   g_byte_array_set_size (self->outbuf, 0);
   self->out_sent = 0;
-  self->busy = FALSE;
   touch (self);
-  if (self->draining)
+  return TRUE;
+}
+
+/* Sends what is left of outbuf. When all of it is gone the request is over: the next
+ * buffered one is looked at (from here unless process_input() is already looping). */
+static void
+send_reply (PayRpcConnection *self)
+{
+  if (!write_out (self))
+    {
+      if (!self->closed)
+        watch (self, G_IO_OUT);
+      return;
+    }
+  self->busy = FALSE;
+  if (self->draining || self->closing)
     {
       pay_rpc_connection_close (self);
       return;
     }
   process_input (self);
+}
+
+/* Closes once the replies held back for the requests before are out: a peer that broke
+ * the protocol, or a request that got no reply, still gets the answers to the requests
+ * it pipelined ahead. */
+static void
+close_after_replies (PayRpcConnection *self)
+{
+  if (self->outbuf->len == 0)
+    {
+      pay_rpc_connection_close (self);
+      return;
+    }
+  self->closing = TRUE;
+  self->busy = TRUE;
+  send_reply (self);
 }
 
 /* Counts and logs the request in flight, if it is being recorded: the one place every
@@ -178,7 +212,9 @@ finish_request_record (PayRpcConnection *self, const GByteArray *reply_message)
 }
 
 /* Consumes the request in flight from inbuf and sends @reply_message (may be empty for
- * a oneway call) framed like the request. */
+ * a oneway call) framed like the request; when answered inside process_input()'s loop,
+ * the reply waits for those of the requests buffered behind it, and all go out in one
+ * write when the loop stops. */
 static void
 finish_request (PayRpcConnection *self, const GByteArray *reply_message)
 {
@@ -189,6 +225,11 @@ finish_request (PayRpcConnection *self, const GByteArray *reply_message)
                                self->draining, self->outbuf);
   g_byte_array_remove_range (self->inbuf, 0, (guint) self->frame.consumed);
   memset (&self->frame, 0, sizeof self->frame);
+  if (self->processing && !self->draining && self->outbuf->len < REPLY_BATCH_BYTES)
+    {
+      self->busy = FALSE;
+      return;
+    }
   send_reply (self);
 }
 
@@ -212,7 +253,7 @@ run_call (PayRpcConnection *self)
     {
       g_warning ("%s: request failed without a reply, closing: %s", self->peer,
                  error != NULL ? error->message : "unknown error");
-      pay_rpc_connection_close (self);
+      close_after_replies (self);
       return;
     }
   finish_request (self, reply);
@@ -257,6 +298,9 @@ dispatch (PayRpcConnection *self, const PayThriftMessageInfo *info)
           if (self->call.state == PAY_RPC_CALL_PENDING)
             {
               g_object_ref (self);   /* until resume_call() */
+              /* The replies held back for the requests before go out now, not after
+               * this one's I/O; what the socket does not take goes with its reply. */
+              write_out (self);
               return;
             }
         }
@@ -290,6 +334,14 @@ process_input (PayRpcConnection *self)
   while (!self->busy && !self->closed && process_next (self))
     ;
   self->processing = FALSE;
+  /* The replies held back in the loop, in one write; what the socket does not take
+   * waits for it (send_reply()) before the next request is looked at. */
+  if (!self->busy && !self->closed && self->outbuf->len > 0 && !write_out (self) &&
+      !self->closed)
+    {
+      self->busy = TRUE;
+      watch (self, G_IO_OUT);
+    }
 }
 
 /* Takes on the next buffered request. FALSE: there is none (yet). */
@@ -310,12 +362,12 @@ process_next (PayRpcConnection *self)
       return FALSE;
     case PAY_FRAME_INVALID:
       g_info ("%s: not a request in a known framing, closing", self->peer);
-      pay_rpc_connection_close (self);
+      close_after_replies (self);
       return TRUE;
     case PAY_FRAME_TOO_LARGE:
       g_info ("%s: request larger than %u bytes, closing", self->peer,
               self->limits.max_frame_bytes);
-      pay_rpc_connection_close (self);
+      close_after_replies (self);
       return TRUE;
     case PAY_FRAME_READY:
       break;
@@ -340,7 +392,7 @@ process_next (PayRpcConnection *self)
   if (scan == PAY_THRIFT_SCAN_BAD_HEADER || info.name == NULL)
     {
       g_info ("%s: not a strict binary Thrift call, closing", self->peer);
-      pay_rpc_connection_close (self);
+      close_after_replies (self);
       return TRUE;
     }
   reply_protocol_error (self, &info,
