@@ -62,7 +62,7 @@ struct _PayRpcConnection
   gboolean           recording;
   gboolean           processing;      /* process_input() is running (it loops) */
   gboolean           draining;
-  gboolean           closing;         /* the peer broke the protocol: close once outbuf is out */
+  gboolean           closing;         /* close once outbuf is out (close_after_replies()) */
   gboolean           closed;
 };
 
