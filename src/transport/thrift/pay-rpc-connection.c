@@ -334,10 +334,11 @@ process_input (PayRpcConnection *self)
   while (!self->busy && !self->closed && process_next (self))
     ;
   self->processing = FALSE;
+  if (self->busy || self->closed || self->outbuf->len == 0)
+    return;
   /* The replies held back in the loop, in one write; what the socket does not take
    * waits for it (send_reply()) before the next request is looked at. */
-  if (!self->busy && !self->closed && self->outbuf->len > 0 && !write_out (self) &&
-      !self->closed)
+  if (!write_out (self) && !self->closed)
     {
       self->busy = TRUE;
       watch (self, G_IO_OUT);
