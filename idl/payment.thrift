@@ -1,4 +1,4 @@
-// The wire contract of the payment service (CONTRACT.md section 2).
+// The wire contract of the payment service (docs/CONTRACT.md section 2).
 // Field ids and types are what clients depend on: never renumber or retype a field.
 
 namespace go payment

@@ -3,7 +3,7 @@
 
 thrift 0.17's c_glib generator writes `<type>_finalize (GObject *object)` functions that
 free the struct's members and stop there: GObject's own finalize never runs, so every
-request leaks the instance's qdata and bookkeeping (THRIFT_C_GLIB.md, defect 1). This
+request leaks the instance's qdata and bookkeeping (docs/THRIFT_C_GLIB.md, defect 1). This
 rewrites each such function so its last statement is the chain-up. Finalizers that already
 chain up (the processor's) are left alone. The rewrite is deterministic, so regenerating
 and diffing detects drift.

@@ -94,7 +94,7 @@ static const KeyChoice log_formats[] = {
 
 #define TIMEOUT(g, k, def, member) UINT (g, k, def, member, 1, PAY_CONFIG_TIMEOUT_SECONDS_MAX)
 
-/* Every key the service reads: CONTRACT.md section 6 plus the storage tuning keys. */
+/* Every key the service reads: docs/CONTRACT.md section 6 plus the storage tuning keys. */
 static const ConfigKey config_keys[] = {
   STRING   ("server", "host",                      "0.0.0.0",   server.host),
   PORT     ("server", "rpc_port",                  "8885",      server.rpc_port, 0),

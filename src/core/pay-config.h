@@ -1,4 +1,4 @@
-/* pay-config.h: the service configuration (CONTRACT.md section 6): GKeyFile plus
+/* pay-config.h: the service configuration (docs/CONTRACT.md section 6): GKeyFile plus
  * PAYMENT_<GROUP>_<KEY> environment overrides, validated once at start-up. */
 #pragma once
 

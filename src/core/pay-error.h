@@ -8,7 +8,7 @@ G_BEGIN_DECLS
 #define PAY_ERROR (pay_error_quark ())
 GQuark pay_error_quark (void);
 
-/* Append-only. Each value is the code clients see (CONTRACT.md section 3), so a GError in
+/* Append-only. Each value is the code clients see (docs/CONTRACT.md section 3), so a GError in
  * this domain maps to a PaymentError / JSON error without a translation table. */
 typedef enum {
   PAY_ERROR_INVALID_CARD          = 4004001,

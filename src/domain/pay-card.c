@@ -1,5 +1,5 @@
 /* pay-card.c: credit card validation (brand by IIN prefix and length, Luhn, CVV, expiry)
- * as CONTRACT.md section 3 "Cards" specifies; a card number never leaves this file. */
+ * as docs/CONTRACT.md section 3 "Cards" specifies; a card number never leaves this file. */
 #include "domain/pay-card.h"
 
 #include "core/pay-error.h"

@@ -1,4 +1,4 @@
-/* pay-card.h: credit card validation (CONTRACT.md section 3, "Cards"). Pure functions. */
+/* pay-card.h: credit card validation (docs/CONTRACT.md section 3, "Cards"). Pure functions. */
 #pragma once
 
 #include <glib.h>

@@ -1,5 +1,5 @@
 /* pay-money.c: conversion between API amounts (double, major units) and integer cents,
- * with the acceptance rule of CONTRACT.md section 3 "Amounts". */
+ * with the acceptance rule of docs/CONTRACT.md section 3 "Amounts". */
 #include "domain/pay-money.h"
 
 #include <math.h>

@@ -37,7 +37,7 @@ gboolean pay_refund_is_replay (const PayRefund *stored,
                                gint64           requested_cents,
                                const gchar     *reason);
 
-/* Checks a refund request's strings (CONTRACT.md: refund_request_id 1-64 characters,
+/* Checks a refund request's strings (docs/CONTRACT.md: refund_request_id 1-64 characters,
  * reason at most 256, both valid UTF-8; transaction_id present and not empty).
  * PAY_ERROR_INVALID_REQUEST naming the field otherwise. */
 gboolean pay_refund_validate_shape (const PayRefundRequest *request, GError **error);

@@ -25,7 +25,7 @@ PayService *pay_service_new (PayRepository            *repository,
 /* Every operation runs on the caller's thread-default main context, which must be the
  * one the cache runs on (the service's main loop): validation and Redis there, without
  * blocking; MySQL work on a worker thread. @request is read before the call returns.
- * Errors are PAY_ERROR codes (CONTRACT.md section 3). */
+ * Errors are PAY_ERROR codes (docs/CONTRACT.md section 3). */
 
 /* Validates a charge (shape, amount, card: no I/O) before returning: FALSE with @error,
  * and no @callback, when it fails. Otherwise stores it (one INSERT) and caches it, then

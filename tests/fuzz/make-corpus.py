@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the committed seed corpora of tests/fuzz/ (run it again after changing it):
-corpus/rpc/  : the Kitex request vectors of ../shared/vectors/kitex/ (every framing),
+corpus/rpc/  : the Kitex request vectors of tests/vectors/kitex/ (every framing),
                hand-encoded QueryPayment/Refund/unknown-method calls in every framing,
                TTHeader headers with every info block, pipelined streams;
 corpus/json/ : ChargeReq and RefundReq bodies, valid and invalid, like tests/unit/test-json-codec.c's;
@@ -14,7 +14,7 @@ import shutil
 import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-VECTORS = os.path.join(HERE, "..", "..", "..", "shared", "vectors", "kitex")
+VECTORS = os.path.join(HERE, "..", "vectors", "kitex")
 
 
 def i16(v): return struct.pack(">h", v)

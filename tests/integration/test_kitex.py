@@ -2,7 +2,7 @@
 against the service: over framed transport success, PaymentError as a typed exception,
 and a pooled client reusing one connection; then every client setting (framed, buffered,
 TTHeader with and without the meta handler, buffered + TTHeader) for Charge, QueryPayment
-and Refund on pooled connections, with business codes as KITEX.md says. A missing client
+and Refund on pooled connections, with business codes as docs/KITEX.md says. A missing client
 binary is a failure."""
 
 import json
@@ -85,7 +85,7 @@ def test_pooled_one_dial(kitex_client, service):
 
 # ---- every client setting (issue 4) ----
 #
-# Kitex client options -> what a business error becomes for the Go caller (KITEX.md):
+# Kitex client options -> what a business error becomes for the Go caller (docs/KITEX.md):
 # Framed, PurePayload (buffered) and TTHeader without the meta handler get the typed
 # *payment.PaymentError; with transmeta.ClientTTHeaderHandler the client reads our
 # biz-status/biz-message header keys first and kerrors.FromBizStatusError yields the code.
@@ -143,7 +143,7 @@ def test_pooled_errors_keep_the_connection(transport, kitex_client, service):
     assert out.get("dials") == 1, f"{transport}: {out.get('dials')} dials: {out}"
 
 
-# QueryPayment and Refund (CONTRACT.md sections 2 and 3)
+# QueryPayment and Refund (docs/CONTRACT.md sections 2 and 3)
 
 def assert_payment(p, order, status, refunded):
     assert p is not None, "payment unset"

@@ -132,7 +132,7 @@ def source_routes():
 def probe(service, method, path):
     """A request that a served route answers with neither 404 nor 405: no query
     parameters, and `{}` as the body of a POST (answered 400 by any JSON route: the shape
-    is checked before existence, CONTRACT.md section 3)."""
+    is checked before existence, docs/CONTRACT.md section 3)."""
     body = {} if method in ("POST", "PUT", "PATCH") else None
     return httpapi.request(service.http_port, method, path, body)
 
@@ -152,7 +152,7 @@ def test_operation_ids_scan(document):
 
 
 def test_document_lists_the_contract_routes(document):
-    """CONTRACT.md section 4 plus /metrics."""
+    """docs/CONTRACT.md section 4 plus /metrics."""
     assert set(documented_routes(document)) == {
         ("POST", "/payment/charge"), ("GET", "/payment/query"), ("POST", "/payment/refund"),
         ("GET", "/health"), ("GET", "/metrics")}

@@ -1,7 +1,7 @@
 """The Thrift RPC port as a protocol endpoint: TApplicationExceptions, pipelining, hostile
 and broken input (each followed by a working call on a new connection and a healthy
 service), idle timeout, quiet handling of empty connections, and replay of the Kitex
-golden vectors in shared/vectors/kitex/."""
+golden vectors in tests/vectors/kitex/."""
 
 import os
 import re
@@ -289,9 +289,7 @@ def test_idle_connection_closed(fresh_service):
 
 def vector(name):
     path = os.path.join(env.KITEX_VECTORS, name)
-    assert os.path.isdir(env.KITEX_VECTORS), (
-        f"Kitex vectors not found at {env.KITEX_VECTORS} "
-        "(shared/ must sit beside the source tree)")
+    assert os.path.isdir(env.KITEX_VECTORS), f"Kitex vectors not found at {env.KITEX_VECTORS}"
     assert os.path.exists(path), f"missing Kitex vector {path}"
     with open(path, "rb") as f:
         return f.read()

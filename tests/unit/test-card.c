@@ -1,5 +1,5 @@
 /* test-card.c: table-driven tests of card validation (brand, length, Luhn, CVV, expiry)
- * against CONTRACT.md section 3 "Cards". */
+ * against docs/CONTRACT.md section 3 "Cards". */
 #include <string.h>
 
 #include "core/pay-error.h"

@@ -55,7 +55,7 @@ assert_config_error (const GError *error, PayConfigError code, ...)
   va_end (ap);
 }
 
-/* Asserts that @config holds the default of every key (CONTRACT.md section 6 and the
+/* Asserts that @config holds the default of every key (docs/CONTRACT.md section 6 and the
  * storage tuning keys). */
 static void
 assert_defaults (const PayConfig *config)

@@ -1,5 +1,5 @@
 /* test-http-errors.c: the HTTP transport's contract code -> HTTP status table
- * (CONTRACT.md section 3) and how a GError is described to a client. */
+ * (docs/CONTRACT.md section 3) and how a GError is described to a client. */
 #include <gio/gio.h>
 #include <string.h>
 
@@ -11,7 +11,7 @@ typedef struct {
   guint  status;
 } StatusCase;
 
-/* CONTRACT.md section 3, row by row. */
+/* docs/CONTRACT.md section 3, row by row. */
 static const StatusCase status_cases[] = {
   { 4004001, 400 },
   { 4004002, 400 },

@@ -1,4 +1,4 @@
-/* test-money.c: table-driven tests of the amount-to-cents rule (CONTRACT.md section 3
+/* test-money.c: table-driven tests of the amount-to-cents rule (docs/CONTRACT.md section 3
  * "Amounts") and of the cents-to-double conversion. */
 #include <math.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* test-rpc.c: the RPC layer without sockets: message scanning, framing, the generated
  * processor driven through our transport, and byte-exact parity with captured Kitex
- * replies (../shared/vectors/kitex). */
+ * replies (tests/vectors/kitex). */
 #define _GNU_SOURCE
 #include <string.h>
 
@@ -68,8 +68,8 @@ stub_processor_new (void)
 static GBytes *
 load_vector (const gchar *name)
 {
-  g_autofree gchar *path = g_build_filename (g_getenv ("G_TEST_SRCDIR"), "..", "shared",
-                                             "vectors", "kitex", name, NULL);
+  g_autofree gchar *path = g_build_filename (g_getenv ("G_TEST_SRCDIR"), "tests", "vectors",
+                                             "kitex", name, NULL);
   g_autoptr(GError) error = NULL;
   gchar *data = NULL;
   gsize len = 0;

@@ -1,4 +1,4 @@
-/* pay-http-errors.c: contract error code -> HTTP status, the table of CONTRACT.md
+/* pay-http-errors.c: contract error code -> HTTP status, the table of docs/CONTRACT.md
  * section 3, kept in one place for the whole HTTP transport. */
 #define G_LOG_DOMAIN "payment-http"
 

@@ -1,5 +1,5 @@
 /* pay-http-errors.h: the HTTP transport's one mapping from contract error codes
- * (CONTRACT.md section 3) to HTTP statuses and client-facing messages. */
+ * (docs/CONTRACT.md section 3) to HTTP statuses and client-facing messages. */
 #pragma once
 
 #include <glib.h>

@@ -1,4 +1,4 @@
-/* pay-http-server.h: the JSON API on libsoup 3 (CONTRACT.md section 4). Thin: decode,
+/* pay-http-server.h: the JSON API on libsoup 3 (docs/CONTRACT.md section 4). Thin: decode,
  * one service call, encode; errors mapped in pay-http-errors.c. */
 #pragma once
 

@@ -1,4 +1,4 @@
-/* pay-json-codec.h: the JSON bodies of the HTTP API (CONTRACT.md section 4), decoded and
+/* pay-json-codec.h: the JSON bodies of the HTTP API (docs/CONTRACT.md section 4), decoded and
  * encoded with json-glib; the only place that knows the JSON shape of each message. */
 #pragma once
 

@@ -12,7 +12,7 @@ G_DECLARE_FINAL_TYPE (PayFrameTransport, pay_frame_transport, PAY, FRAME_TRANSPO
 /* Reads come from @input (borrowed: it must outlive the transport; may be NULL for a
  * write-only transport); writes append to @output (borrowed). Unlike ThriftMemoryBuffer,
  * a read asking for more bytes than remain fails instead of returning 0, so a length
- * pointing past the end can never spin read_all forever (THRIFT_C_GLIB.md, defect 2). */
+ * pointing past the end can never spin read_all forever (docs/THRIFT_C_GLIB.md, defect 2). */
 PayFrameTransport *pay_frame_transport_new (const guint8 *input,
                                             gsize         input_len,
                                             GByteArray   *output);

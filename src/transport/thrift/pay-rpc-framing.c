@@ -1,6 +1,6 @@
 /* pay-rpc-framing.c: framing detection and the three framings a Kitex client may use:
  * Framed (u32 length + message), buffered (the bare message) and TTHeader (a header,
- * then a framed or bare message). KITEX.md has the wire facts. */
+ * then a framed or bare message). docs/KITEX.md has the wire facts. */
 #include "transport/thrift/pay-rpc-framing.h"
 
 #include <string.h>

@@ -23,7 +23,7 @@ typedef struct {
   gsize             info_len;
 } PayFrame;
 
-/* TTHeader info block ids (KITEX.md) */
+/* TTHeader info block ids (docs/KITEX.md) */
 #define PAY_TTHEADER_INFO_PADDING  0x00
 #define PAY_TTHEADER_INFO_KEYVALUE 0x01
 #define PAY_TTHEADER_INFO_INTKEY   0x10

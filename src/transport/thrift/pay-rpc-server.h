@@ -1,4 +1,4 @@
-/* pay-rpc-server.h: the Thrift RPC listener (CONTRACT.md section 1, port 8885). */
+/* pay-rpc-server.h: the Thrift RPC listener (docs/CONTRACT.md section 1, port 8885). */
 #pragma once
 
 #include <gio/gio.h>

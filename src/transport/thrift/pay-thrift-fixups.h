@@ -1,5 +1,5 @@
 /* pay-thrift-fixups.h: start-up repairs for defects of Thrift C GLib 0.17 that cannot be
- * fixed in generated code (THRIFT_C_GLIB.md). */
+ * fixed in generated code (docs/THRIFT_C_GLIB.md). */
 #pragma once
 
 #include <glib.h>

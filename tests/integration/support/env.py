@@ -1,4 +1,4 @@
-"""Where things are: the service binary, the source and build trees, shared/ test vectors,
+"""Where things are: the service binary, the source and build trees, the Kitex test vectors,
 and the devservers module from scripts/. Every path comes from the environment ctest sets
 (PAYMENT_BINARY, PAYMENT_BUILD_DIR, PAYMENT_SOURCE_DIR, PAYMENT_KITEX_CLIENT), with
 fallbacks that make `pytest tests/integration/test_x.py` work from a source tree."""
@@ -17,9 +17,21 @@ BINARY = os.environ.get("PAYMENT_BINARY") or os.path.join(BUILD_DIR, "payment-se
 KITEX_CLIENT = os.environ.get("PAYMENT_KITEX_CLIENT") or os.path.join(BUILD_DIR, "kitex-client")
 CONFIG = os.path.join(SOURCE_DIR, "conf", "payment.conf")
 IDL = os.path.join(SOURCE_DIR, "idl", "payment.thrift")
-SHARED_DIR = os.path.abspath(os.path.join(SOURCE_DIR, "..", "shared"))
-KITEX_VECTORS = os.path.join(SHARED_DIR, "vectors", "kitex")
+KITEX_VECTORS = os.path.join(SOURCE_DIR, "tests", "vectors", "kitex")
+CONSUL_BINARY = os.environ.get("PAYMENT_CONSUL_BINARY") or ""
 SANITIZED = os.environ.get("PAYMENT_SANITIZED", "0") in ("1", "ON", "TRUE", "true", "yes")
+
+
+def consul_binary():
+    """The real Consul agent for the tests: $PAYMENT_CONSUL_BINARY (ctest sets it from the
+    build, see scripts/test), else what scripts/build-consul prints (it builds or finds
+    the cached binary)."""
+    if CONSUL_BINARY:
+        return CONSUL_BINARY
+    import subprocess
+    out = subprocess.run([os.path.join(SOURCE_DIR, "scripts", "build-consul")], check=True,
+                         capture_output=True, text=True, timeout=1800).stdout
+    return out.strip().splitlines()[-1]
 
 
 def suite_name():

@@ -1,4 +1,4 @@
-"""A reader for Kitex TTHeader messages (KITEX.md): u32 length, u16 magic 0x1000, u16 flags,
+"""A reader for Kitex TTHeader messages (docs/KITEX.md): u32 length, u16 magic 0x1000, u16 flags,
 u32 seqid, u16 header size in 4-byte words, then protocol id, transforms and info blocks
 (0x01 string key/values, 0x10 int key/values), padding, and the payload (either a u32
 length + message, or the bare message)."""
