@@ -1,8 +1,9 @@
 """Consul registration against the fake agent (support/fake_consul.py): the content of the
 registration as Consul's agent API documents it, the agent's HTTP check passing, an agent
 that is down at start and comes up later, an agent restart that forgot the service, the
-deregistration on SIGTERM, and the ACL token. A real agent could not be built here (see
-the README's operations section)."""
+deregistration on SIGTERM, and the ACL token. The same behaviour against a real agent is
+test_consul_agent.py; the fake stays for what a real agent cannot show (each request's
+content, an agent down at start, a token refused)."""
 
 import subprocess
 

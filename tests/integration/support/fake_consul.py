@@ -1,5 +1,5 @@
-"""A fake Consul agent on loopback (http.server), for what a real agent cannot show and
-because none can be built here. It records every request, checks each against Consul's
+"""A fake Consul agent on loopback (http.server), for what a real agent cannot show (the
+tests against a real agent are test_consul_agent.py and test_kitex_consul.py). It records every request, checks each against Consul's
 documented agent HTTP API (method, path, JSON member names and types, the ACL token
 header), keeps the registered services like an agent's local state, and runs the
 registered HTTP check the way an agent does (GET on the check's URL, status kept per
