@@ -32,6 +32,16 @@ def binary():
 
 
 @pytest.fixture(scope="session")
+def kitex_client():
+    """The Kitex Go test client (tests/kitex/)."""
+    path = env.KITEX_CLIENT
+    assert os.path.isfile(path) and os.access(path, os.X_OK), (
+        f"Kitex client binary missing: {path} (scripts/test builds it with "
+        "tests/kitex/build.sh; PAYMENT_KITEX_CLIENT overrides the path)")
+    return path
+
+
+@pytest.fixture(scope="session")
 def thrift_modules(tmp_path_factory):
     """(PaymentService, ttypes) generated from idl/payment.thrift for this session."""
     return thriftgen.generate(tmp_path_factory.mktemp("gen-py"))

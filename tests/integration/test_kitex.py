@@ -6,24 +6,14 @@ and Refund on pooled connections, with business codes as docs/KITEX.md says. A m
 binary is a failure."""
 
 import json
-import os
 import re
 import subprocess
 
 import pytest
 
-from support import data, env
+from support import data
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-
-
-@pytest.fixture(scope="module")
-def kitex_client():
-    path = env.KITEX_CLIENT
-    assert os.path.isfile(path) and os.access(path, os.X_OK), (
-        f"Kitex client binary missing: {path} (scripts/test builds it with "
-        "tests/kitex/build.sh; PAYMENT_KITEX_CLIENT overrides the path)")
-    return path
 
 
 def kitex(client, service, *args, transport="framed"):

@@ -13,20 +13,28 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	gthrift "github.com/cloudwego/gopkg/protocol/thrift"
 	"github.com/cloudwego/kitex/client"
 	"github.com/cloudwego/kitex/pkg/connpool"
+	"github.com/cloudwego/kitex/pkg/discovery"
+	"github.com/cloudwego/kitex/pkg/endpoint"
 	"github.com/cloudwego/kitex/pkg/kerrors"
 	"github.com/cloudwego/kitex/pkg/klog"
 	"github.com/cloudwego/kitex/pkg/remote"
 	knetpoll "github.com/cloudwego/kitex/pkg/remote/trans/netpoll"
+	"github.com/cloudwego/kitex/pkg/rpcinfo"
 	"github.com/cloudwego/kitex/pkg/transmeta"
 	"github.com/cloudwego/kitex/transport"
+	consul "github.com/kitex-contrib/registry-consul"
 
 	"paymenttest/kitexclient/kitex_gen/payment"
 	"paymenttest/kitexclient/kitex_gen/payment/paymentservice"
@@ -36,19 +44,125 @@ import (
 // (encoding/json writes map keys sorted, so the output is deterministic).
 type Result map[string]any
 
-// countingDialer wraps Kitex's default (netpoll) dialer and counts TCP dials.
+// countingDialer wraps Kitex's default (netpoll) dialer, counts TCP dials and remembers
+// the failed ones (Kitex retries a failed dial on another instance without telling the
+// caller: see the stream case).
 type countingDialer struct {
-	inner remote.Dialer
-	dials atomic.Int64
+	inner  remote.Dialer
+	dials  atomic.Int64
+	mu     sync.Mutex
+	failed []Result // {"addr","error"} of every failed dial, in order
 }
 
 func (d *countingDialer) DialTimeout(network, address string, timeout time.Duration) (net.Conn, error) {
 	d.dials.Add(1)
-	return d.inner.DialTimeout(network, address, timeout)
+	conn, err := d.inner.DialTimeout(network, address, timeout)
+	if err != nil {
+		d.mu.Lock()
+		d.failed = append(d.failed, Result{"addr": address, "error": err.Error()})
+		d.mu.Unlock()
+	}
+	return conn, err
+}
+
+// failedSince returns the failed dials after the first @n, and their total count.
+func (d *countingDialer) failedSince(n int) ([]Result, int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if n > len(d.failed) {
+		n = len(d.failed)
+	}
+	return append([]Result(nil), d.failed[n:]...), len(d.failed)
+}
+
+// eventLog writes one JSON object per line to the -events file as things happen, so
+// that a test can wait on them while the client runs (stdout has only the final object).
+type eventLog struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+func (l *eventLog) write(ev Result) {
+	if l == nil || l.f == nil {
+		return
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.f.Write(append(b, '\n')) // unbuffered: readable at once
+}
+
+func unixMs(t time.Time) float64 {
+	return float64(t.UnixMicro()) / 1000
+}
+
+// recordingResolver wraps the registry-consul resolver unchanged and remembers each
+// Resolve: when it started (ms since the client started, and Unix ms) and how long it
+// took (the first one runs when the client makes its first call, then one per Kitex
+// lbcache refresh), and which instances (address and weight) it returned or its error.
+// Kitex switches its picker right after Resolve returns.
+type recordingResolver struct {
+	discovery.Resolver
+	start  time.Time
+	events *eventLog
+	mu     sync.Mutex
+	log    []Result
+}
+
+func (r *recordingResolver) Resolve(ctx context.Context, desc string) (discovery.Result, error) {
+	now := time.Now()
+	res, err := r.Resolver.Resolve(ctx, desc)
+	ev := Result{"event": "resolve", "t_ms": float64(now.Sub(r.start).Microseconds()) / 1000,
+		"unix_ms": unixMs(now), "duration_ms": float64(time.Since(now).Microseconds()) / 1000,
+		"target": desc}
+	if err != nil {
+		ev["error"] = err.Error()
+	} else {
+		inst := []Result{}
+		for _, in := range res.Instances {
+			inst = append(inst, Result{"addr": in.Address().String(), "weight": in.Weight()})
+		}
+		ev["instances"] = inst
+	}
+	r.mu.Lock()
+	r.log = append(r.log, ev)
+	r.mu.Unlock()
+	r.events.write(ev)
+	return res, err
+}
+
+func (r *recordingResolver) resolves() []Result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Result{}, r.log...)
+}
+
+// calledKey carries a *string into a call: the outermost middleware stores there the
+// address of the instance the call finally went to (rpcinfo To().Address(), set by
+// Kitex's resolve/load-balance middleware, the last pick when it retried a dial).
+type calledKey struct{}
+
+func remoteAddrMW(next endpoint.Endpoint) endpoint.Endpoint {
+	return func(ctx context.Context, req, resp any) error {
+		err := next(ctx, req, resp)
+		if p, ok := ctx.Value(calledKey{}).(*string); ok {
+			if ri := rpcinfo.GetRPCInfo(ctx); ri != nil && ri.To() != nil && ri.To().Address() != nil {
+				*p = ri.To().Address().String()
+			}
+		}
+		return err
+	}
 }
 
 type options struct {
 	addr           string
+	consul         string
+	service        string
+	events         string
+	interval       time.Duration
 	transport      string
 	kase           string
 	timeout        time.Duration
@@ -87,9 +201,13 @@ func setupError(format string, a ...any) {
 
 func parseFlags() *options {
 	o := &options{}
-	flag.StringVar(&o.addr, "addr", "", "server host:port (required), e.g. 127.0.0.1:8885")
+	flag.StringVar(&o.addr, "addr", "", "server host:port, e.g. 127.0.0.1:8885 (exactly one of -addr / -consul)")
+	flag.StringVar(&o.consul, "consul", "", "Consul agent HTTP host:port: find the service through registry-consul's resolver (exactly one of -addr / -consul)")
+	flag.StringVar(&o.service, "service", "payment", "-consul: the Consul service name to resolve")
 	flag.StringVar(&o.transport, "transport", "framed", "framed | buffered | ttheader | ttheader-handler | buffered-ttheader")
-	flag.StringVar(&o.kase, "case", "", "charge | query | refund | pooled | flow (required)")
+	flag.StringVar(&o.kase, "case", "", "charge | query | refund | pooled | flow | stream (required)")
+	flag.DurationVar(&o.interval, "interval", 0, "stream: pause between calls")
+	flag.StringVar(&o.events, "events", "", "stream: also append each call (and, with -consul, each resolve) as a JSON line to this file, as they happen")
 	flag.DurationVar(&o.timeout, "timeout", 5*time.Second, "RPC timeout")
 	flag.DurationVar(&o.connectTimeout, "connect-timeout", time.Second, "connect timeout")
 
@@ -102,7 +220,7 @@ func parseFlags() *options {
 	flag.Int64Var(&o.user, "user", 42, "charge/pooled: user_id")
 	flag.StringVar(&o.paymentMethod, "payment-method", "", "charge/pooled: payment_method (optional field: sent only when given, even if empty)")
 	flag.BoolVar(&o.noCard, "no-card", false, "charge/pooled: leave credit_card unset")
-	flag.IntVar(&o.count, "count", 10, "pooled: number of sequential charges")
+	flag.IntVar(&o.count, "count", 10, "pooled: number of sequential charges; stream: the most calls to make")
 
 	flag.StringVar(&o.tx, "tx", "", "query: transaction_id (sent only when given); refund: transaction_id")
 	flag.StringVar(&o.refundID, "refund-id", "", "refund: refund_request_id")
@@ -114,15 +232,32 @@ func parseFlags() *options {
 	}
 	o.set = map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
-	if o.addr == "" {
-		usage("-addr is required")
+	switch {
+	case o.addr == "" && o.consul == "":
+		usage("one of -addr and -consul is required")
+	case o.addr != "" && o.consul != "":
+		usage("give -addr or -consul, not both")
+	case o.addr != "":
+		if _, _, err := net.SplitHostPort(o.addr); err != nil {
+			usage("bad -addr %q: %v", o.addr, err)
+		}
+		if o.set["service"] {
+			usage("-service goes with -consul")
+		}
+	default:
+		if _, _, err := net.SplitHostPort(o.consul); err != nil {
+			usage("bad -consul %q: %v", o.consul, err)
+		}
+		if o.service == "" {
+			usage("-service must not be empty")
+		}
 	}
-	if _, _, err := net.SplitHostPort(o.addr); err != nil {
-		usage("bad -addr %q: %v", o.addr, err)
+	if o.interval < 0 {
+		usage("-interval must be >= 0")
 	}
 	switch o.kase {
 	case "charge", "query", "refund", "flow":
-	case "pooled":
+	case "pooled", "stream":
 		if o.count < 1 {
 			usage("-count must be >= 1")
 		}
@@ -134,9 +269,9 @@ func parseFlags() *options {
 	return o
 }
 
-func clientOptions(o *options, dialer remote.Dialer) []client.Option {
+func clientOptions(o *options, dialer remote.Dialer, resolver discovery.Resolver) []client.Option {
 	opts := []client.Option{
-		client.WithHostPorts(o.addr),
+		client.WithMiddleware(remoteAddrMW),
 		client.WithRPCTimeout(o.timeout),
 		client.WithConnectTimeout(o.connectTimeout),
 		client.WithDialer(dialer),
@@ -145,6 +280,13 @@ func clientOptions(o *options, dialer remote.Dialer) []client.Option {
 			MaxIdleGlobal:     100,
 			MaxIdleTimeout:    time.Minute,
 		}),
+	}
+	if resolver != nil {
+		// Kitex defaults otherwise: the weighted round-robin balancer and lbcache's
+		// refresh every 5 s, as any caller that only adds WithResolver gets.
+		opts = append(opts, client.WithResolver(resolver))
+	} else {
+		opts = append(opts, client.WithHostPorts(o.addr))
 	}
 	switch o.transport {
 	case "framed":
@@ -190,7 +332,54 @@ func errorResult(err error) Result {
 	if kerrors.IsTimeoutError(err) {
 		r["timeout"] = true
 	}
+	if ne := netError(err); ne != "" {
+		r["net_error"] = ne
+	}
 	return r
+}
+
+// netError names a connection-level cause of @err, "" when there is none. Kitex's own
+// kinds first: service_discovery (the resolver failed), no_instance (nothing to pick),
+// connect (no connection could be made: the dial failed; netpoll reports a refused dial
+// as "connection has been closed by peer"); then, for an error on an established
+// connection: refused, reset, broken_pipe, eof, closed (closed under the call), timeout.
+func netError(err error) string {
+	switch {
+	case errors.Is(err, kerrors.ErrServiceDiscovery):
+		return "service_discovery"
+	case errors.Is(err, kerrors.ErrNoMoreInstance):
+		return "no_instance"
+	case errors.Is(err, kerrors.ErrGetConnection):
+		return "connect"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "reset"
+	case errors.Is(err, syscall.EPIPE):
+		return "broken_pipe"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "eof"
+	case errors.Is(err, net.ErrClosed):
+		return "closed"
+	}
+	// netpoll's errors do not always wrap the errno; fall back on their text.
+	msg := strings.ToLower(err.Error())
+	switch {
+	case strings.Contains(msg, "connection refused"):
+		return "refused"
+	case strings.Contains(msg, "connection reset"):
+		return "reset"
+	case strings.Contains(msg, "broken pipe"):
+		return "broken_pipe"
+	case strings.Contains(msg, "closed by peer"), strings.Contains(msg, "connection has been closed"),
+		strings.Contains(msg, "connection closed"), strings.Contains(msg, "use of closed network connection"):
+		return "closed"
+	case strings.Contains(msg, "eof"):
+		return "eof"
+	case kerrors.IsTimeoutError(err):
+		return "timeout"
+	}
+	return ""
 }
 
 func statusName(s payment.PaymentStatus) string {
@@ -298,8 +487,33 @@ func main() {
 	klog.SetLevel(klog.LevelError) // Kitex logs go to stderr; keep them quiet
 	o := parseFlags()
 
+	start := time.Now()
+	var events *eventLog
+	if o.events != "" {
+		f, err := os.OpenFile(o.events, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			setupError("-events: %v", err)
+		}
+		defer f.Close()
+		events = &eventLog{f: f}
+	}
+
 	dialer := &countingDialer{inner: knetpoll.NewDialer()}
-	cli, err := paymentservice.NewClient("PaymentService", clientOptions(o, dialer)...)
+	// With -addr the client is named PaymentService (only a label); with -consul the name
+	// is what the resolver looks up: registry-consul's Target is the client's service name.
+	name := "PaymentService"
+	var resolver *recordingResolver
+	var discoveryResolver discovery.Resolver
+	if o.consul != "" {
+		name = o.service
+		r, err := consul.NewConsulResolver(o.consul)
+		if err != nil {
+			setupError("NewConsulResolver: %v", err)
+		}
+		resolver = &recordingResolver{Resolver: r, start: start, events: events}
+		discoveryResolver = resolver
+	}
+	cli, err := paymentservice.NewClient(name, clientOptions(o, dialer, discoveryResolver)...)
 	if err != nil {
 		setupError("NewClient: %v", err)
 	}
@@ -329,6 +543,11 @@ func main() {
 	case "flow":
 		out = doFlow(ctx, cli, o)
 		out["dials"] = dialer.dials.Load()
+	case "stream":
+		out = doStream(ctx, cli, o, dialer, events, start)
+	}
+	if resolver != nil {
+		out["resolves"] = resolver.resolves()
 	}
 
 	b, err := json.Marshal(out)
@@ -377,4 +596,84 @@ func doFlow(ctx context.Context, cli paymentservice.Client, o *options) Result {
 		}
 	}
 	return Result{"calls": len(steps), "ok": okCount, "results": steps}
+}
+
+// doStream makes sequential Charges (order ids -order, -order+1, ...) on ONE client until
+// stdin reaches EOF or -count calls were made, pausing -interval between calls. Each call
+// is reported with its index, when it started (ms since the client started, and Unix ms),
+// how long it took, the address it went to (rpcinfo), its result and the dials it made;
+// "dial_errors" lists the dials that failed during the call (Kitex's resolve middleware
+// retries a failed dial on the next instance, so such a call may still succeed).
+func doStream(ctx context.Context, cli paymentservice.Client, o *options, dialer *countingDialer,
+	events *eventLog, start time.Time) Result {
+	eof := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		close(eof)
+	}()
+	stopped := "count"
+	results := []Result{}
+	byAddr := map[string]map[string]int{}
+	okCount, failed := 0, 0
+	failedDials := 0
+	for i := 0; i < o.count; i++ {
+		select {
+		case <-eof:
+			stopped = "eof"
+		default:
+		}
+		if stopped == "eof" {
+			break
+		}
+		if i > 0 && o.interval > 0 {
+			select {
+			case <-eof:
+				stopped = "eof"
+			case <-time.After(o.interval):
+			}
+			if stopped == "eof" {
+				break
+			}
+		}
+		order := o.order + int64(i)
+		dialsBefore := dialer.dials.Load()
+		addr := ""
+		callCtx := context.WithValue(ctx, calledKey{}, &addr)
+		t0 := time.Now()
+		r := doCharge(callCtx, cli, o, order)
+		r["i"] = i
+		r["order_id"] = order
+		r["t_ms"] = float64(t0.Sub(start).Microseconds()) / 1000
+		r["unix_ms"] = unixMs(t0)
+		r["duration_ms"] = float64(time.Since(t0).Microseconds()) / 1000
+		r["addr"] = addr
+		r["dials"] = dialer.dials.Load() - dialsBefore
+		var dialErrs []Result
+		dialErrs, failedDials = dialer.failedSince(failedDials)
+		if len(dialErrs) > 0 {
+			r["dial_errors"] = dialErrs
+		}
+		if byAddr[addr] == nil {
+			byAddr[addr] = map[string]int{"calls": 0, "ok": 0, "failed": 0}
+		}
+		byAddr[addr]["calls"]++
+		if r["ok"] == true {
+			okCount++
+			byAddr[addr]["ok"]++
+		} else {
+			failed++
+			byAddr[addr]["failed"]++
+		}
+		results = append(results, r)
+		ev := Result{"event": "call"}
+		for k, v := range r {
+			ev[k] = v
+		}
+		events.write(ev)
+	}
+	return Result{
+		"calls": len(results), "ok": okCount, "failed": failed, "dials": dialer.dials.Load(),
+		"by_addr": byAddr, "stopped_by": stopped, "start_unix_ms": unixMs(start),
+		"results": results,
+	}
 }
