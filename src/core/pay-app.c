@@ -34,7 +34,9 @@ struct _PayApp
   PayRegistrar    *registrar;     /* NULL: consul.address is empty */
   guint            probe_id;
   guint            grace_id;
+  guint            delay_id;      /* consul.deregister_delay_seconds after deregistering */
   gboolean         stopping;
+  gboolean         draining;
   gboolean         stopped;
   gboolean         rpc_drained;
   gboolean         http_drained;
@@ -64,6 +66,7 @@ finish_stop (PayApp *self)
     return;
   self->stopped = TRUE;
   g_clear_handle_id (&self->grace_id, g_source_remove);
+  g_clear_handle_id (&self->delay_id, g_source_remove);
   g_clear_handle_id (&self->probe_id, g_source_remove);
   pay_http_server_stop (self->http);   /* closes the idle keep-alive connections */
   pay_cache_stop (self->cache);
@@ -98,14 +101,51 @@ on_http_drained (PayHttpServer *http, gpointer user_data)
   maybe_finish_stop (self);
 }
 
+static gboolean on_grace_expired (gpointer user_data);
+
+/* Stops accepting and finishes what is in flight, within server.shutdown_grace_seconds. */
+static void
+begin_drain (PayApp *self)
+{
+  if (self->draining)
+    return;
+  self->draining = TRUE;
+  g_message ("draining: finishing requests in flight (grace %u s)",
+             self->config->server.shutdown_grace_seconds);
+  self->grace_id = g_timeout_add_seconds (self->config->server.shutdown_grace_seconds,
+                                          on_grace_expired, self);
+  /* Either may emit "drained" at once. */
+  pay_http_server_drain (self->http);
+  pay_rpc_server_drain (self->rpc);
+}
+
+static gboolean
+on_delay_expired (gpointer user_data)
+{
+  PayApp *self = user_data;
+
+  self->delay_id = 0;
+  begin_drain (self);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 on_deregistered (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr(PayApp) self = user_data;
+  guint delay = self->config->consul.deregister_delay_seconds;
 
   /* A failure was logged; Consul's checks take the instance out once it is gone. */
   (void) pay_registrar_deregister_finish (PAY_REGISTRAR (source), result, NULL);
   self->deregistered = TRUE;
+  if (!self->draining && !self->stopped && delay > 0 && self->delay_id == 0)
+    {
+      /* Callers still hold this instance until their resolver refreshes: keep serving
+       * them as usual meanwhile, so that none meets a closing connection. */
+      g_message ("deregistered from Consul; serving %u s more before draining", delay);
+      self->delay_id = g_timeout_add_seconds (delay, on_delay_expired, self);
+      return;
+    }
   maybe_finish_stop (self);
 }
 
@@ -264,6 +304,7 @@ pay_app_dispose (GObject *object)
   PayApp *self = PAY_APP (object);
 
   g_clear_handle_id (&self->grace_id, g_source_remove);
+  g_clear_handle_id (&self->delay_id, g_source_remove);
   g_clear_handle_id (&self->probe_id, g_source_remove);
   if (self->rpc != NULL)
     g_signal_handlers_disconnect_by_data (self->rpc, self);
@@ -354,18 +395,18 @@ pay_app_shutdown (PayApp *self)
   if (self->stopping)
     return;
   self->stopping = TRUE;
-  g_message ("shutting down: finishing requests in flight (grace %u s)",
-             self->config->server.shutdown_grace_seconds);
+  g_message ("shutting down");
   /* Consul first, so callers stop being sent here while we finish. */
-  if (self->registrar != NULL)
-    pay_registrar_deregister_async (self->registrar, on_deregistered, g_object_ref (self));
-  else
-    self->deregistered = TRUE;
-  self->grace_id = g_timeout_add_seconds (self->config->server.shutdown_grace_seconds,
-                                          on_grace_expired, self);
-  /* Either may emit "drained" at once. */
-  pay_http_server_drain (self->http);
-  pay_rpc_server_drain (self->rpc);
+  if (self->registrar == NULL)
+    {
+      self->deregistered = TRUE;
+      begin_drain (self);
+      return;
+    }
+  pay_registrar_deregister_async (self->registrar, on_deregistered, g_object_ref (self));
+  /* With a delay, the drain starts once the agent answered (on_deregistered). */
+  if (self->config->consul.deregister_delay_seconds == 0)
+    begin_drain (self);
 }
 
 guint16

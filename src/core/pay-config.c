@@ -139,6 +139,8 @@ static const ConfigKey config_keys[] = {
   UINT     ("consul", "deregister_critical_after_seconds", "60",
             consul.deregister_critical_after_seconds, 60, PAY_CONFIG_TIMEOUT_SECONDS_MAX),
   TIMEOUT  ("consul", "sync_interval_seconds",     "10",        consul.sync_interval_seconds),
+  UINT     ("consul", "deregister_delay_seconds",  "0",         consul.deregister_delay_seconds,
+            0, PAY_CONFIG_TIMEOUT_SECONDS_MAX),
 
   CHOICE   ("log",    "level",                     "info",      log.level, log_levels),
   CHOICE   ("log",    "format",                    "text",      log.json, log_formats),

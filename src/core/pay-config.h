@@ -62,6 +62,7 @@ typedef struct {
     guint  check_interval_seconds;
     guint  deregister_critical_after_seconds;
     guint  sync_interval_seconds;   /* registration check; cap of the retry backoff */
+    guint  deregister_delay_seconds; /* serving on after deregistering, before the drain */
   } consul;
   struct {
     GLogLevelFlags level;           /* the least severe level printed */

@@ -89,9 +89,12 @@ def charges_ok(svc):
 
 
 @pytest.fixture
-def pair(agent, start_service):
-    """Two instances registered in the agent and passing there (and no other)."""
-    services = [start_service(extra_env=consul_env(agent)) for _ in range(2)]
+def pair(agent, start_service, request):
+    """Two instances registered in the agent and passing there (and no other); an
+    indirect parameter sets consul.deregister_delay_seconds."""
+    extra = consul_env(agent)
+    extra["PAYMENT_CONSUL_DEREGISTER_DELAY_SECONDS"] = str(getattr(request, "param", 0))
+    services = [start_service(extra_env=extra) for _ in range(2)]
     want = {rpc_addr(s) for s in services}
     poll(lambda: set(passing(agent)) == want, WAIT,
          what=f"Consul reporting exactly {sorted(want)} passing")
@@ -231,8 +234,16 @@ def query_order(svc, order):
     return r.status, r.json
 
 
-def test_sigterm_one_instance_calls_go_on(kitex_client, agent, pair, tmp_path):
+# consul.deregister_delay_seconds: 0 drains at once (calls already on their way may meet a
+# closing connection, and until the resolver refreshes every call first dials the stopped
+# instance); DELAY, twice Kitex's 5 s refresh, keeps serving until callers dropped it.
+DELAY = 10
+
+
+@pytest.mark.parametrize("pair", [0, DELAY], indirect=True, ids=["no-delay", "delay"])
+def test_sigterm_one_instance_calls_go_on(kitex_client, agent, pair, tmp_path, request):
     victim, survivor = pair
+    delay = request.node.callspec.params["pair"]
     dead, alive = rpc_addr(victim), rpc_addr(survivor)
     first = data.order_id(block=STREAM_MAX_CALLS)
     events_path = tmp_path / "events.jsonl"
@@ -312,7 +323,7 @@ def test_sigterm_one_instance_calls_go_on(kitex_client, agent, pair, tmp_path):
     figures = [
         f"calls: {len(results)} ({out['ok']} ok, {len(failed)} failed), one every "
         f"{STREAM_INTERVAL} + the call; TCP dials: {out['dials']}",
-        f"stopped instance {dead}, survivor {alive}",
+        f"consul.deregister_delay_seconds={delay}; stopped instance {dead}, survivor {alive}",
         "times relative to the SIGTERM:",
         f"  Consul showed only the survivor passing: {rel(one_passing_ms)}",
         f"  stopped instance seen exited by: {rel(exited_ms)}",
@@ -346,7 +357,7 @@ def test_sigterm_one_instance_calls_go_on(kitex_client, agent, pair, tmp_path):
                    f"{sum(1 for r in after_refresh if r.get('dial_errors'))} with a failed dial")
     text = "\n".join(figures) + "\n"
     print("\n" + text)
-    path = os.path.join(env.BUILD_DIR, "test-logs", "kitex-consul-figures.txt")
+    path = os.path.join(env.BUILD_DIR, "test-logs", f"kitex-consul-figures-delay{delay}.txt")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
         f.write(text)
@@ -380,3 +391,7 @@ def test_sigterm_one_instance_calls_go_on(kitex_client, agent, pair, tmp_path):
     for r in failed:
         status, body = query_order(survivor, r["order_id"])
         assert status == 404, f"failed call #{r['i']} was charged anyway: {body}"
+    if delay:
+        # the stopped instance served until every caller had dropped it: nothing failed,
+        # nothing was even dialled in vain
+        assert not failed and not retried, text

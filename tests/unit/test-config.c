@@ -96,6 +96,7 @@ assert_defaults (const PayConfig *config)
   g_assert_cmpuint (config->consul.check_interval_seconds, ==, 5);
   g_assert_cmpuint (config->consul.deregister_critical_after_seconds, ==, 60);
   g_assert_cmpuint (config->consul.sync_interval_seconds, ==, 10);
+  g_assert_cmpuint (config->consul.deregister_delay_seconds, ==, 0);
 
   g_assert_cmpint (config->log.level, ==, G_LOG_LEVEL_INFO);
   g_assert_false (config->log.json);
@@ -147,7 +148,7 @@ test_shipped_file (void)
 
       keys += g_strv_length (names);
     }
-  g_assert_cmpuint (keys, ==, 34);
+  g_assert_cmpuint (keys, ==, 35);
 }
 
 static const gchar every_key_file[] =
@@ -190,6 +191,7 @@ static const gchar every_key_file[] =
   "check_interval_seconds=3\n"
   "deregister_critical_after_seconds=90\n"
   "sync_interval_seconds=2\n"
+  "deregister_delay_seconds=6\n"
   "[log]\n"
   "level=debug\n"
   "format=json\n";
@@ -234,6 +236,7 @@ test_file_values (void)
   g_assert_cmpuint (config->consul.check_interval_seconds, ==, 3);
   g_assert_cmpuint (config->consul.deregister_critical_after_seconds, ==, 90);
   g_assert_cmpuint (config->consul.sync_interval_seconds, ==, 2);
+  g_assert_cmpuint (config->consul.deregister_delay_seconds, ==, 6);
   g_assert_cmpint (config->log.level, ==, G_LOG_LEVEL_DEBUG);
   g_assert_true (config->log.json);
 }
