@@ -4,30 +4,14 @@ connections are refused), the lock is released, every one of the 20 gets its rep
 the process exits 0. Also: a second signal exits at once."""
 
 import signal
-import socket
 import threading
 
 from support import data, httpapi
-from support.rpc import RpcClient
 from support.service import poll
-from support.tablelock import TableLock, in_flight_charges
+from support.tablelock import ChargesInFlight, TableLock, in_flight_charges, refused
 
 N_RPC = 10
 N_HTTP = 10
-
-
-def refused(port):
-    s = socket.socket()
-    s.settimeout(2)
-    try:
-        s.connect(("127.0.0.1", port))
-    except ConnectionRefusedError:
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-    return False
 
 
 def test_sigterm_finishes_in_flight_requests(start_service, mariadb):
@@ -41,43 +25,23 @@ def test_sigterm_finishes_in_flight_requests(start_service, mariadb):
     assert httpapi.charge(svc.http_port, data.charge())[0] == "ok"   # schema in place
 
     lock = TableLock(mariadb, db)
-    results = {}
-
-    def rpc_call(i):
-        try:
-            with RpcClient(svc.rpc_port, timeout=120) as rpc:
-                results[("rpc", i)] = rpc.charge(data.charge())
-        except Exception as e:  # noqa: BLE001
-            results[("rpc", i)] = ("exception", repr(e))
-
-    def http_call(i):
-        try:
-            results[("http", i)] = httpapi.charge(svc.http_port, data.charge(), timeout=120)[:2]
-        except Exception as e:  # noqa: BLE001
-            results[("http", i)] = ("exception", repr(e))
-
-    threads = [threading.Thread(target=rpc_call, args=(i,)) for i in range(N_RPC)]
-    threads += [threading.Thread(target=http_call, args=(i,)) for i in range(N_HTTP)]
-    released = False
+    charges = None
     try:
-        for t in threads:
-            t.start()
+        charges = ChargesInFlight(svc.rpc_port, svc.http_port, N_RPC, N_HTTP)
         poll(lambda: in_flight_charges(svc) == N_RPC + N_HTTP, 30,
              what=f"{N_RPC + N_HTTP} charges in flight")
         svc.proc.send_signal(signal.SIGTERM)
         poll(lambda: refused(svc.rpc_port) and refused(svc.http_port), 15,
              what="both ports refusing new connections")
         assert svc.alive(), "exited with requests in flight"
-        assert not results, f"replies before the lock was released: {results}"
+        assert not charges.results, f"replies before the lock was released: {charges.results}"
         lock.release()
-        released = True
-        for t in threads:
-            t.join(timeout=120)
+        charges.join()
     finally:
-        if not released:
-            lock.release()
-    assert len(results) == N_RPC + N_HTTP, results
-    bad = {k: v for k, v in results.items() if v[0] != "ok"}
+        lock.release()
+        if charges is not None:
+            charges.join()
+    bad = charges.failures()
     assert not bad, f"requests without a successful reply: {bad}"
     assert svc.proc.wait(timeout=60) == 0, svc.log_tail()
     svc.returncode = 0
