@@ -5,7 +5,7 @@
 #include <locale.h>
 #include <stdlib.h>
 
-#include "core/pay-app.h"
+#include "app/pay-app.h"
 #include "core/pay-config.h"
 #include "core/pay-log.h"
 #include "storage/pay-repository.h"

@@ -84,7 +84,7 @@ def check_contract():
             if (group, key) not in rows:
                 findings.append(f"configuration key {group}.{key} is not in docs/CONTRACT.md §6")
     with open(os.path.join(TOP, "src", "core", "pay-error.h")) as f:
-        codes = re.findall(r"PAY_ERROR_\w+\s*=\s*(\d+)", f.read())
+        codes = re.findall(r"^\s*X \(\s*\w+,\s*(\d+),", f.read(), re.M)
     assert codes, "no error codes found in pay-error.h"
     for code in codes:
         if code not in contract:

@@ -53,8 +53,8 @@ void pay_http_exchange_note_code (SoupServerMessage *msg, gint32 code);
 /* Answers with the error object {"code", "message"} and the code's HTTP status. */
 void pay_http_respond_error (SoupServerMessage *msg, gint32 code, const gchar *message);
 
-/* Answers with the error object and the HTTP status pay_http_describe_error() gives
- * @error. */
+/* Answers with @error as the error table describes it to a client (pay_error_describe(),
+ * pay_error_http_status()). */
 void pay_http_respond_gerror (SoupServerMessage *msg, const GError *error);
 
 /* Wipes and frees the request body (it holds a card number). */

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "core/pay-error.h"
-#include "transport/http/pay-http-errors.h"
 #include "transport/http/pay-json-codec.h"
 
 /* One charge waiting for the service; holds the message while it is paused. */

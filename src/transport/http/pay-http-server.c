@@ -17,7 +17,6 @@
 #include "core/pay-error.h"
 #include "core/pay-metrics.h"
 #include "core/pay-request-log.h"
-#include "transport/http/pay-http-errors.h"
 #include "transport/http/pay-json-codec.h"
 
 /* Bytes of an over-limit body we still read and throw away, so that the client (which
@@ -122,7 +121,7 @@ pay_http_respond_error (SoupServerMessage *msg, gint32 code, const gchar *messag
   gchar *data = pay_json_encode_error (code, message, &length);
 
   pay_http_exchange_note_code (msg, code);
-  pay_http_respond_json (msg, pay_http_status_for_code (code), data, length);
+  pay_http_respond_json (msg, pay_error_http_status (code), data, length);
 }
 
 void
@@ -132,11 +131,11 @@ pay_http_respond_gerror (SoupServerMessage *msg, const GError *error)
   const gchar *message;
   gsize length;
   gchar *data;
-  guint status = pay_http_describe_error (error, &code, &message);
 
+  code = pay_error_describe (error, &message);
   pay_http_exchange_note_code (msg, code);
   data = pay_json_encode_error (code, message, &length);
-  pay_http_respond_json (msg, status, data, length);
+  pay_http_respond_json (msg, pay_error_http_status (code), data, length);
 }
 
 /* 413, and the connection is not reused: the client may still be sending. */

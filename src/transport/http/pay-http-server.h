@@ -1,5 +1,5 @@
 /* pay-http-server.h: the JSON API on libsoup 3 (docs/CONTRACT.md section 4). Thin: decode,
- * one service call, encode; errors mapped in pay-http-errors.c. */
+ * one service call, encode; errors mapped by the table in core/pay-error.h. */
 #pragma once
 
 #include <glib-object.h>

@@ -105,14 +105,15 @@ on_refunded (GObject *source, GAsyncResult *result, gpointer user_data)
   resume (call, error);
 }
 
-/* The one mapping from a PAY_ERROR to the IDL exception. */
+/* The one mapping from a service error to the IDL exception; only a client-safe message
+ * leaves (pay_error_describe()). */
 static gboolean
 set_payment_error (paymentPaymentError **err, const GError *error)
 {
-  *err = g_object_new (PAYMENT_TYPE_PAYMENT_ERROR,
-                       "code", pay_error_code (error),
-                       "message", error->message,
-                       NULL);
+  const gchar *message;
+  gint32 code = pay_error_describe (error, &message);
+
+  *err = g_object_new (PAYMENT_TYPE_PAYMENT_ERROR, "code", code, "message", message, NULL);
   return FALSE;
 }
 

@@ -1,10 +1,9 @@
-/* test-http-errors.c: the HTTP transport's contract code -> HTTP status table
- * (docs/CONTRACT.md section 3) and how a GError is described to a client. */
+/* test-error.c: the error table's contract code -> HTTP status (docs/CONTRACT.md
+ * section 3) and how a GError is described to a client, on either transport. */
 #include <gio/gio.h>
 #include <string.h>
 
 #include "core/pay-error.h"
-#include "transport/http/pay-http-errors.h"
 
 typedef struct {
   gint32 code;
@@ -41,7 +40,7 @@ test_status_for_code (gconstpointer data)
 {
   const StatusCase *tc = data;
 
-  g_assert_cmpuint (pay_http_status_for_code (tc->code), ==, tc->status);
+  g_assert_cmpuint (pay_error_http_status (tc->code), ==, tc->status);
 }
 
 static void
@@ -52,7 +51,8 @@ test_describe_pay_error (void)
   gint32 code = 0;
   const gchar *message = NULL;
 
-  g_assert_cmpuint (pay_http_describe_error (error, &code, &message), ==, 409);
+  code = pay_error_describe (error, &message);
+  g_assert_cmpuint (pay_error_http_status (code), ==, 409);
   g_assert_cmpint (code, ==, PAY_ERROR_ORDER_ALREADY_PAID);
   g_assert_cmpstr (message, ==, "order already paid");
 }
@@ -66,7 +66,8 @@ test_describe_foreign_error (void)
   gint32 code = 0;
   const gchar *message = NULL;
 
-  g_assert_cmpuint (pay_http_describe_error (error, &code, &message), ==, 503);
+  code = pay_error_describe (error, &message);
+  g_assert_cmpuint (pay_error_http_status (code), ==, 503);
   g_assert_cmpint (code, ==, PAY_ERROR_STORAGE_UNAVAILABLE);
   g_assert_null (strstr (message, "10.0.0.7"));
   g_assert_cmpstr (message, !=, "");
@@ -79,12 +80,12 @@ main (int argc, char *argv[])
 
   for (gsize i = 0; i < G_N_ELEMENTS (status_cases); i++)
     {
-      g_autofree gchar *path = g_strdup_printf ("/payment/http/errors/status/%d",
+      g_autofree gchar *path = g_strdup_printf ("/payment/error/status/%d",
                                                 status_cases[i].code);
       g_test_add_data_func (path, &status_cases[i], test_status_for_code);
     }
-  g_test_add_func ("/payment/http/errors/describe/pay-error", test_describe_pay_error);
-  g_test_add_func ("/payment/http/errors/describe/foreign-error", test_describe_foreign_error);
+  g_test_add_func ("/payment/error/describe/pay-error", test_describe_pay_error);
+  g_test_add_func ("/payment/error/describe/foreign-error", test_describe_foreign_error);
 
   return g_test_run ();
 }

@@ -1,7 +1,7 @@
 /* pay-app.c: wires configuration, storage, service and transports together. */
 #define G_LOG_DOMAIN "payment"
 
-#include "core/pay-app.h"
+#include "app/pay-app.h"
 
 #include "core/pay-metrics.h"
 #include "domain/pay-service.h"
