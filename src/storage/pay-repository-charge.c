@@ -5,13 +5,12 @@
  *
  * Grouped commits. Charges that arrive while a charge statement runs wait on the loop,
  * and go out together, up to MAX_ROWS of them as ONE multi-row INSERT: one statement and
- * one commit (one redo-log flush) for them all. On the benchmark machine that costs
- * MariaDB about half the CPU per row of single-row INSERTs (BENCHMARKS.md). They go out
- * when the running statement completes, or beside it when they are as many as the rows
- * of the statements running (on average), up to max_statements at once (one per 8 pooled
- * connections, at least one: 2 for the default 16). Measured: two clients then get two
- * statements side by side (25 % more than one at a time), 16 and 64 clients big groups
- * (a plain limit of two statements cost 10-20 % there). A lone charge is never held back
+ * one commit (one redo-log flush) for them all, which costs the server far less per row
+ * than single-row INSERTs (BENCHMARKS.md has the figures). They go out when the running
+ * statement completes, or beside it when they are as many as the rows of the statements
+ * running (on average), up to max_statements at once (one per 8 pooled connections, at
+ * least one: 2 for the default 16), so that a few clients get statements side by side
+ * and many clients get big groups. A lone charge is never held back
  * to fill a group: with no charge statement running it goes out at once, alone, so a
  * lone client sees single-row INSERTs; and charges never wait long behind a slow
  * statement (a row lock, a stall): after a tick (WAIT_TICK_MS) they go out on another
@@ -36,8 +35,9 @@
 
 /* One charge's row; insert_sql[n] has n of them. Prepared once per connection and size
  * (lazily, on a worker thread: preparing is a round trip); prepared, a statement costs the
- * server less CPU than as literal SQL text. An explicit transaction holding a second
- * INSERT for the event measured half a lone INSERT's throughput, hence the trigger. */
+ * server less CPU than as literal SQL text. The event row comes from the schema's trigger,
+ * so a charge stays one statement (an explicit transaction with a second INSERT costs a
+ * round trip and a statement more; BENCHMARKS.md). */
 static const gchar insert_payment_sql[] =
   "INSERT INTO " PAY_SCHEMA_PAYMENTS_TABLE " (" PAY_REPOSITORY_PAYMENT_COLUMNS ")"
   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
