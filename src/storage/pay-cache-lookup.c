@@ -1,13 +1,15 @@
-/* pay-cache-lookup.c: PayCache's lookups: a payment by transaction id (one GET of its
- * record) or by order id (the order key first, then the record), decoded with the
- * record codec. */
+/* pay-cache-lookup.c: PayCache's lookups: a payment by transaction id (one HMGET of its
+ * record's fields) or by order id (a GET of the order key first, then the record), checked
+ * by pay-cache-record. */
 #define G_LOG_DOMAIN "payment-storage"
 
 #include "storage/pay-cache.h"
 #include "storage/pay-cache-private.h"
 
+#include <string.h>
+
 #include "core/pay-error.h"
-#include "storage/pay-payment-json.h"
+#include "storage/pay-cache-record.h"
 
 /* One pay_cache_lookup_async(): by order id, the order key first, then the record. */
 typedef struct {
@@ -32,18 +34,19 @@ lookup_finish (Lookup *lookup, const PayPayment *payment, gboolean failed)
 }
 
 static void
-lookup_got_record (gboolean ok, const gchar *value, gsize len, gpointer user_data)
+lookup_got_record (gboolean ok, const gchar *const *values, const gsize *lens,
+                   gpointer user_data)
 {
   Lookup *lookup = user_data;
   g_autoptr(GError) decode_error = NULL;
   PayPayment payment;
 
-  if (!ok || value == NULL)
+  if (!ok || values == NULL)
     {
       lookup_finish (lookup, NULL, !ok);
       return;
     }
-  if (!pay_payment_json_decode (value, len, &payment, &decode_error))
+  if (!pay_cache_record_decode (values, lens, &payment, &decode_error))
     {
       g_debug ("ignoring the cached record of %s: %s", lookup->tx, decode_error->message);
       lookup_finish (lookup, NULL, FALSE);
@@ -65,7 +68,7 @@ lookup_record (Lookup *lookup)
   gchar key[sizeof PAY_CACHE_TX_PREFIX + PAY_UUID_STRLEN];
 
   g_snprintf (key, sizeof key, PAY_CACHE_TX_PREFIX "%s", lookup->tx);
-  pay_cache_get_async (lookup->self, key, lookup_got_record, lookup);
+  pay_cache_get_record_async (lookup->self, key, lookup_got_record, lookup);
 }
 
 static void
@@ -120,10 +123,4 @@ pay_cache_lookup_async (PayCache              *self,
                   key->order_id);
       pay_cache_get_async (self, order_key, lookup_got_order, lookup);
     }
-}
-
-gboolean
-pay_cache_decode_payment (const gchar *json, gsize len, PayPayment *out, GError **error)
-{
-  return pay_payment_json_decode (json, len, out, error);
 }

@@ -55,6 +55,21 @@ void pay_cache_get_async (PayCache        *self,
                           PayCacheGetFunc  got,
                           gpointer         user_data);
 
+/* A record read's outcome: @ok FALSE when Redis failed; otherwise @values / @lens are the
+ * HASH's PAY_CACHE_RECORD_N_FIELDS fields in pay_cache_record_fields' order (NULL for a
+ * missing one), both NULL when there is no record (no key, or not a HASH). Valid only
+ * during the call. */
+typedef void (*PayCacheRecordFunc) (gboolean            ok,
+                                    const gchar *const *values,
+                                    const gsize        *lens,
+                                    gpointer            user_data);
+
+/* One HMGET of the record fields of @key; otherwise like pay_cache_get_async(). */
+void pay_cache_get_record_async (PayCache           *self,
+                                 const gchar        *key,
+                                 PayCacheRecordFunc  got,
+                                 gpointer            user_data);
+
 /* pay-cache-connection.c, on the cache's context: connects (a new attempt), drops the
  * current connection (every queued command is answered with a NULL reply), and counts
  * a failure or a success (logged once per change of state). */

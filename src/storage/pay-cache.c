@@ -1,7 +1,7 @@
 /* pay-cache.c: PayCache, the Redis cache of payment records: one hiredis async connection
- * on the cache's GMainContext, fed from any thread. Stores and GETs are here, the
+ * on the cache's GMainContext, fed from any thread. Stores and reads are here, the
  * connection (hiredis's loop hooks, reconnects with capped backoff, the watchdog) in
- * pay-cache-connection.c, lookups built on the GETs in pay-cache-lookup.c. */
+ * pay-cache-connection.c, lookups built on the reads in pay-cache-lookup.c. */
 #define G_LOG_DOMAIN "payment-storage"
 
 #include "storage/pay-cache.h"
@@ -13,20 +13,21 @@
 
 #include "core/pay-error.h"
 #include "core/pay-text.h"
-#include "storage/pay-payment-json.h"
+#include "storage/pay-cache-record.h"
 
-/* Both keys of one record go out together: EVAL (a guarded SET of payment:tx:...), then
- * SET payment:order:.... */
+/* Both keys of one record go out together: EVAL (the guarded write of the HASH
+ * payment:tx:...), then SET payment:order:.... */
 #define PAY_CACHE_COMMANDS_PER_STORE 2
 
 G_DEFINE_FINAL_TYPE (PayCache, pay_cache, G_TYPE_OBJECT)
 
 typedef enum {
   CACHE_OP_STORE,      /* both keys of a record */
-  CACHE_OP_GET,        /* one key */
+  CACHE_OP_GET,        /* one string key */
+  CACHE_OP_RECORD,     /* the fields of one record's HASH */
 } CacheOpKind;
 
-/* One store or GET: an g_atomic_rc_box with one reference for the hand-over to the
+/* One store or read: an g_atomic_rc_box with one reference for the hand-over to the
  * context and one per command queued in hiredis. An operation with a callback is also in
  * self->waiting until it completes, where the watchdog times it out. */
 typedef struct {
@@ -35,8 +36,9 @@ typedef struct {
   CacheOpKind        kind;
   PayPayment         payment;    /* CACHE_OP_STORE */
   gboolean           created;    /* CACHE_OP_STORE: a record just created, never cached */
-  gchar             *key;        /* CACHE_OP_GET */
+  gchar             *key;        /* CACHE_OP_GET, CACHE_OP_RECORD */
   PayCacheGetFunc    got;        /* CACHE_OP_GET */
+  PayCacheRecordFunc got_record; /* CACHE_OP_RECORD */
   PayCacheStoreFunc  stored;     /* CACHE_OP_STORE; NULL for fire-and-forget */
   gpointer           user_data;
   gint64             deadline_us;
@@ -46,29 +48,69 @@ typedef struct {
   gboolean           completed;
 } CacheOp;
 
-/* Sets KEYS[1] to ARGV[1] (TTL ARGV[3] seconds, 0 = none) unless it holds a record with
- * more refunded than ARGV[2] cents. Refunded totals only grow, so a record read from
- * MySQL before a refund, and stored after the refund updated the cache, cannot replace
- * the newer record. A value that is not such a record is replaced. */
+/* Writes the record HASH KEYS[1]: its fields and values are ARGV[3], ARGV[4], ...; TTL
+ * ARGV[1] seconds (0 = none). ARGV[2] is the guard:
+ * - "new" (a record just created): written only if KEYS[1] does not exist;
+ * - a refunded total in cents: not written over a cached record with more refunded.
+ *   Refunded totals only grow, so a record read from MySQL before a refund, and stored
+ *   after the refund updated the cache, cannot replace the newer record.
+ * Whatever else is under KEYS[1] (not a record, or an older one) is replaced whole, so the
+ * HASH holds exactly the fields written. Returns 1 when written, 0 when kept. */
 static const gchar store_record_script[] =
-  "local cur = redis.call('GET', KEYS[1]) "
-  "if cur then "
-  "  local ok, rec = pcall(cjson.decode, cur) "
-  "  if ok and type(rec) == 'table' and type(rec.refunded_cents) == 'number' "
-  "     and rec.refunded_cents > tonumber(ARGV[2]) then return 0 end "
+  "local key, ttl, guard = KEYS[1], tonumber(ARGV[1]), ARGV[2] "
+  "local kind = redis.call('TYPE', key).ok "
+  "if kind ~= 'none' then "
+  "  if guard == 'new' then return 0 end "
+  "  if kind == 'hash' then "
+  "    local cur = tonumber(redis.call('HGET', key, 'refunded_cents')) "
+  "    if cur and cur > tonumber(guard) then return 0 end "
+  "  end "
+  "  redis.call('DEL', key) "
   "end "
-  "if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3]) "
-  "else redis.call('SET', KEYS[1], ARGV[1]) end "
+  "redis.call('HSET', key, unpack(ARGV, 3)) "
+  "if ttl > 0 then redis.call('EXPIRE', key, ttl) end "
   "return 1";
 
 /* ---- operations ----------------------------------------------------------------------- */
 
 static void op_release (gpointer op);
 
-/* Finishes @op once: calls its callback (a GET's value, if any, in @value / @len) and
+static gboolean
+op_has_callback (const CacheOp *op)
+{
+  return op->got != NULL || op->got_record != NULL || op->stored != NULL;
+}
+
+/* Hands a record read's fields (@reply: HMGET's array, NULL when there is no record) to
+ * its callback. */
+static void
+op_deliver_record (CacheOp *op, gboolean ok, const redisReply *reply)
+{
+  const gchar *values[PAY_CACHE_RECORD_N_FIELDS];
+  gsize lens[PAY_CACHE_RECORD_N_FIELDS];
+  gboolean any = FALSE;
+
+  if (!ok || reply == NULL)
+    {
+      op->got_record (ok, NULL, NULL, op->user_data);
+      return;
+    }
+  for (gsize i = 0; i < PAY_CACHE_RECORD_N_FIELDS; i++)
+    {
+      const redisReply *element = reply->element[i];
+
+      values[i] = element->type == REDIS_REPLY_STRING ? element->str : NULL;
+      lens[i] = values[i] != NULL ? element->len : 0;
+      any = any || values[i] != NULL;
+    }
+  /* HMGET answers a missing key with no field at all: no record. */
+  op->got_record (TRUE, any ? values : NULL, any ? lens : NULL, op->user_data);
+}
+
+/* Finishes @op once: calls its callback (a GET's or HMGET's answer, if any, in @reply) and
  * counts the outcome. Later replies to a completed op (timed out) are ignored. */
 static void
-op_complete (CacheOp *op, gboolean ok, const gchar *reason, const gchar *value, gsize len)
+op_complete (CacheOp *op, gboolean ok, const gchar *reason, const redisReply *reply)
 {
   if (op->completed)
     return;
@@ -85,11 +127,14 @@ op_complete (CacheOp *op, gboolean ok, const gchar *reason, const gchar *value, 
     pay_cache_note_failure (op->self, reason);
 
   if (op->got != NULL)
-    op->got (ok, ok ? value : NULL, ok ? len : 0, op->user_data);
+    op->got (ok, ok && reply != NULL ? reply->str : NULL, ok && reply != NULL ? reply->len : 0,
+             op->user_data);
+  else if (op->got_record != NULL)
+    op_deliver_record (op, ok, reply);
   else if (op->stored != NULL)
     op->stored (ok, op->user_data);
   /* The waiting queue held a reference; the caller holds another. */
-  if (op->got != NULL || op->stored != NULL)
+  if (op_has_callback (op))
     op_release (op);
 }
 
@@ -134,7 +179,7 @@ pay_cache_expire_waiting (PayCache *self, gboolean all, const gchar *reason)
       if (!all && op->deadline_us > now)
         break;
       g_atomic_rc_box_acquire (op);
-      op_complete (op, FALSE, reason, NULL, 0);
+      op_complete (op, FALSE, reason, NULL);
       op_release (op);
     }
 }
@@ -175,78 +220,102 @@ store_reply_cb (redisAsyncContext *ac, void *reply_data, void *privdata)
       g_autofree gchar *reason = g_strdup_printf ("store refused: %s", reply->str);
 
       op->failed = TRUE;
-      op_complete (op, FALSE, reason, NULL, 0);
+      op_complete (op, FALSE, reason, NULL);
     }
 
   if (--op->replies_pending == 0)
-    op_complete (op, !op->failed, "connection lost", NULL, 0);
+    op_complete (op, !op->failed, "connection lost", NULL);
   op_release (op);
 }
 
-/* Queues SET @key @value [NX] [EX ttl] (TTL 0 means no expiry: Redis rejects EX 0).
- * Built from an argument vector: hiredis's format-string parser showed in the profile. */
-static int
-queue_set (PayCache *self, CacheOp *op, const gchar *key, const gchar *value, gsize value_len,
-           gboolean only_if_new)
+/* @value in decimal into @buf, as one command argument. */
+static const gchar *
+decimal (gchar *buf, gsize size, guint64 value)
 {
-  const char *argv[6];
-  size_t lens[6];
-  int argc = 0;
-  gchar ttl[24];
+  PayText text = pay_text_init (buf, size);
 
-#define ARG(s, n) G_STMT_START { argv[argc] = (s); lens[argc] = (n); argc++; } G_STMT_END
-  ARG ("SET", 3);
-  ARG (key, strlen (key));
-  ARG (value, value_len);
-  if (only_if_new)
-    ARG ("NX", 2);
+  pay_text_put_uint (&text, value, 1);
+  return buf;
+}
+
+/* Queues SET payment:order:<id> <transaction id> [EX ttl] (TTL 0 means no expiry: Redis
+ * rejects EX 0). Built from an argument vector: hiredis's format-string parser showed in
+ * the profile. */
+static int
+queue_order_key (PayCache *self, CacheOp *op)
+{
+  const char *argv[5];
+  size_t lens[5];
+  int argc = 0;
+  gchar key[sizeof PAY_CACHE_ORDER_PREFIX + 24];
+  gchar ttl[24];
+  PayText text = pay_text_init (key, sizeof key);
+
+  pay_text_put (&text, PAY_CACHE_ORDER_PREFIX);
+  pay_text_put_int (&text, op->payment.order_id);
+#define ARG(s) G_STMT_START { argv[argc] = (s); lens[argc] = strlen (argv[argc]); argc++; } G_STMT_END
+  ARG ("SET");
+  ARG (key);
+  ARG (op->payment.transaction_id);
   if (self->settings.ttl_seconds > 0)
     {
-      PayText text = pay_text_init (ttl, sizeof ttl);
-
-      pay_text_put_uint (&text, self->settings.ttl_seconds, 1);
-      ARG ("EX", 2);
-      ARG (ttl, strlen (ttl));
+      ARG ("EX");
+      ARG (decimal (ttl, sizeof ttl, self->settings.ttl_seconds));
     }
 #undef ARG
   return redisAsyncCommandArgv (self->ac, store_reply_cb, op, argc, argv, lens);
 }
 
-/* Runs on the context: queues both SETs, pipelined. */
+/* Queues the script writing the record's HASH: EVAL script 1 key ttl guard field value
+ * .... A record just created has no older version to guard against, but the charge is
+ * answered before this reaches Redis: whatever another instance stored under the new key
+ * meanwhile (a query's read, a refund) is at least as new, so it is written only if the
+ * key does not exist. */
+static int
+queue_record (PayCache *self, CacheOp *op)
+{
+  enum { HEAD = 6, ARGC = HEAD + 2 * PAY_CACHE_RECORD_N_FIELDS };
+  const char *argv[ARGC];
+  size_t lens[ARGC];
+  PayCacheRecord record;
+  gchar key[sizeof PAY_CACHE_TX_PREFIX + PAY_UUID_STRLEN];
+  gchar ttl[24];
+  gchar refunded[24];
+  PayText text = pay_text_init (key, sizeof key);
+
+  pay_text_put (&text, PAY_CACHE_TX_PREFIX);
+  pay_text_put (&text, op->payment.transaction_id);
+  argv[0] = "EVAL";
+  argv[1] = store_record_script;
+  argv[2] = "1";
+  argv[3] = key;
+  argv[4] = decimal (ttl, sizeof ttl, self->settings.ttl_seconds);
+  argv[5] = op->created ? "new"
+                        : decimal (refunded, sizeof refunded, (guint64) MAX (op->payment.refunded_cents, 0));
+  for (guint i = 0; i < HEAD; i++)
+    lens[i] = strlen (argv[i]);
+  pay_cache_record_encode (&op->payment, &record);
+  for (guint i = 0; i < PAY_CACHE_RECORD_N_FIELDS; i++)
+    {
+      argv[HEAD + 2 * i] = pay_cache_record_fields[i];
+      lens[HEAD + 2 * i] = strlen (pay_cache_record_fields[i]);
+      argv[HEAD + 2 * i + 1] = record.values[i];
+      lens[HEAD + 2 * i + 1] = record.lens[i];
+    }
+  return redisAsyncCommandArgv (self->ac, store_reply_cb, op, ARGC, argv, lens);
+}
+
+/* Runs on the context: queues both keys' writes, pipelined. */
 static gboolean
 store_dispatch (CacheOp *op)
 {
   PayCache *self = op->self;
-  g_autofree gchar *json = NULL;
-  g_autofree gchar *tx_key = NULL;
-  g_autofree gchar *order_key = NULL;
-  gsize json_len = 0;
   guint queued = 0;
-  int rc;
-
-  json = pay_payment_json_encode (&op->payment, &json_len);
-  tx_key = g_strconcat (PAY_CACHE_TX_PREFIX, op->payment.transaction_id, NULL);
-  order_key = g_strdup_printf (PAY_CACHE_ORDER_PREFIX "%" G_GINT64_FORMAT, op->payment.order_id);
 
   for (guint i = 0; i < PAY_CACHE_COMMANDS_PER_STORE; i++)
     {
-      const gchar *key = i == 0 ? tx_key : order_key;
-      const gchar *value = i == 0 ? json : op->payment.transaction_id;
-      gsize value_len = i == 0 ? json_len : strlen (op->payment.transaction_id);
-
       g_atomic_rc_box_acquire (op);
-      /* TTL 0 means no expiry: Redis rejects EX 0. */
-      /* A record just created has no older version to guard against, but the charge
-       * is answered before this SET reaches Redis: whatever another instance stored
-       * under the new key meanwhile (a query's read, a refund) is at least as new. */
-      if (i == 0 && !op->created)
-        rc = redisAsyncCommand (self->ac, store_reply_cb, op, "EVAL %s 1 %s %b %lld %u",
-                                store_record_script, key, value, value_len,
-                                (long long) op->payment.refunded_cents,
-                                self->settings.ttl_seconds);
-      else
-        rc = queue_set (self, op, key, value, value_len, i == 0);
-      if (rc == REDIS_OK)
+      if ((i == 0 ? queue_record (self, op) : queue_order_key (self, op)) == REDIS_OK)
         queued++;
       else
         {
@@ -257,7 +326,7 @@ store_dispatch (CacheOp *op)
 
   if (queued == 0)
     {
-      op_complete (op, FALSE, "command not queued", NULL, 0);
+      op_complete (op, FALSE, "command not queued", NULL);
       return G_SOURCE_REMOVE;
     }
   op->replies_pending = queued;
@@ -270,37 +339,59 @@ get_reply_cb (redisAsyncContext *ac, void *reply_data, void *privdata)
 {
   CacheOp *op = privdata;
   redisReply *reply = reply_data;
+  const gchar *refused = NULL;
 
   note_reply (op->self, ac, reply);
   if (reply == NULL)
-    op_complete (op, FALSE, "connection lost", NULL, 0);
+    op_complete (op, FALSE, "connection lost", NULL);
   else if (reply->type == REDIS_REPLY_NIL)
-    op_complete (op, TRUE, NULL, NULL, 0);
-  else if (reply->type == REDIS_REPLY_STRING)
-    op_complete (op, TRUE, NULL, reply->str, reply->len);
+    op_complete (op, TRUE, NULL, NULL);
+  else if (op->kind == CACHE_OP_GET && reply->type == REDIS_REPLY_STRING)
+    op_complete (op, TRUE, NULL, reply);
+  else if (op->kind == CACHE_OP_RECORD && reply->type == REDIS_REPLY_ARRAY &&
+           reply->elements == PAY_CACHE_RECORD_N_FIELDS)
+    op_complete (op, TRUE, NULL, reply);
+  /* Something else than a record's HASH under the key: no record, a miss. */
+  else if (op->kind == CACHE_OP_RECORD && reply->type == REDIS_REPLY_ERROR &&
+           g_str_has_prefix (reply->str, "WRONGTYPE"))
+    op_complete (op, TRUE, NULL, NULL);
   else
-    {
-      g_autofree gchar *reason = g_strdup_printf ("GET refused: %s",
-                                                  reply->type == REDIS_REPLY_ERROR ? reply->str
-                                                                                   : "not a string");
+    refused = reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply type";
 
-      op_complete (op, FALSE, reason, NULL, 0);
+  if (refused != NULL)
+    {
+      g_autofree gchar *reason = g_strdup_printf ("%s refused: %s",
+                                                  op->kind == CACHE_OP_GET ? "GET" : "HMGET",
+                                                  refused);
+
+      op_complete (op, FALSE, reason, NULL);
     }
   op_release (op);
 }
 
-/* Runs on the context: queues one GET. */
+/* Runs on the context: queues one GET, or one HMGET of a record's fields. */
 static gboolean
 get_dispatch (CacheOp *op)
 {
   PayCache *self = op->self;
-  const char *argv[] = { "GET", op->key };
-  const size_t lens[] = { 3, strlen (op->key) };
+  const char *argv[2 + PAY_CACHE_RECORD_N_FIELDS] = { "GET", op->key };
+  size_t lens[2 + PAY_CACHE_RECORD_N_FIELDS] = { 3, strlen (op->key) };
+  int argc = 2;
 
-  g_atomic_rc_box_acquire (op);
-  if (redisAsyncCommandArgv (self->ac, get_reply_cb, op, 2, argv, lens) != REDIS_OK)
+  if (op->kind == CACHE_OP_RECORD)
     {
-      op_complete (op, FALSE, "command not queued", NULL, 0);
+      argv[0] = "HMGET";
+      lens[0] = 5;
+      for (guint i = 0; i < PAY_CACHE_RECORD_N_FIELDS; i++, argc++)
+        {
+          argv[argc] = pay_cache_record_fields[i];
+          lens[argc] = strlen (pay_cache_record_fields[i]);
+        }
+    }
+  g_atomic_rc_box_acquire (op);
+  if (redisAsyncCommandArgv (self->ac, get_reply_cb, op, argc, argv, lens) != REDIS_OK)
+    {
+      op_complete (op, FALSE, "command not queued", NULL);
       op_release (op);
       return G_SOURCE_REMOVE;
     }
@@ -314,7 +405,7 @@ op_dispatch (gpointer data)
   CacheOp *op = data;
   PayCache *self = op->self;
 
-  if (op->got != NULL || op->stored != NULL)
+  if (op_has_callback (op))
     {
       /* Until it completes, the waiting queue holds a reference and the watchdog its
        * deadline. */
@@ -325,10 +416,10 @@ op_dispatch (gpointer data)
     }
   if (self->ac == NULL || !self->ready)
     {
-      op_complete (op, FALSE, "not connected", NULL, 0);
+      op_complete (op, FALSE, "not connected", NULL);
       return G_SOURCE_REMOVE;
     }
-  return op->kind == CACHE_OP_GET ? get_dispatch (op) : store_dispatch (op);
+  return op->kind == CACHE_OP_STORE ? store_dispatch (op) : get_dispatch (op);
 }
 
 /* Hands @op (taken) to the context, where it runs at once when the caller is the
@@ -358,6 +449,20 @@ pay_cache_get_async (PayCache *self, const gchar *key, PayCacheGetFunc got, gpoi
 
   op->key = g_strdup (key);
   op->got = got;
+  op->user_data = user_data;
+  op_submit (self, op);
+}
+
+void
+pay_cache_get_record_async (PayCache           *self,
+                            const gchar        *key,
+                            PayCacheRecordFunc  got,
+                            gpointer            user_data)
+{
+  CacheOp *op = op_new (self, CACHE_OP_RECORD);
+
+  op->key = g_strdup (key);
+  op->got_record = got;
   op->user_data = user_data;
   op_submit (self, op);
 }

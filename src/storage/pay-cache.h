@@ -15,7 +15,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (PayCache, pay_cache, PAY, CACHE, GObject)
 
 /* Key layout (documented in the README):
- *   payment:tx:<transaction_id>  the record as JSON, TTL settings->ttl_seconds
+ *   payment:tx:<transaction_id>  the record as a HASH (pay-cache-record.h), TTL
+ *                                settings->ttl_seconds
  *   payment:order:<order_id>     the transaction id, same TTL */
 #define PAY_CACHE_TX_PREFIX    "payment:tx:"
 #define PAY_CACHE_ORDER_PREFIX "payment:order:"
@@ -38,9 +39,10 @@ gboolean pay_cache_is_connected (PayCache *self);
 /* Stores @payment (copied) under both keys, pipelined on the cache's context. The record
  * key is written by a script that keeps a cached record with a larger refunded total
  * (refunded totals only grow), so a late store of an older read never hides a refund;
- * a record just @created (a charge: its transaction id is new) is written with SET NX,
- * as no older version of it can exist and anything already there is as new or newer. Returns at once; failures are logged and
- * counted. When Redis is not connected nothing is queued: the store just fails. */
+ * a record just @created (a charge: its transaction id is new) is written only if its key
+ * does not exist, as no older version of it can exist and anything already there is as
+ * new or newer. Returns at once; failures are logged and counted. When Redis is not
+ * connected nothing is queued: the store just fails. */
 void pay_cache_store (PayCache *self, const PayPayment *payment, gboolean created);
 
 /* The outcome of a store: FALSE when Redis failed (counted and logged by the cache). */
@@ -62,9 +64,9 @@ typedef void (*PayCacheLookupFunc) (const PayPayment *payment,
                                     const GError     *error,
                                     gpointer          user_data);
 
-/* Looks up the record @key asks for (by transaction id: one GET; by order id: the order
- * key, then the record). A record that does not decode or does not answer @key is a
- * miss. Same threading as pay_cache_store_async(). */
+/* Looks up the record @key asks for (by transaction id: one HMGET; by order id: a GET of
+ * the order key, then the record). A record that does not decode or does not answer @key
+ * is a miss. Same threading as pay_cache_store_async(). */
 void pay_cache_lookup_async (PayCache              *self,
                              const PayQueryRequest *key,
                              PayCacheLookupFunc     callback,
@@ -80,14 +82,5 @@ void pay_cache_count_lookup (PayCache *self, gboolean hit);
 /* Lookups counted so far as hits / misses. Any thread. */
 guint64 pay_cache_get_hit_count (PayCache *self);
 guint64 pay_cache_get_miss_count (PayCache *self);
-
-/* Decodes a record read from PAY_CACHE_TX_PREFIX<id> (@len bytes of @json) into *@out.
- * PAY_ERROR_CACHE_READ when it is not a complete, well-typed record (the caller then
- * treats it as a miss); *@out is untouched on failure. The format is that of
- * src/storage/pay-payment-json.h. */
-gboolean pay_cache_decode_payment (const gchar *json,
-                                   gsize        len,
-                                   PayPayment  *out,
-                                   GError     **error);
 
 G_END_DECLS

@@ -3,9 +3,7 @@
 corpus/rpc/  : the Kitex request vectors of tests/vectors/kitex/ (every framing),
                hand-encoded QueryPayment/Refund/unknown-method calls in every framing,
                TTHeader headers with every info block, pipelined streams;
-corpus/json/ : ChargeReq and RefundReq bodies, valid and invalid, like tests/unit/test-json-codec.c's;
-corpus/cache-record/ : the Redis cache's payment records, valid and invalid, like
-               tests/unit/test-payment-json.c's.
+corpus/json/ : ChargeReq and RefundReq bodies, valid and invalid, like tests/unit/test-json-codec.c's.
 Standard library only; the outputs are small (a few KiB in all)."""
 
 import glob
@@ -122,29 +120,6 @@ JSON = {
     "refund-bad-types": b'{"transaction_id":7,"amount":"5","refund_request_id":["r"],"reason":{}}',
 }
 
-RECORD = (b'{"transaction_id":"0b6f1c1e-5d3a-4c2b-9a7e-1f2d3c4b5a69","order_id":42,"user_id":7,'
-          b'"amount_cents":1999,"refunded_cents":500,"status":"PARTIALLY_REFUNDED",'
-          b'"payment_method":"credit_card","card_brand":"visa","card_last4":"4242",'
-          b'"created_at":1700000000000,"updated_at":1700000001234}')
-CACHE = {
-    "ok": RECORD,
-    "escapes": RECORD.replace(b'"credit_card"', b'"a\\"b\\\\\\/\\b\\u00e9\\ud83d\\ude00\xc3\xa9"')
-                     .replace(b'"visa"', b'"\\u0076isa"'),
-    "spaced": b' { "transaction_id" : "0b6f1c1e-5d3a-4c2b-9a7e-1f2d3c4b5a69" ,\n\t"order_id":\r42'
-              + RECORD[RECORD.index(b',"user_id"'):-1] + b' }\n',
-    "unknown-members": RECORD[:-1] + b',"x":[1,-2.5e3,true,false,null,{"y":"z"},[]],"s":"\\n"}',
-    "limits": RECORD.replace(b'"order_id":42', b'"order_id":9223372036854775807')
-                    .replace(b'"created_at":1700000000000', b'"created_at":-9223372036854775808'),
-    "overflow": RECORD.replace(b'"order_id":42', b'"order_id":9223372036854775808'),
-    "real": RECORD.replace(b'"order_id":42', b'"order_id":4.2e1'),
-    "duplicate": RECORD.replace(b'"order_id":42', b'"order_id":42,"order_id":43'),
-    "lone-surrogate": RECORD.replace(b'"visa"', b'"\\ud83d"'),
-    "bad-utf8": RECORD.replace(b'"visa"', b'"\xed\xa0\x80"'),
-    "deep": RECORD[:-1] + b',"x":' + b'[' * 40 + b']' * 40 + b'}',
-    "trailing": RECORD + b' {}',
-    "empty-object": b'{}',
-}
-
 
 def reset(d):
     shutil.rmtree(d, ignore_errors=True)
@@ -163,10 +138,4 @@ reset(js)
 for name, data in JSON.items():
     with open(os.path.join(js, name + ".json"), "wb") as f:
         f.write(data)
-cache = os.path.join(HERE, "corpus", "cache-record")
-reset(cache)
-for name, data in CACHE.items():
-    with open(os.path.join(cache, name + ".json"), "wb") as f:
-        f.write(data)
-print(f"{len(os.listdir(rpc))} rpc seeds, {len(os.listdir(js))} json seeds, "
-      f"{len(os.listdir(cache))} cache-record seeds")
+print(f"{len(os.listdir(rpc))} rpc seeds, {len(os.listdir(js))} json seeds")

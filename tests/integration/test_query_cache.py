@@ -75,6 +75,12 @@ def test_garbage_in_the_cache_is_a_miss(service, redis):
         c.command("SET", TX_PREFIX + tx, "{not json")
     info = query("rpc", service, tx=tx)[1]
     assert info["amount"] == 3.5
+    # a record HASH with a field that does not parse is a miss too
+    poll(lambda: cached(redis, tx, req["order_id"]), 10.0, what="cached again")
+    with redis.client() as c:
+        c.command("HSET", TX_PREFIX + tx, "amount_cents", "35O")
+    info = query("http", service, tx=tx)[1]
+    assert info["amount"] == 3.5
     # the order key pointing at another payment's record is a miss too
     tx2, req2 = new_charge(service, amount=4.5)
     poll(lambda: cached(redis, tx2, req2["order_id"]), 10.0, what="cached")

@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from support import data, httpapi
-from support.pay import TX_PREFIX, cached, payment_row
+from support.pay import RECORD_FIELDS, TX_PREFIX, cached, payment_row, read_record
 from support.refunds import (event_rows, http_refund, query, refund, refund_rows,
                              rpc_refund, run_calls_together)
 from support.rpc import RpcClient
@@ -224,17 +224,23 @@ def test_late_cache_fill_cannot_hide_a_refund(service, redis):
     tx, req = new_charge(service, amount=40.0)
     assert refund("rpc", service, tx, key(), amount=15.0)[0] == "ok"
     with redis.client() as c:
-        rec = c.command("GET", TX_PREFIX + tx)
-    assert rec is not None and '"refunded_cents":1500' in rec, rec
+        rec = read_record(c, tx)
+    assert rec is not None and rec["refunded_cents"] == 1500, rec
     # the service's own store script, fed an older record, keeps the newer one
-    older = rec.replace('"refunded_cents":1500', '"refunded_cents":0')
+    older = dict(rec, refunded_cents=0)
     with redis.client() as c:
-        script = ("local cur = redis.call('GET', KEYS[1]) if cur then local ok, r = "
-                  "pcall(cjson.decode, cur) if ok and type(r) == 'table' and "
-                  "type(r.refunded_cents) == 'number' and r.refunded_cents > "
-                  "tonumber(ARGV[2]) then return 0 end end redis.call('SET', KEYS[1], ARGV[1]) "
-                  "return 1")
-        assert c.command("EVAL", script, "1", TX_PREFIX + tx, older, "0") == 0
+        script = ("local key, ttl, guard = KEYS[1], tonumber(ARGV[1]), ARGV[2] "
+                  "local kind = redis.call('TYPE', key).ok "
+                  "if kind ~= 'none' then if guard == 'new' then return 0 end "
+                  "if kind == 'hash' then "
+                  "local cur = tonumber(redis.call('HGET', key, 'refunded_cents')) "
+                  "if cur and cur > tonumber(guard) then return 0 end end "
+                  "redis.call('DEL', key) end "
+                  "redis.call('HSET', key, unpack(ARGV, 3)) "
+                  "if ttl > 0 then redis.call('EXPIRE', key, ttl) end return 1")
+        pairs = [x for f in RECORD_FIELDS for x in (f, older[f])]
+        assert c.command("EVAL", script, "1", TX_PREFIX + tx, "0", "0", *pairs) == 0
+        assert read_record(c, tx)["refunded_cents"] == 1500
     info = query("http", service, tx=tx)[1]
     assert info["refunded_amount"] == 15.0
 

@@ -1,7 +1,5 @@
 """Checks on what the service stored: the MySQL payments row (src/storage/schema.sql) and
-the Redis records (src/storage/pay-cache.h: payment:tx:<id> JSON, payment:order:<id>)."""
-
-import json
+the Redis records (src/storage/pay-cache.h: payment:tx:<id> a HASH, payment:order:<id>)."""
 
 from .service import poll
 
@@ -11,6 +9,12 @@ PAYMENT_COLUMNS = ["transaction_id", "order_id", "user_id", "amount_cents", "ref
 
 TX_PREFIX = "payment:tx:"
 ORDER_PREFIX = "payment:order:"
+# The record HASH's fields (src/storage/pay-cache-record.h), in order, and which are integers.
+RECORD_FIELDS = ["transaction_id", "order_id", "user_id", "amount_cents", "refunded_cents",
+                 "status", "payment_method", "card_brand", "card_last4", "created_at",
+                 "updated_at"]
+RECORD_INTEGERS = {"order_id", "user_id", "amount_cents", "refunded_cents", "created_at",
+                   "updated_at"}
 
 
 def payment_row(mariadb, database, tx):
@@ -28,14 +32,23 @@ def count_orders(mariadb, database, order):
                              database)[0][0])
 
 
+def read_record(c, tx):
+    """The record HASH of @tx as a dict (integers as int), None when there is none."""
+    fields = c.command("HGETALL", TX_PREFIX + tx)
+    if not fields:
+        return None
+    rec = dict(zip(fields[0::2], fields[1::2]))
+    return {k: int(v) if k in RECORD_INTEGERS else v for k, v in rec.items()}
+
+
 def cached(redis, tx, order):
     """(record dict, order key value) from Redis, or None while either is missing."""
     with redis.client() as c:
-        rec = c.command("GET", TX_PREFIX + tx)
+        rec = read_record(c, tx)
         by_order = c.command("GET", ORDER_PREFIX + str(order))
     if rec is None or by_order is None:
         return None
-    return json.loads(rec), by_order
+    return rec, by_order
 
 
 def assert_cached(redis, tx, order, timeout=10.0):
