@@ -33,7 +33,11 @@ def count_orders(mariadb, database, order):
 
 
 def read_record(c, tx):
-    """The record HASH of @tx as a dict (integers as int), None when there is none."""
+    """The record HASH of @tx as a dict (integers as int), None when there is none (no key,
+    or something else under it, such as garbage a test wrote that the service has not
+    replaced yet)."""
+    if c.command("TYPE", TX_PREFIX + tx) != "hash":
+        return None
     fields = c.command("HGETALL", TX_PREFIX + tx)
     if not fields:
         return None
