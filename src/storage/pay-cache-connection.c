@@ -1,14 +1,17 @@
 /* pay-cache-connection.c: PayCache's Redis connection on the cache's context: hiredis's
- * async context hooked into the GMainContext, AUTH and SELECT, reconnects with capped
+ * async context hooked into the GMainContext, AUTH, SELECT and the record script's SCRIPT
+ * LOAD, reconnects with capped
  * backoff, the watchdog that drops a stuck connection, and failure accounting. */
 #define G_LOG_DOMAIN "payment-storage"
 
 #include "storage/pay-cache.h"
 #include "storage/pay-cache-private.h"
 
+#include <string.h>
+
 #include <hiredis/adapters/glib.h>
 
-/* A connection not ready (connected, AUTH and SELECT answered) within timeout_ms, but at
+/* A connection not ready (connected, its set-up commands answered) within timeout_ms, but at
  * least this long, is abandoned and retried. */
 #define PAY_CACHE_MIN_CONNECT_TIMEOUT_MS 100
 
@@ -231,9 +234,15 @@ setup_reply_cb (redisAsyncContext *ac, void *reply_data, void *privdata)
 
   if (reply->type == REDIS_REPLY_ERROR)
     {
-      g_autofree gchar *reason = g_strdup_printf ("AUTH/SELECT refused: %s", reply->str);
+      g_autofree gchar *reason = g_strdup_printf ("connection set-up refused: %s", reply->str);
 
       pay_cache_drop_connection (self, reason);
+      return;
+    }
+  /* SCRIPT LOAD answers the script's SHA1 (AUTH and SELECT a status). */
+  if (reply->type == REDIS_REPLY_STRING && strcmp (reply->str, self->store_script_sha) != 0)
+    {
+      pay_cache_drop_connection (self, "SCRIPT LOAD answered another SHA1");
       return;
     }
   if (--self->setup_pending == 0 && (ac->c.flags & REDIS_CONNECTED))
@@ -302,6 +311,9 @@ pay_cache_connect (PayCache *self)
     self->setup_pending++;
   if (self->settings.db != 0 &&
       redisAsyncCommand (ac, setup_reply_cb, self, "SELECT %u", self->settings.db) == REDIS_OK)
+    self->setup_pending++;
+  if (redisAsyncCommand (ac, setup_reply_cb, self, "SCRIPT LOAD %s",
+                         pay_cache_store_record_script) == REDIS_OK)
     self->setup_pending++;
 
   period_ms = CLAMP (self->settings.timeout_ms / 2, PAY_CACHE_WATCHDOG_MIN_MS, PAY_CACHE_WATCHDOG_MAX_MS);

@@ -26,8 +26,9 @@ struct _PayCache
   GSource           *watchdog;
   GSource           *retry;
   gboolean           running;         /* between start and stop */
-  gboolean           ready;           /* connected and AUTH / SELECT answered */
-  guint              setup_pending;   /* AUTH / SELECT replies still to come */
+  gboolean           ready;           /* connected; AUTH / SELECT / SCRIPT LOAD answered */
+  guint              setup_pending;   /* AUTH / SELECT / SCRIPT LOAD replies to come */
+  gchar              store_script_sha[41]; /* SHA1 of pay_cache_store_record_script */
   guint              backoff_ms;
   gint64             connect_started_us;
   guint              replies_pending; /* replies still to come on ac */
@@ -43,6 +44,11 @@ struct _PayCache
   gboolean           failing;         /* logged as failing, not yet as recovered */
 };
 
+
+/* The Lua script that writes a record (pay-cache.c says what it does). Each connection
+ * loads it first (SCRIPT LOAD, pay-cache-connection.c), and writes then name it by its
+ * SHA1 (EVALSHA): the script's text does not travel, nor is it hashed, per write. */
+extern const gchar pay_cache_store_record_script[];
 
 /* A GET's outcome: @ok FALSE when Redis failed; otherwise @value (@len bytes) is the
  * key's value, NULL when the key does not exist. Valid only during the call. */

@@ -56,7 +56,7 @@ typedef struct {
  *   after the refund updated the cache, cannot replace the newer record.
  * Whatever else is under KEYS[1] (not a record, or an older one) is replaced whole, so the
  * HASH holds exactly the fields written. Returns 1 when written, 0 when kept. */
-static const gchar store_record_script[] =
+const gchar pay_cache_store_record_script[] =
   "local key, ttl, guard = KEYS[1], tonumber(ARGV[1]), ARGV[2] "
   "local kind = redis.call('TYPE', key).ok "
   "if kind ~= 'none' then "
@@ -221,6 +221,10 @@ store_reply_cb (redisAsyncContext *ac, void *reply_data, void *privdata)
 
       op->failed = TRUE;
       op_complete (op, FALSE, reason, NULL);
+      /* The server lost the script (SCRIPT FLUSH, a restart behind a proxy): a new
+       * connection loads it again. */
+      if (g_str_has_prefix (reply->str, "NOSCRIPT") && ac == op->self->ac)
+        pay_cache_drop_connection (op->self, reason);
     }
 
   if (--op->replies_pending == 0)
@@ -266,7 +270,7 @@ queue_order_key (PayCache *self, CacheOp *op)
   return redisAsyncCommandArgv (self->ac, store_reply_cb, op, argc, argv, lens);
 }
 
-/* Queues the script writing the record's HASH: EVAL script 1 key ttl guard field value
+/* Queues the script writing the record's HASH: EVALSHA sha 1 key ttl guard field value
  * .... A record just created has no older version to guard against, but the charge is
  * answered before this reaches Redis: whatever another instance stored under the new key
  * meanwhile (a query's read, a refund) is at least as new, so it is written only if the
@@ -285,8 +289,8 @@ queue_record (PayCache *self, CacheOp *op)
 
   pay_text_put (&text, PAY_CACHE_TX_PREFIX);
   pay_text_put (&text, op->payment.transaction_id);
-  argv[0] = "EVAL";
-  argv[1] = store_record_script;
+  argv[0] = "EVALSHA";
+  argv[1] = self->store_script_sha;
   argv[2] = "1";
   argv[3] = key;
   argv[4] = decimal (ttl, sizeof ttl, self->settings.ttl_seconds);
@@ -523,6 +527,12 @@ pay_cache_new (const PayRedisSettings *settings, GMainContext *context)
   self->settings = *settings;
   self->settings.host = g_strdup (settings->host);
   self->settings.password = g_strdup (settings->password);
+  {
+    g_autofree gchar *sha = g_compute_checksum_for_string (G_CHECKSUM_SHA1,
+                                                           pay_cache_store_record_script, -1);
+
+    g_strlcpy (self->store_script_sha, sha, sizeof self->store_script_sha);
+  }
   self->context = context != NULL ? g_main_context_ref (context)
                                   : g_main_context_ref (g_main_context_default ());
   return self;

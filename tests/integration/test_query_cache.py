@@ -11,6 +11,7 @@ from support.pay import TX_PREFIX, ORDER_PREFIX, cached, payment_row
 from support.refunds import event_rows, query, refund, refund_rows
 from support.rpc import RpcClient
 from support.service import poll
+from support.tablelock import metric_sum
 
 
 def new_charge(service, amount=100.0):
@@ -88,6 +89,29 @@ def test_garbage_in_the_cache_is_a_miss(service, redis):
         c.command("SET", ORDER_PREFIX + str(req["order_id"]), tx2)
     info = query("http", service, order=req["order_id"])[1]
     assert info["transaction_id"] == tx, info
+
+
+def test_record_script_flushed_is_loaded_again(service, redis):
+    """Records are written by a script each connection loads once (EVALSHA). A server that
+    lost it (SCRIPT FLUSH) refuses the next write with NOSCRIPT (a cache error, counted);
+    the service then drops the connection, and the new one loads the script again."""
+    tx, req = new_charge(service, amount=7.0)
+    poll(lambda: cached(redis, tx, req["order_id"]), 10.0, what="cached")
+    errors = metric_sum(service, "payment_cache_errors_total")
+    with redis.client() as c:
+        assert c.command("SCRIPT", "FLUSH") == "OK"
+    lost, _ = new_charge(service, amount=8.0)   # this write meets NOSCRIPT
+    poll(lambda: metric_sum(service, "payment_cache_errors_total") > errors, 10.0,
+         what="the refused write counted")
+    assert query("rpc", service, tx=lost)[1]["amount"] == 8.0   # MySQL has it anyway
+
+    def later_charge_cached():
+        t, r = new_charge(service, amount=9.0)
+        try:
+            return poll(lambda: cached(redis, t, r["order_id"]), 2.0, what="cached")
+        except AssertionError:
+            return None
+    poll(later_charge_cached, 30.0, interval=0.2, what="records cached again")
 
 
 def test_redis_stopped_queries_answer_from_mysql(service, redis_back, mariadb, database):
