@@ -61,9 +61,10 @@ def cmd_check_sql(args):
     """Exit 0 when bench/ceiling-mysql.c's statement (--print-statement output: the INSERT,
     then the name of the trigger insert-bare drops) is the service's charge of one row:
     insert_payment_sql of pay-repository-charge.c (insert_sql[1]; grouped charges add rows
-    to it), run as a prepared statement (pay_mysql_stmt_run) in batch_work with no explicit
-    transaction, on READ COMMITTED sessions, and the trigger is the one pay-schema.h names
-    and schema.sql creates."""
+    to it; its columns and placeholders are pay-payment-row.h's), run as a prepared
+    statement (pay_mysql_stmt_run) in batch_work with no explicit transaction, on READ
+    COMMITTED sessions, and the trigger is the one pay-schema.h names and schema.sql
+    creates."""
     src, mine = args[0], open(args[1]).read().split("\n")
     repo = open(os.path.join(src, "pay-repository-charge.c")).read()
     pool = open(os.path.join(src, "pay-mysql-pool.c")).read()
@@ -71,10 +72,10 @@ def cmd_check_sql(args):
     schema = open(os.path.join(src, "schema.sql")).read()
     macros = dict(re.findall(r'#define (PAY_SCHEMA_\w+)\s+"(\w+)"', header))
 
-    private = open(os.path.join(src, "pay-repository-private.h")).read()
-    m = re.search(r"#define PAY_REPOSITORY_PAYMENT_COLUMNS\s*\\\n(.*?)\n\n", private, re.S)
-    macros["PAY_REPOSITORY_PAYMENT_COLUMNS"] = ("".join(re.findall(r'"([^"]*)"', m.group(1)))
-                                                if m else "?")
+    row = open(os.path.join(src, "pay-payment-row.h")).read()
+    for name in ("PAY_PAYMENT_ROW_COLUMNS", "PAY_PAYMENT_ROW_VALUES"):
+        m = re.search(r"#define " + name + r"\s*(?:\\\n)?(.*?)\n\n", row, re.S)
+        macros[name] = "".join(re.findall(r'"([^"]*)"', m.group(1))) if m else "?"
     statement = c_string(repo, "insert_payment_sql", macros)
     trigger = macros.get("PAY_SCHEMA_CHARGE_EVENT_TRIGGER")
     work = re.search(r"\nbatch_work \(.*?\n}\n", repo, re.S)

@@ -30,6 +30,7 @@
 #include "core/pay-error.h"
 #include "storage/pay-mysql-pool.h"
 #include "storage/pay-mysql-stmt.h"
+#include "storage/pay-payment-row.h"
 #include "storage/pay-repository-private.h"
 #include "storage/pay-schema.h"
 
@@ -39,9 +40,9 @@
  * so a charge stays one statement (an explicit transaction with a second INSERT costs a
  * round trip and a statement more; BENCHMARKS.md). */
 static const gchar insert_payment_sql[] =
-  "INSERT INTO " PAY_SCHEMA_PAYMENTS_TABLE " (" PAY_REPOSITORY_PAYMENT_COLUMNS ")"
-  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-#define MORE_ROW_SQL ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+  "INSERT INTO " PAY_SCHEMA_PAYMENTS_TABLE " (" PAY_PAYMENT_ROW_COLUMNS ")"
+  " VALUES " PAY_PAYMENT_ROW_VALUES;
+#define MORE_ROW_SQL ", " PAY_PAYMENT_ROW_VALUES
 
 /* The most rows in one INSERT. */
 #define MAX_ROWS 32
@@ -69,18 +70,10 @@ struct _PayRepositoryCharges
   gsize          rows;                   /* atomic: their rows */
 };
 
-/* The parameters of one row of insert_payment_sql for @p; @status and @length must live
- * as long as @bind. */
-typedef struct {
-  MYSQL_BIND    bind[PAYMENT_N_COLUMNS];
-  unsigned long length[PAYMENT_N_COLUMNS];
-  gint64        status;
-} PaymentParams;
-
 /* One charge: its GTask's data. */
 typedef struct {
   PayPayment    payment;
-  PaymentParams params;       /* points into payment */
+  PayPaymentParams params;   /* points into payment */
   gint64        queued_us;    /* while waiting for a statement: since when, */
   gint64        deadline_us;  /* and until when */
 } InsertOp;
@@ -91,32 +84,10 @@ typedef struct {
   guint                 n;
   guint                 server_errno;   /* worker-thread runs: MySQL's error number */
   GTask                *tasks[MAX_ROWS];
-  MYSQL_BIND            bind[];         /* n × PAYMENT_N_COLUMNS */
+  MYSQL_BIND            bind[];         /* n × PAY_PAYMENT_ROW_N_COLUMNS */
 } InsertBatch;
 
 static void charges_resume (PayRepositoryCharges *charges);
-
-static void
-bind_payment (PaymentParams *params, const PayPayment *p)
-{
-  memset (params, 0, sizeof *params);
-  params->status = p->status;
-  pay_mysql_bind_string (&params->bind[COL_TRANSACTION_ID], p->transaction_id,
-                         &params->length[COL_TRANSACTION_ID]);
-  pay_mysql_bind_int64 (&params->bind[COL_ORDER_ID], &p->order_id);
-  pay_mysql_bind_int64 (&params->bind[COL_USER_ID], &p->user_id);
-  pay_mysql_bind_int64 (&params->bind[COL_AMOUNT_CENTS], &p->amount_cents);
-  pay_mysql_bind_int64 (&params->bind[COL_REFUNDED_CENTS], &p->refunded_cents);
-  pay_mysql_bind_int64 (&params->bind[COL_STATUS], &params->status);
-  pay_mysql_bind_string (&params->bind[COL_PAYMENT_METHOD], p->payment_method,
-                         &params->length[COL_PAYMENT_METHOD]);
-  pay_mysql_bind_string (&params->bind[COL_CARD_BRAND], p->card_brand,
-                         &params->length[COL_CARD_BRAND]);
-  pay_mysql_bind_string (&params->bind[COL_CARD_LAST4], p->card_last4,
-                         &params->length[COL_CARD_LAST4]);
-  pay_mysql_bind_int64 (&params->bind[COL_CREATED_AT_MS], &p->created_at_ms);
-  pay_mysql_bind_int64 (&params->bind[COL_UPDATED_AT_MS], &p->updated_at_ms);
-}
 
 /* ---- one statement ---------------------------------------------------------------------- */
 
@@ -124,7 +95,7 @@ bind_payment (PaymentParams *params, const PayPayment *p)
 static InsertBatch *
 batch_new (PayRepositoryCharges *charges, GTask **tasks, guint n)
 {
-  InsertBatch *batch = g_malloc (sizeof *batch + n * PAYMENT_N_COLUMNS * sizeof (MYSQL_BIND));
+  InsertBatch *batch = g_malloc (sizeof *batch + n * PAY_PAYMENT_ROW_N_COLUMNS * sizeof (MYSQL_BIND));
 
   batch->charges = charges;
   batch->n = n;
@@ -134,7 +105,7 @@ batch_new (PayRepositoryCharges *charges, GTask **tasks, guint n)
       InsertOp *op = g_task_get_task_data (tasks[i]);
 
       batch->tasks[i] = tasks[i];
-      memcpy (&batch->bind[i * PAYMENT_N_COLUMNS], op->params.bind, sizeof op->params.bind);
+      memcpy (&batch->bind[i * PAY_PAYMENT_ROW_N_COLUMNS], op->params.bind, sizeof op->params.bind);
     }
   return batch;
 }
@@ -449,7 +420,7 @@ pay_repository_insert_payment_async (PayRepository       *self,
   g_task_set_source_tag (task, pay_repository_insert_payment_async);
   op = g_new0 (InsertOp, 1);
   op->payment = *payment;
-  bind_payment (&op->params, &op->payment);
+  pay_payment_row_bind_params (&op->params, &op->payment);
   g_task_set_task_data (task, op, g_free);
 
   /* At once on the caller's loop when charges_may_start() and a warm connection with the

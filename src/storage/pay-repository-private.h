@@ -9,28 +9,6 @@
 
 G_BEGIN_DECLS
 
-/* The columns of a payment as read back, in the order of pay-repository.c's enum
- * PaymentColumn. */
-#define PAY_REPOSITORY_PAYMENT_COLUMNS \
-  "transaction_id, order_id, user_id, amount_cents, refunded_cents, status," \
-  " payment_method, card_brand, card_last4, created_at_ms, updated_at_ms"
-
-/* The columns of PAY_REPOSITORY_PAYMENT_COLUMNS, as bound for reads and for inserts. */
-enum PaymentColumn {
-  COL_TRANSACTION_ID,
-  COL_ORDER_ID,
-  COL_USER_ID,
-  COL_AMOUNT_CENTS,
-  COL_REFUNDED_CENTS,
-  COL_STATUS,
-  COL_PAYMENT_METHOD,
-  COL_CARD_BRAND,
-  COL_CARD_LAST4,
-  COL_CREATED_AT_MS,
-  COL_UPDATED_AT_MS,
-  PAYMENT_N_COLUMNS
-};
-
 /* Work on a pooled connection; @server_errno gets MySQL's error number, if any. */
 typedef gboolean (*PayRepositoryWork) (PayMysqlConn *conn, gpointer data, guint *server_errno,
                                        GError **error);
@@ -40,15 +18,6 @@ gboolean pay_repository_run_pooled (PayRepository     *self,
                                     PayRepositoryWork  work,
                                     gpointer           data,
                                     GError           **error);
-
-/* Reads one payment (PAY_REPOSITORY_PAYMENT_COLUMNS) by @sql and its one parameter.
- * PAY_ERROR_NOT_FOUND when there is no such row. */
-gboolean pay_repository_read_payment (PayMysqlConn *conn,
-                                      const gchar  *sql,
-                                      MYSQL_BIND   *param,
-                                      PayPayment   *out,
-                                      guint        *server_errno,
-                                      GError      **error);
 
 /* The PAY_ERROR for a duplicate key reported by MySQL's @detail; always FALSE (a
  * PayMysqlDuplicateFunc). */

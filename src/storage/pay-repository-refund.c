@@ -8,13 +8,14 @@
 
 #include "core/pay-error.h"
 #include "domain/pay-refund.h"
+#include "storage/pay-payment-row.h"
 #include "storage/pay-repository-private.h"
 #include "storage/pay-schema.h"
 
 /* The refund's first statement: locks the payment row until commit, so refunds of one
  * payment, from any instance, run one after the other. */
 static const gchar lock_payment_sql[] =
-  "SELECT " PAY_REPOSITORY_PAYMENT_COLUMNS " FROM " PAY_SCHEMA_PAYMENTS_TABLE
+  "SELECT " PAY_PAYMENT_ROW_COLUMNS " FROM " PAY_SCHEMA_PAYMENTS_TABLE
   " WHERE transaction_id = ? FOR UPDATE";
 
 /* Guarded as well as locked: the row must still hold what the transaction read. */
@@ -242,7 +243,7 @@ refund_txn (PayMysqlConn *conn, gpointer data, guint *server_errno, GError **err
   /* The order of checks is the contract's: existence, replay, balance. */
   memset (&param, 0, sizeof param);
   pay_mysql_bind_string (&param, draft->transaction_id, &length);
-  if (!pay_repository_read_payment (conn, lock_payment_sql, &param, &before, server_errno, error))
+  if (!pay_payment_row_read (conn, lock_payment_sql, &param, &before, server_errno, error))
     return FALSE;
   if (!read_refund (conn, draft, work->refund, &found, server_errno, error))
     return FALSE;

@@ -12,13 +12,14 @@
 #include "domain/pay-refund.h"
 #include "storage/pay-mysql-pool.h"
 #include "storage/pay-mysql-stmt.h"
+#include "storage/pay-payment-row.h"
 #include "storage/pay-repository-private.h"
 #include "storage/pay-schema.h"
 
 static const gchar select_payment_by_tx_sql[] =
-  "SELECT " PAY_REPOSITORY_PAYMENT_COLUMNS " FROM " PAY_SCHEMA_PAYMENTS_TABLE " WHERE transaction_id = ?";
+  "SELECT " PAY_PAYMENT_ROW_COLUMNS " FROM " PAY_SCHEMA_PAYMENTS_TABLE " WHERE transaction_id = ?";
 static const gchar select_payment_by_order_sql[] =
-  "SELECT " PAY_REPOSITORY_PAYMENT_COLUMNS " FROM " PAY_SCHEMA_PAYMENTS_TABLE " WHERE order_id = ?";
+  "SELECT " PAY_PAYMENT_ROW_COLUMNS " FROM " PAY_SCHEMA_PAYMENTS_TABLE " WHERE order_id = ?";
 typedef enum {
   SCHEMA_UNKNOWN,   /* not set up yet, or the last attempt failed */
   SCHEMA_RUNNING,   /* one thread is setting it up; the others wait for its outcome */
@@ -350,99 +351,6 @@ pay_repository_run_pooled (PayRepository     *self,
   return ok;
 }
 
-/* ---- rows ------------------------------------------------------------------------------ */
-
-/* Result bindings for PAY_REPOSITORY_PAYMENT_COLUMNS into a PayPayment. */
-typedef struct {
-  MYSQL_BIND    bind[PAYMENT_N_COLUMNS];
-  unsigned long length[PAYMENT_N_COLUMNS];
-  my_bool       is_null[PAYMENT_N_COLUMNS];
-  gint64        status;
-  PayPayment   *payment;
-} PaymentRow;
-
-static void
-payment_row_bind (PaymentRow *row, PayPayment *payment)
-{
-  memset (row, 0, sizeof *row);
-  row->payment = payment;
-  pay_mysql_bind_result_string (&row->bind[COL_TRANSACTION_ID], payment->transaction_id,
-                                sizeof payment->transaction_id,
-                                &row->length[COL_TRANSACTION_ID], &row->is_null[COL_TRANSACTION_ID]);
-  pay_mysql_bind_result_int64 (&row->bind[COL_ORDER_ID], &payment->order_id, &row->is_null[COL_ORDER_ID]);
-  pay_mysql_bind_result_int64 (&row->bind[COL_USER_ID], &payment->user_id, &row->is_null[COL_USER_ID]);
-  pay_mysql_bind_result_int64 (&row->bind[COL_AMOUNT_CENTS], &payment->amount_cents,
-                               &row->is_null[COL_AMOUNT_CENTS]);
-  pay_mysql_bind_result_int64 (&row->bind[COL_REFUNDED_CENTS], &payment->refunded_cents,
-                               &row->is_null[COL_REFUNDED_CENTS]);
-  pay_mysql_bind_result_int64 (&row->bind[COL_STATUS], &row->status, &row->is_null[COL_STATUS]);
-  pay_mysql_bind_result_string (&row->bind[COL_PAYMENT_METHOD], payment->payment_method,
-                                sizeof payment->payment_method,
-                                &row->length[COL_PAYMENT_METHOD], &row->is_null[COL_PAYMENT_METHOD]);
-  pay_mysql_bind_result_string (&row->bind[COL_CARD_BRAND], payment->card_brand,
-                                sizeof payment->card_brand,
-                                &row->length[COL_CARD_BRAND], &row->is_null[COL_CARD_BRAND]);
-  pay_mysql_bind_result_string (&row->bind[COL_CARD_LAST4], payment->card_last4,
-                                sizeof payment->card_last4,
-                                &row->length[COL_CARD_LAST4], &row->is_null[COL_CARD_LAST4]);
-  pay_mysql_bind_result_int64 (&row->bind[COL_CREATED_AT_MS], &payment->created_at_ms,
-                               &row->is_null[COL_CREATED_AT_MS]);
-  pay_mysql_bind_result_int64 (&row->bind[COL_UPDATED_AT_MS], &payment->updated_at_ms,
-                               &row->is_null[COL_UPDATED_AT_MS]);
-}
-
-/* Completes a fetched row: strings terminated, NULL times as 0, the status checked. */
-static gboolean
-payment_row_finish (PaymentRow *row, GError **error)
-{
-  PayPayment *p = row->payment;
-
-  pay_mysql_terminate_string (p->transaction_id, sizeof p->transaction_id,
-                              row->length[COL_TRANSACTION_ID], row->is_null[COL_TRANSACTION_ID]);
-  pay_mysql_terminate_string (p->payment_method, sizeof p->payment_method,
-                              row->length[COL_PAYMENT_METHOD], row->is_null[COL_PAYMENT_METHOD]);
-  pay_mysql_terminate_string (p->card_brand, sizeof p->card_brand,
-                              row->length[COL_CARD_BRAND], row->is_null[COL_CARD_BRAND]);
-  pay_mysql_terminate_string (p->card_last4, sizeof p->card_last4,
-                              row->length[COL_CARD_LAST4], row->is_null[COL_CARD_LAST4]);
-  if (row->is_null[COL_CREATED_AT_MS])
-    p->created_at_ms = 0;
-  if (row->is_null[COL_UPDATED_AT_MS])
-    p->updated_at_ms = p->created_at_ms;
-  if (row->status < PAY_STATUS_PAID || row->status > PAY_STATUS_REFUNDED)
-    {
-      g_set_error_literal (error, PAY_ERROR, PAY_ERROR_STORAGE_UNAVAILABLE,
-                           "storage unavailable: a payment row has an unknown status");
-      return FALSE;
-    }
-  p->status = (PayStatus) row->status;
-  return TRUE;
-}
-
-/* Reads one payment by @sql (one of the select/lock statements) and its one parameter.
- * PAY_ERROR_NOT_FOUND when there is no such row. */
-gboolean
-pay_repository_read_payment (PayMysqlConn *conn,
-                             const gchar  *sql,
-                             MYSQL_BIND   *param,
-                             PayPayment   *out,
-                             guint        *server_errno,
-                             GError      **error)
-{
-  PaymentRow row;
-  gboolean found = FALSE;
-
-  payment_row_bind (&row, out);
-  if (!pay_mysql_stmt_run (conn, sql, param, row.bind, &found, NULL, NULL, server_errno, error))
-    return FALSE;
-  if (!found)
-    {
-      g_set_error_literal (error, PAY_ERROR, PAY_ERROR_NOT_FOUND, "payment not found");
-      return FALSE;
-    }
-  return payment_row_finish (&row, error);
-}
-
 /* ---- query ------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -461,10 +369,10 @@ query_work (PayMysqlConn *conn, gpointer data, guint *server_errno, GError **err
   if (work->key->transaction_id != NULL)
     {
       pay_mysql_bind_string (&param, work->key->transaction_id, &length);
-      return pay_repository_read_payment (conn, select_payment_by_tx_sql, &param, work->out, server_errno, error);
+      return pay_payment_row_read (conn, select_payment_by_tx_sql, &param, work->out, server_errno, error);
     }
   pay_mysql_bind_int64 (&param, &work->key->order_id);
-  return pay_repository_read_payment (conn, select_payment_by_order_sql, &param, work->out, server_errno, error);
+  return pay_payment_row_read (conn, select_payment_by_order_sql, &param, work->out, server_errno, error);
 }
 
 gboolean
