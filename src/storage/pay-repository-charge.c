@@ -6,19 +6,16 @@
  * Grouped commits. Charges that arrive while a charge statement runs wait on the loop,
  * and go out together, up to MAX_ROWS of them as ONE multi-row INSERT: one statement and
  * one commit (one redo-log flush) for them all, which costs the server far less per row
- * than single-row INSERTs (BENCHMARKS.md has the figures). They go out when the running
- * statement completes, or beside it when they are as many as the rows of the statements
- * running (on average), up to max_statements at once (one per 8 pooled connections, at
- * least one: 2 for the default 16), so that a few clients get statements side by side
- * and many clients get big groups. A lone charge is never held back
- * to fill a group: with no charge statement running it goes out at once, alone, so a
- * lone client sees single-row INSERTs; and charges never wait long behind a slow
- * statement (a row lock, a stall): after a tick (WAIT_TICK_MS) they go out on another
- * pooled connection. The statement is atomic: when the server refuses it, for instance
- * because one of its rows violates a unique key (an order charged already, or twice in
- * the same group), nothing of it is kept, and each of its charges runs again alone for
- * its own outcome. Nothing of this is needed across instances: each commits its own rows,
- * and the unique keys decide between them. */
+ * than single-row INSERTs (BENCHMARKS.md). When they go, and how many, is the policy of
+ * pay-charge-batch.h (a lone charge is never held back; beside running statements only
+ * as a group as big as theirs on average, up to max_statements; after a wait tick on
+ * another pooled connection); this file asks it at each chance (a charge arrives, a
+ * statement completes, a connection comes back, a tick) and does the I/O. The statement
+ * is atomic: when the server refuses it, for instance because one of its rows violates a
+ * unique key (an order charged already, or twice in the same group), nothing of it is
+ * kept, and each of its charges runs again alone for its own outcome. Nothing of this is
+ * needed across instances: each commits its own rows, and the unique keys decide between
+ * them. */
 #define G_LOG_DOMAIN "payment-storage"
 
 #include "storage/pay-repository.h"
@@ -28,6 +25,7 @@
 #include <string.h>
 
 #include "core/pay-error.h"
+#include "storage/pay-charge-batch.h"
 #include "storage/pay-mysql-pool.h"
 #include "storage/pay-mysql-stmt.h"
 #include "storage/pay-payment-row.h"
@@ -44,27 +42,21 @@ static const gchar insert_payment_sql[] =
   " VALUES " PAY_PAYMENT_ROW_VALUES;
 #define MORE_ROW_SQL ", " PAY_PAYMENT_ROW_VALUES
 
-/* The most rows in one INSERT. */
-#define MAX_ROWS 32
-
-/* How often waiting charges are checked: for their deadline, and for a statement that has
- * held them back a whole tick. */
-#define WAIT_TICK_MS 100
+/* The most rows in one INSERT: the policy's. */
+#define MAX_ROWS PAY_CHARGE_BATCH_MAX_ROWS
 
 struct _PayRepositoryCharges
 {
   PayRepository *repository;             /* owner, not a reference */
   PayMysqlPool  *pool;                   /* the repository's */
-  guint          max_statements;         /* charge statements at once */
   gchar         *insert_sql[MAX_ROWS + 1];  /* [n]: the INSERT of n rows ([1] is static) */
 
   /* Loop only, but for n_waiting (the pool's returned hook reads it on any thread). */
   GMainContext  *loop;                   /* the waiters' context; set before n_waiting rises */
   GQueue         waiting;                /* GTask*, oldest first */
   gint           n_waiting;              /* atomic copy of waiting.length */
-  GSource       *waiting_timer;          /* WAIT_TICK_MS while charges wait or run */
-  guint          running;                /* statements started and not completed */
-  guint          running_rows;           /* their rows */
+  GSource       *waiting_timer;          /* a wait tick while charges wait or run */
+  PayChargeBatch batch;                  /* the statements running; when the waiting go */
 
   gsize          statements;             /* atomic: charge statements started */
   gsize          rows;                   /* atomic: their rows */
@@ -118,8 +110,7 @@ batch_complete (InsertBatch *batch, guint server_errno, GError *error)
 {
   PayRepositoryCharges *charges = batch->charges;
 
-  charges->running--;
-  charges->running_rows -= batch->n;
+  pay_charge_batch_completed (&charges->batch, batch->n);
   /* The next statement first: MariaDB works on it while the replies go out. */
   charges_resume (charges);
 
@@ -207,8 +198,7 @@ batch_start (PayRepositoryCharges *charges, InsertBatch *batch, PayMysqlConn *co
   const gchar *sql = charges->insert_sql[batch->n];
   MYSQL_STMT *stmt = conn != NULL ? pay_mysql_conn_get_prepared (conn, sql) : NULL;
 
-  charges->running++;
-  charges->running_rows += batch->n;
+  pay_charge_batch_started (&charges->batch, batch->n);
   g_atomic_pointer_add (&charges->statements, 1);
   g_atomic_pointer_add (&charges->rows, batch->n);
   if (stmt == NULL || mysql_stmt_bind_param (stmt, batch->bind) != 0)
@@ -229,42 +219,46 @@ batch_start (PayRepositoryCharges *charges, InsertBatch *batch, PayMysqlConn *co
 
 /* ---- charges waiting for a statement ---------------------------------------------------- */
 
-/* Starts one statement for the oldest waiting charges, when the pool has a connection. */
+/* Starts one statement for the @n oldest waiting charges, when the pool has a
+ * connection. */
 static gboolean
-charges_start_group (PayRepositoryCharges *charges)
+charges_start_group (PayRepositoryCharges *charges, guint n)
 {
   GTask *tasks[MAX_ROWS];
   gboolean busy;
   PayMysqlConn *conn = pay_mysql_pool_try_checkout (charges->pool, &busy);
-  guint n = 0;
 
+  g_assert (n > 0 && n <= MAX_ROWS && n <= charges->waiting.length);
   if (conn == NULL && busy)
     return FALSE;
-  while (n < MAX_ROWS && !g_queue_is_empty (&charges->waiting))
-    tasks[n++] = g_queue_pop_head (&charges->waiting);
+  for (guint i = 0; i < n; i++)
+    tasks[i] = g_queue_pop_head (&charges->waiting);
   g_atomic_int_add (&charges->n_waiting, -(gint) n);
   batch_start (charges, batch_new (charges, tasks, n), conn);
   return TRUE;
 }
 
-/* Whether @waiting charges may go out now: at once when no charge statement runs; beside
- * running ones (up to max_statements) only as a group as big as theirs on average. So a
- * few clients get statements side by side, and many get big groups. */
-static gboolean
-charges_may_start (PayRepositoryCharges *charges, guint waiting)
+/* How long the oldest waiting charge has waited, at @now_us (0 when none waits). */
+static gint64
+charges_waited_us (PayRepositoryCharges *charges, gint64 now_us)
 {
-  if (waiting == 0 || charges->running >= charges->max_statements)
-    return FALSE;
-  return charges->running == 0 || waiting * charges->running >= charges->running_rows;
+  GTask *task = g_queue_peek_head (&charges->waiting);
+
+  return task != NULL ? now_us - ((InsertOp *) g_task_get_task_data (task))->queued_us : 0;
 }
 
-/* Starts statements for waiting charges while the rule and the pool allow (loop). */
+/* Starts statements for waiting charges while the policy and the pool allow (loop). */
 static void
 charges_resume (PayRepositoryCharges *charges)
 {
-  while (charges_may_start (charges, charges->waiting.length))
-    if (!charges_start_group (charges))
-      break;
+  for (;;)
+    {
+      PayChargeBatchDecision d = pay_charge_batch_decide (&charges->batch,
+                                                          charges->waiting.length, 0, FALSE);
+
+      if (d.n == 0 || !charges_start_group (charges, d.n))
+        break;
+    }
 }
 
 static gboolean
@@ -313,18 +307,18 @@ static gboolean
 wait_tick (gpointer data)
 {
   PayRepositoryCharges *charges = data;
-  GTask *task;
+  PayChargeBatchDecision d;
 
   charges_resume (charges);
   /* A statement that takes long (a row lock, a stall) must not hold back the charges
-   * behind it: those waiting a tick go out on another connection, beyond
+   * behind it: once per tick, those waiting a tick go out on another connection, beyond
    * max_statements, as long as the pool has one. */
-  task = g_queue_peek_head (&charges->waiting);
-  if (task != NULL && ((InsertOp *) g_task_get_task_data (task))->queued_us
-                      <= g_get_monotonic_time () - WAIT_TICK_MS * G_TIME_SPAN_MILLISECOND)
-    charges_start_group (charges);
+  d = pay_charge_batch_decide (&charges->batch, charges->waiting.length,
+                               charges_waited_us (charges, g_get_monotonic_time ()), TRUE);
+  if (d.n > 0)
+    charges_start_group (charges, d.n);
   charges_expire (charges, FALSE);
-  if (!g_queue_is_empty (&charges->waiting) || charges->running > 0)
+  if (!g_queue_is_empty (&charges->waiting) || charges->batch.running > 0)
     return G_SOURCE_CONTINUE;
   g_clear_pointer (&charges->waiting_timer, g_source_unref);
   return G_SOURCE_REMOVE;
@@ -345,7 +339,7 @@ charges_wait (PayRepositoryCharges *charges, GTask *task)
   g_atomic_int_inc (&charges->n_waiting);
   if (charges->waiting_timer == NULL)
     {
-      charges->waiting_timer = g_timeout_source_new (WAIT_TICK_MS);
+      charges->waiting_timer = g_timeout_source_new (PAY_CHARGE_BATCH_WAIT_TICK_MS);
       g_source_set_callback (charges->waiting_timer, wait_tick, charges, NULL);
       g_source_attach (charges->waiting_timer, charges->loop);
     }
@@ -360,7 +354,7 @@ pay_repository_charges_new (PayRepository *repository, PayMysqlPool *pool)
 
   charges->repository = repository;
   charges->pool = pool;
-  charges->max_statements = MAX (pay_mysql_pool_get_settings (pool)->pool_size / 8, 1);
+  pay_charge_batch_init (&charges->batch, pay_mysql_pool_get_settings (pool)->pool_size);
   g_queue_init (&charges->waiting);
   charges->insert_sql[1] = (gchar *) insert_payment_sql;
   for (guint n = 2; n <= MAX_ROWS; n++)
@@ -423,13 +417,14 @@ pay_repository_insert_payment_async (PayRepository       *self,
   pay_payment_row_bind_params (&op->params, &op->payment);
   g_task_set_task_data (task, op, g_free);
 
-  /* At once on the caller's loop when charges_may_start() and a warm connection with the
+  /* At once on the caller's loop when the policy lets a lone charge go and a warm connection with the
    * statement prepared is idle; else grouped with the others waiting, behind those
    * already waiting; on a worker thread otherwise (first use, schema set-up,
    * reconnects). */
   if (pay_repository_schema_is_ready (self))
     {
-      if (g_queue_is_empty (&charges->waiting) && charges_may_start (charges, 1))
+      if (g_queue_is_empty (&charges->waiting)
+          && pay_charge_batch_decide (&charges->batch, 1, 0, FALSE).n == 1)
         conn = pay_mysql_pool_try_checkout (charges->pool, &busy);
       else
         busy = TRUE;
