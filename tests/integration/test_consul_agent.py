@@ -44,7 +44,7 @@ def check_states(agent, sid):
 
 
 def passing_ids(agent):
-    return {e["Service"]["ID"] for e in agent.health("payment", passing_only=True)}
+    return {s["ID"] for s in agent.passing("payment")}
 
 
 def test_registration_in_catalog(fresh_service, consul):

@@ -14,7 +14,6 @@ image has no compiler and runs as a non-root user."""
 
 import os
 import threading
-import time
 
 import pytest
 
@@ -61,20 +60,18 @@ class Container:
         for k, v in self.env.items():
             args += ["--env", f"{k}={v}"]
         containers.podman(*args, IMAGE)
-        deadline = time.monotonic() + READY_TIMEOUT
-        while True:
-            r = None
+
+        def healthy():
             try:
-                r = httpapi.request(self.http_port, "GET", "/health", timeout=2)
+                if httpapi.request(self.http_port, "GET", "/health", timeout=2).status == 200:
+                    return True
             except OSError:
                 pass
-            if r is not None and r.status == 200:
-                return self
             state = (containers.inspect(self.name) or {}).get("State", {})
             assert state.get("Running"), f"container exited: {state}\n{self.logs()}"
-            assert time.monotonic() < deadline, \
-                f"/health not 200 within {READY_TIMEOUT}s (last: {r})\n{self.logs()}"
-            time.sleep(0.2)
+            return False
+        poll(healthy, READY_TIMEOUT, interval=0.2, what=f"/health 200 from {self.name}")
+        return self
 
     def logs(self):
         p = containers.podman("logs", self.name, check=False)

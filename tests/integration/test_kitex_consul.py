@@ -29,7 +29,6 @@ import re
 import signal
 import subprocess
 import time
-import urllib.parse
 
 import pytest
 
@@ -37,6 +36,7 @@ from support import data, env, httpapi
 from support.consul_agent import ConsulAgent
 from support.env import devservers
 from support.service import poll
+from support.tablelock import metric_sum
 
 SERVICE = "payment"
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -69,23 +69,14 @@ def rpc_addr(svc):
 
 def passing(agent):
     """{address: Weights} of the instances Consul reports with every check passing."""
-    return {f"{e['Service']['Address']}:{e['Service']['Port']}": e["Service"].get("Weights")
-            for e in agent.health(SERVICE, passing_only=True)}
+    return {f"{s['Address']}:{s['Port']}": s.get("Weights") for s in agent.passing(SERVICE)}
 
 
 def charges_ok(svc):
     """payment_requests_total{transport="rpc",method="Charge",code="0"} of @svc."""
-    r = httpapi.request(svc.http_port, "GET", "/metrics")
-    assert r.status == 200, r
-    want = {"transport": "rpc", "method": "Charge", "code": "0"}
-    for line in r.raw.splitlines():
-        if not line.startswith("payment_requests_total{"):
-            continue
-        series, value = line.rsplit(" ", 1)
-        labels = dict(kv.split("=", 1) for kv in series[series.index("{") + 1:-1].split(","))
-        if {k: v.strip('"') for k, v in labels.items()} == want:
-            return int(float(value))
-    return 0
+    return int(metric_sum(svc, "payment_requests_total",
+                          lambda line: 'transport="rpc"' in line and 'method="Charge"' in line
+                          and 'code="0"' in line))
 
 
 @pytest.fixture

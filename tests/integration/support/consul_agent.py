@@ -84,6 +84,11 @@ class ConsulAgent(devservers._Server):
         q = "?passing=1" if passing_only else ""
         return self.get(f"/v1/health/service/{urllib.parse.quote(service)}{q}")
 
+    def passing(self, service):
+        """The Service entries of @service whose checks all pass (what Kitex's resolver
+        gets)."""
+        return [e["Service"] for e in self.health(service, passing_only=True)]
+
     def checks_of(self, service_id):
         """{CheckID: Status} of the agent's checks for @service_id."""
         checks = self.get("/v1/agent/checks")
