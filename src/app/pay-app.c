@@ -348,7 +348,8 @@ pay_app_new (const PayConfig *config)
   self->config = config;
   self->repository = pay_repository_new (&config->mysql);
   self->cache = pay_cache_new (&config->redis, g_main_context_get_thread_default ());
-  self->service = pay_service_new (self->repository, self->cache, &service_settings);
+  self->service = pay_service_new (PAY_PAYMENT_STORE (self->repository),
+                                  PAY_PAYMENT_CACHE (self->cache), &service_settings);
   self->metrics = pay_metrics_new ();
   self->rpc = pay_rpc_server_new (self->service, &limits, self->metrics);
   self->http = pay_http_server_new (self->service, self->metrics);

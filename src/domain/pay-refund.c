@@ -5,14 +5,6 @@
 
 #include "core/pay-error.h"
 
-PayStatus
-pay_refund_status_for (gint64 amount_cents, gint64 refunded_cents)
-{
-  if (refunded_cents <= 0)
-    return PAY_STATUS_PAID;
-  return refunded_cents >= amount_cents ? PAY_STATUS_REFUNDED : PAY_STATUS_PARTIALLY_REFUNDED;
-}
-
 gboolean
 pay_refund_plan (gint64          amount_cents,
                  gint64          refunded_cents,
@@ -45,7 +37,7 @@ pay_refund_plan (gint64          amount_cents,
 
   plan->refund_cents = refund;
   plan->total_refunded_cents = refunded_cents + refund;
-  plan->status = pay_refund_status_for (amount_cents, plan->total_refunded_cents);
+  plan->status = pay_status_for_refunded (amount_cents, plan->total_refunded_cents);
   return TRUE;
 }
 

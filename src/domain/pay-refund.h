@@ -26,8 +26,9 @@ gboolean pay_refund_plan (gint64          amount_cents,
                           PayRefundPlan  *plan,
                           GError        **error);
 
-/* The status of a payment of @amount_cents with @refunded_cents refunded. */
-PayStatus pay_refund_status_for (gint64 amount_cents, gint64 refunded_cents);
+/* The status of a payment of @amount_cents with @refunded_cents refunded (the refund
+ * rules' name for pay_status_for_refunded()). */
+#define pay_refund_status_for pay_status_for_refunded
 
 /* TRUE when a request naming the same refund_request_id as @stored asks for the same
  * thing: the same amount in cents, or no amount when @stored had none, and the same

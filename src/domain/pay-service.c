@@ -1,5 +1,6 @@
-/* pay-service.c: PaymentService: validation, money, ids, and the order of storage and
- * cache work for each operation. Both transports call these functions. */
+/* pay-service.c: PaymentService: validation, money, ids, and the order of store and
+ * cache work for each operation, through the domain's PayPaymentStore and
+ * PayPaymentCache interfaces. Both transports call these functions. */
 #define G_LOG_DOMAIN "payment-service"
 
 #include "domain/pay-service.h"
@@ -19,10 +20,10 @@ struct _PayService
 {
   GObject parent_instance;
 
-  PayRepository      *repository;
-  PayCache           *cache;
+  PayPaymentStore    *store;
+  PayPaymentCache    *cache;
   PayServiceSettings  settings;
-  gint                storage_ok;     /* atomic: last observed MySQL state */
+  gint                storage_ok;     /* atomic: last observed store state */
   gint                probing;        /* atomic: a probe is running */
 };
 
@@ -39,7 +40,7 @@ pay_service_dispose (GObject *object)
 {
   PayService *self = PAY_SERVICE (object);
 
-  g_clear_object (&self->repository);
+  g_clear_object (&self->store);
   g_clear_object (&self->cache);
   G_OBJECT_CLASS (pay_service_parent_class)->dispose (object);
 }
@@ -51,21 +52,21 @@ pay_service_class_init (PayServiceClass *klass)
 }
 
 PayService *
-pay_service_new (PayRepository *repository, PayCache *cache, const PayServiceSettings *settings)
+pay_service_new (PayPaymentStore *store, PayPaymentCache *cache, const PayServiceSettings *settings)
 {
   PayService *self;
 
-  g_return_val_if_fail (PAY_IS_REPOSITORY (repository), NULL);
-  g_return_val_if_fail (PAY_IS_CACHE (cache), NULL);
+  g_return_val_if_fail (PAY_IS_PAYMENT_STORE (store), NULL);
+  g_return_val_if_fail (PAY_IS_PAYMENT_CACHE (cache), NULL);
 
   self = g_object_new (PAY_TYPE_SERVICE, NULL);
-  self->repository = g_object_ref (repository);
+  self->store = g_object_ref (store);
   self->cache = g_object_ref (cache);
   self->settings = *settings;
   return self;
 }
 
-/* Records what a storage call told us about MySQL's health. */
+/* Records what a store call told us about the store's health. */
 static void
 note_storage_result (PayService *self, const GError *error)
 {
@@ -138,59 +139,7 @@ new_uuid (gchar out[PAY_UUID_STRLEN + 1], GError **error)
   return TRUE;
 }
 
-/* ---- storage work on a worker thread ------------------------------------------------ */
-
-/* The blocking MySQL part of an operation, on a GTask thread: reads and fills the
- * operation's task data. */
-typedef gboolean (*StorageFunc) (PayService *self, gpointer op, GError **error);
-
-/* What follows on the caller's context: takes @task and @error (NULL: success). */
-typedef void (*StorageDone) (PayService *self, GTask *task, GError *error);
-
-typedef struct {
-  StorageFunc  func;
-  StorageDone  done;
-  GTask       *task;    /* the operation's */
-} Storage;
-
-static void
-storage_in_thread (GTask *inner, gpointer source, gpointer data, GCancellable *cancellable)
-{
-  Storage *storage = data;
-  GError *error = NULL;
-
-  if (storage->func (PAY_SERVICE (source), g_task_get_task_data (storage->task), &error))
-    g_task_return_boolean (inner, TRUE);
-  else
-    g_task_return_error (inner, error);
-}
-
-static void
-storage_finished (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  PayService *self = PAY_SERVICE (source);
-  Storage *storage = g_task_get_task_data (G_TASK (result));
-  GError *error = NULL;
-
-  g_task_propagate_boolean (G_TASK (result), &error);
-  note_storage_result (self, error);
-  storage->done (self, g_steal_pointer (&storage->task), error);
-}
-
-/* Runs @func on a worker thread, then @done (which takes @task) on this thread's
- * context. */
-static void
-run_storage (PayService *self, GTask *task, StorageFunc func, StorageDone done)
-{
-  g_autoptr(GTask) inner = g_task_new (self, NULL, storage_finished, NULL);
-  Storage *storage = g_new0 (Storage, 1);
-
-  storage->func = func;
-  storage->done = done;
-  storage->task = task;
-  g_task_set_task_data (inner, storage, g_free);
-  g_task_run_in_thread (inner, storage_in_thread);
-}
+/* ---- operations: one GTask each -------------------------------------------------- */
 
 /* Ends @task (taken) with @error (taken), or with success when it is NULL. */
 static void
@@ -201,6 +150,17 @@ finish (GTask *task, GError *error)
   else
     g_task_return_boolean (task, TRUE);
   g_object_unref (task);
+}
+
+/* Ends @task (taken) with G_IO_ERROR_CANCELLED when its cancellable was cancelled: called
+ * before each step that sends work out, so a cancelled operation starts nothing more. */
+static gboolean
+finish_if_cancelled (GTask *task)
+{
+  if (!g_task_return_error_if_cancelled (task))
+    return FALSE;
+  g_object_unref (task);
+  return TRUE;
 }
 
 /* The operation data of a finished @result, or NULL with @error set. */
@@ -215,7 +175,8 @@ finished_op (PayService *self, GAsyncResult *result, gpointer source_tag, GError
   return g_task_get_task_data (G_TASK (result));
 }
 
-/* A new operation task owning @op. */
+/* A new operation task owning @op. Once a write is sent its outcome is the answer, even
+ * if @cancellable is cancelled meanwhile (finish_if_cancelled() checks before). */
 static GTask *
 op_task_new (PayService          *self,
              gpointer             op,
@@ -228,6 +189,7 @@ op_task_new (PayService          *self,
 
   g_task_set_task_data (task, op, g_free);
   g_task_set_source_tag (task, source_tag);
+  g_task_set_check_cancellable (task, FALSE);
   return task;
 }
 
@@ -240,8 +202,10 @@ cache_write_failed (void)
 /* ---- Charge ------------------------------------------------------------------------ */
 
 static void
-charge_cached (gboolean ok, gpointer user_data)
+charge_cached (GObject *source, GAsyncResult *result, gpointer user_data)
 {
+  gboolean ok = pay_payment_cache_store_finish (PAY_PAYMENT_CACHE (source), result, NULL);
+
   finish (user_data, ok ? NULL : cache_write_failed ());
 }
 
@@ -253,7 +217,7 @@ charge_stored (GObject *source, GAsyncResult *result, gpointer user_data)
   GError *error = NULL;
   PayPayment *payment = g_task_get_task_data (task);
 
-  pay_repository_insert_payment_finish (PAY_REPOSITORY (source), result, &error);
+  pay_payment_store_charge_finish (PAY_PAYMENT_STORE (source), result, &error);
   note_storage_result (self, error);
   if (error != NULL)
     {
@@ -263,10 +227,10 @@ charge_stored (GObject *source, GAsyncResult *result, gpointer user_data)
   /* The charge is committed from here on: in the default mode the cache can only log. */
   if (self->settings.cache_required)
     {
-      pay_cache_store_async (self->cache, payment, TRUE, charge_cached, task);
+      pay_payment_cache_store_async (self->cache, payment, TRUE, charge_cached, task);
       return;
     }
-  pay_cache_store (self->cache, payment, TRUE);
+  pay_payment_cache_store_async (self->cache, payment, TRUE, NULL, NULL);
   finish (task, NULL);
 }
 
@@ -296,7 +260,8 @@ pay_service_charge_begin (PayService             *self,
   payment->refunded_cents = 0;
   payment->status = PAY_STATUS_PAID;
   payment->created_at_ms = payment->updated_at_ms = g_get_real_time () / 1000;
-  pay_repository_insert_payment_async (self->repository, payment, charge_stored, task);
+  if (!finish_if_cancelled (task))
+    pay_payment_store_charge_async (self->store, payment, charge_stored, task);
   return TRUE;
 }
 
@@ -331,51 +296,49 @@ validate_query (const PayQueryRequest *request, GError **error)
   return TRUE;
 }
 
-static gboolean
-query_storage (PayService *self, gpointer data, GError **error)
-{
-  QueryOp *op = data;
-
-  return pay_repository_get_payment (self->repository, &op->request, &op->payment, error);
-}
-
 static void
-query_read (PayService *self, GTask *task, GError *error)
-{
-  QueryOp *op = g_task_get_task_data (task);
-
-  /* Filling the cache is best effort in both modes: the answer is already right. */
-  if (error == NULL)
-    pay_cache_store (self->cache, &op->payment, FALSE);
-  finish (task, error);
-}
-
-/* Cache-aside: a hit answers without MySQL. A Redis failure was logged and counted by the
- * cache; by default the query goes on to MySQL, in strict mode it is the answer. */
-static void
-query_looked_up (const PayPayment *payment, const GError *error, gpointer user_data)
+query_read (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   GTask *task = user_data;
   PayService *self = g_task_get_source_object (task);
   QueryOp *op = g_task_get_task_data (task);
+  GError *error = NULL;
 
-  if (error != NULL)
+  pay_payment_store_query_finish (PAY_PAYMENT_STORE (source), result, &op->payment, &error);
+  note_storage_result (self, error);
+  /* Filling the cache is best effort in both modes: the answer is already right. */
+  if (error == NULL)
+    pay_payment_cache_store_async (self->cache, &op->payment, FALSE, NULL, NULL);
+  finish (task, error);
+}
+
+/* Cache-aside: a hit answers without the store. A cache failure was logged and counted by
+ * the cache; by default the query goes on to the store, in strict mode it is the answer. */
+static void
+query_looked_up (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = user_data;
+  PayService *self = g_task_get_source_object (task);
+  QueryOp *op = g_task_get_task_data (task);
+  GError *error = NULL;
+  gboolean hit = FALSE;
+
+  if (!pay_payment_cache_lookup_finish (PAY_PAYMENT_CACHE (source), result, &op->payment, &hit,
+                                        &error))
     {
       if (self->settings.cache_required)
         {
-          finish (task, g_error_copy (error));
+          finish (task, error);
           return;
         }
-      g_debug ("cache read failed, reading MySQL: %s", error->message);
+      g_debug ("cache read failed, reading the store: %s", error->message);
+      g_clear_error (&error);
     }
-  pay_cache_count_lookup (self->cache, payment != NULL);
-  if (payment != NULL)
-    {
-      op->payment = *payment;
-      finish (task, NULL);
-      return;
-    }
-  run_storage (self, task, query_storage, query_read);
+  pay_payment_cache_count_lookup (self->cache, hit);
+  if (hit)
+    finish (task, NULL);
+  else if (!finish_if_cancelled (task))
+    pay_payment_store_query_async (self->store, &op->request, query_read, task);
 }
 
 void
@@ -403,7 +366,8 @@ pay_service_query_async (PayService            *self,
       g_strlcpy (op->tx, request->transaction_id, sizeof op->tx);
       op->request.transaction_id = op->tx;
     }
-  pay_cache_lookup_async (self->cache, &op->request, query_looked_up, task);
+  if (!finish_if_cancelled (task))
+    pay_payment_cache_lookup_async (self->cache, &op->request, query_looked_up, task);
 }
 
 gboolean
@@ -450,45 +414,59 @@ validate_refund (PayService             *self,
 }
 
 typedef struct {
-  PayRefund  draft;
-  gchar      event_id[PAY_UUID_STRLEN + 1];
-  PayRefund  refund;
-  PayPayment payment;
-  gboolean   replayed;
+  PayRefund        draft;
+  gchar            event_id[PAY_UUID_STRLEN + 1];
+  PayRefundOutcome outcome;
+  PayRefund        refund;
+  PayPayment       payment;
 } RefundOp;
 
-static gboolean
-refund_storage (PayService *self, gpointer data, GError **error)
-{
-  RefundOp *op = data;
-
-  return pay_repository_refund (self->repository, &op->draft, op->event_id, &op->refund,
-                                &op->payment, &op->replayed, error);
-}
-
 static void
-refund_cached (gboolean ok, gpointer user_data)
+refund_cached (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   GTask *task = user_data;
   PayService *self = g_task_get_source_object (task);
+  gboolean ok = pay_payment_cache_store_finish (PAY_PAYMENT_CACHE (source), result, NULL);
 
   /* Default mode: the failure was logged and counted by the cache, and the record then
    * ages out with its TTL. */
   finish (task, !ok && self->settings.cache_required ? cache_write_failed () : NULL);
 }
 
-static void
-refund_stored (PayService *self, GTask *task, GError *error)
+/* The store found the payment and the refund_request_id unused, but the balance too
+ * small: the refund rules say why. */
+static GError *
+refund_refused (const RefundOp *op)
 {
-  RefundOp *op = g_task_get_task_data (task);
+  PayRefundPlan plan;
+  GError *error = NULL;
 
+  if (pay_refund_plan (op->payment.amount_cents, op->payment.refunded_cents,
+                       op->draft.has_requested, op->draft.requested_cents, &plan, &error))
+    error = g_error_new_literal (PAY_ERROR, PAY_ERROR_REFUND_EXCEEDS,
+                                 "refund exceeds the refundable balance");
+  return error;
+}
+
+static void
+refund_stored (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = user_data;
+  PayService *self = g_task_get_source_object (task);
+  RefundOp *op = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  pay_payment_store_refund_finish (PAY_PAYMENT_STORE (source), result, &op->outcome,
+                                   &op->refund, &op->payment, &error);
+  note_storage_result (self, error);
   if (error != NULL)
     {
       finish (task, error);
       return;
     }
-  if (op->replayed)
+  switch (op->outcome)
     {
+    case PAY_REFUND_REPLAYED:
       if (!pay_refund_is_replay (&op->refund, op->draft.has_requested,
                                  op->draft.requested_cents,
                                  op->draft.has_reason ? op->draft.reason : NULL))
@@ -496,10 +474,16 @@ refund_stored (PayService *self, GTask *task, GError *error)
                                      "refund_request_id already used with a different amount or reason");
       finish (task, error);
       return;
+    case PAY_REFUND_REFUSED:
+      finish (task, refund_refused (op));
+      return;
+    case PAY_REFUND_APPLIED:
+    default:
+      break;
     }
   /* Committed. The cache is updated before the reply leaves, so a query that follows the
    * reply, on any instance, sees the refund. */
-  pay_cache_store_async (self->cache, &op->payment, FALSE, refund_cached, task);
+  pay_payment_cache_store_async (self->cache, &op->payment, FALSE, refund_cached, task);
 }
 
 void
@@ -522,7 +506,8 @@ pay_service_refund_async (PayService             *self,
       return;
     }
   op->draft.created_at_ms = g_get_real_time () / 1000;
-  run_storage (self, task, refund_storage, refund_stored);
+  if (!finish_if_cancelled (task))
+    pay_payment_store_refund_async (self->store, &op->draft, op->event_id, refund_stored, task);
 }
 
 gboolean
@@ -549,37 +534,30 @@ gboolean
 pay_service_cache_ok (PayService *self)
 {
   g_return_val_if_fail (PAY_IS_SERVICE (self), FALSE);
-  return pay_cache_is_connected (self->cache);
+  return pay_payment_cache_is_available (self->cache);
 }
 
 static void
-probe_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+probed (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  PayService *self = PAY_SERVICE (source);
+  g_autoptr(PayService) self = user_data;
   g_autoptr(GError) error = NULL;
 
-  /* Creating the schema here means a service started before MySQL gets its tables as
-   * soon as MySQL answers, not on the first charge. */
-  if (pay_repository_ensure_schema (self->repository, &error))
-    pay_repository_ping (self->repository, &error);
+  pay_payment_store_probe_finish (PAY_PAYMENT_STORE (source), result, &error);
   if (error != NULL && g_atomic_int_get (&self->storage_ok))
     g_warning ("storage unavailable: %s", error->message);
   else if (error == NULL && !g_atomic_int_get (&self->storage_ok))
     g_message ("storage available again");
   g_atomic_int_set (&self->storage_ok, error == NULL);
   g_atomic_int_set (&self->probing, FALSE);
-  g_task_return_boolean (task, error == NULL);
 }
 
 void
 pay_service_probe_storage_async (PayService *self)
 {
-  g_autoptr(GTask) task = NULL;
-
   g_return_if_fail (PAY_IS_SERVICE (self));
 
   if (!g_atomic_int_compare_and_exchange (&self->probing, FALSE, TRUE))
     return;
-  task = g_task_new (self, NULL, NULL, NULL);
-  g_task_run_in_thread (task, probe_in_thread);
+  pay_payment_store_probe_async (self->store, probed, g_object_ref (self));
 }

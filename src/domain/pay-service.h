@@ -4,9 +4,9 @@
 #include <gio/gio.h>
 
 #include "core/pay-config.h"
+#include "domain/pay-payment-cache.h"
+#include "domain/pay-payment-store.h"
 #include "domain/pay-types.h"
-#include "storage/pay-cache.h"
-#include "storage/pay-repository.h"
 
 G_BEGIN_DECLS
 
@@ -18,17 +18,22 @@ typedef struct {
   gboolean cache_required;
 } PayServiceSettings;
 
-PayService *pay_service_new (PayRepository            *repository,
-                             PayCache                 *cache,
+/* The service holds a reference on @store and @cache; @settings is copied. */
+PayService *pay_service_new (PayPaymentStore          *store,
+                             PayPaymentCache          *cache,
                              const PayServiceSettings *settings);
 
 /* Every operation runs on the caller's thread-default main context, which must be the
- * one the cache runs on (the service's main loop): validation and Redis there, without
- * blocking; MySQL work on a worker thread. @request is read before the call returns.
- * Errors are PAY_ERROR codes (docs/CONTRACT.md section 3). */
+ * one the cache runs on (the service's main loop): validation there, storage and cache
+ * through their _async calls, never blocking. @request is read before the call returns.
+ * Errors are PAY_ERROR codes (docs/CONTRACT.md section 3). Every operation is a GTask
+ * (_async, then _finish in @callback), the charge's _begin being the one exception: it
+ * answers a rejected charge synchronously. @cancellable, when cancelled before the
+ * operation's write (or, for a query, its read) is sent, ends the call with
+ * G_IO_ERROR_CANCELLED and nothing done; a write already sent is reported as it ends. */
 
 /* Validates a charge (shape, amount, card: no I/O) before returning: FALSE with @error,
- * and no @callback, when it fails. Otherwise stores it (one INSERT) and caches it, then
+ * and no @callback, when it fails. Otherwise stores it (one commit) and caches it, then
  * calls @callback, where _finish fills @out with the stored payment. In strict cache
  * mode a failed cache write is PAY_ERROR_CACHE_WRITE (after the commit). A rejected
  * charge is answered at once, with no task and no loop iteration of its own. */
@@ -44,8 +49,8 @@ gboolean pay_service_charge_finish (PayService   *self,
                                     GError      **error);
 
 /* Answers QueryPayment: exactly one key of @request (else PAY_ERROR_INVALID_REQUEST),
- * from the Redis cache when it holds the record (no MySQL query, no thread), else from
- * MySQL, filling the cache. A Redis failure falls back to MySQL, or is
+ * from the cache when it holds the record (no store query), else from the store,
+ * filling the cache. A cache failure falls back to the store, or is
  * PAY_ERROR_CACHE_READ in strict cache mode. PAY_ERROR_NOT_FOUND for an unknown
  * payment. */
 void     pay_service_query_async  (PayService            *self,
@@ -74,13 +79,15 @@ gboolean pay_service_refund_finish (PayService   *self,
                                     PayRefund    *out,
                                     GError      **error);
 
-/* Storage health as last observed (any thread, never blocks): TRUE while MySQL answers. */
+/* Storage health as last observed (any thread, never blocks): TRUE while the payment
+ * store answers. */
 gboolean pay_service_storage_ok (PayService *self);
 
-/* TRUE while the Redis cache is connected (any thread, never blocks). */
+/* TRUE while the cache is reachable (any thread, never blocks). */
 gboolean pay_service_cache_ok (PayService *self);
 
-/* Probes MySQL on a worker thread and updates pay_service_storage_ok(). */
+/* Probes the payment store and updates pay_service_storage_ok(); does nothing while a
+ * probe runs. */
 void pay_service_probe_storage_async (PayService *self);
 
 G_END_DECLS

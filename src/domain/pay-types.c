@@ -26,3 +26,11 @@ pay_status_from_string (const gchar *text, PayStatus *status)
       }
   return FALSE;
 }
+
+PayStatus
+pay_status_for_refunded (gint64 amount_cents, gint64 refunded_cents)
+{
+  if (refunded_cents <= 0)
+    return PAY_STATUS_PAID;
+  return refunded_cents >= amount_cents ? PAY_STATUS_REFUNDED : PAY_STATUS_PARTIALLY_REFUNDED;
+}

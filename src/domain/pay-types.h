@@ -19,6 +19,9 @@ typedef enum {
 const gchar *pay_status_to_string (PayStatus status);
 /* Inverse of pay_status_to_string; FALSE when the text names no status. */
 gboolean     pay_status_from_string (const gchar *text, PayStatus *status);
+/* The status of a payment of @amount_cents with @refunded_cents refunded: what each
+ * status means. */
+PayStatus    pay_status_for_refunded (gint64 amount_cents, gint64 refunded_cents);
 
 /* What a charge asks for, as decoded by a transport. Pointers are borrowed from the
  * caller for the duration of the call. The card number is never copied elsewhere. */
@@ -88,5 +91,12 @@ typedef struct {
   PayStatus status;                 /* the payment's status right after it */
   gint64    created_at_ms;
 } PayRefund;
+
+/* What the payment store did with a refund (pay-payment-store.h). */
+typedef enum {
+  PAY_REFUND_APPLIED,    /* committed */
+  PAY_REFUND_REPLAYED,   /* its refund_request_id was used before: nothing written */
+  PAY_REFUND_REFUSED,    /* the balance does not cover it: nothing written */
+} PayRefundOutcome;
 
 G_END_DECLS

@@ -19,7 +19,11 @@
  * payment:tx:...), then SET payment:order:.... */
 #define PAY_CACHE_COMMANDS_PER_STORE 2
 
-G_DEFINE_FINAL_TYPE (PayCache, pay_cache, G_TYPE_OBJECT)
+#include "domain/pay-payment-cache.h"
+static void pay_cache_payment_cache_init (PayPaymentCacheInterface *iface);
+G_DEFINE_FINAL_TYPE_WITH_CODE (PayCache, pay_cache, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (PAY_TYPE_PAYMENT_CACHE,
+                                                      pay_cache_payment_cache_init))
 
 typedef enum {
   CACHE_OP_STORE,      /* both keys of a record */
@@ -633,4 +637,118 @@ pay_cache_store_async (PayCache          *self,
   op->stored = callback;
   op->user_data = user_data;
   op_submit (self, op);
+}
+
+/* ---- PayPaymentCache: thin wrappers over the public API above ----------------------- */
+
+static void
+payment_cache_looked_up (const PayPayment *payment, const GError *error, gpointer user_data)
+{
+  GTask *task = user_data;
+
+  if (error != NULL)
+    g_task_return_error (task, g_error_copy (error));
+  else
+    {
+      if (payment != NULL)
+        *(PayPayment *) g_task_get_task_data (task) = *payment;
+      g_task_return_boolean (task, payment != NULL);
+    }
+  g_object_unref (task);
+}
+
+static void
+payment_cache_lookup_async (PayPaymentCache       *cache,
+                            const PayQueryRequest *key,
+                            GAsyncReadyCallback    callback,
+                            gpointer               user_data)
+{
+  GTask *task = g_task_new (cache, NULL, callback, user_data);
+
+  g_task_set_source_tag (task, payment_cache_lookup_async);
+  g_task_set_task_data (task, g_new0 (PayPayment, 1), g_free);
+  pay_cache_lookup_async (PAY_CACHE (cache), key, payment_cache_looked_up, task);
+}
+
+static gboolean
+payment_cache_lookup_finish (PayPaymentCache *cache,
+                             GAsyncResult    *result,
+                             PayPayment      *out,
+                             gboolean        *hit,
+                             GError         **error)
+{
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (g_task_is_valid (result, cache), FALSE);
+
+  *hit = g_task_propagate_boolean (G_TASK (result), &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+  if (*hit)
+    *out = *(PayPayment *) g_task_get_task_data (G_TASK (result));
+  return TRUE;
+}
+
+static void
+payment_cache_stored (gboolean ok, gpointer user_data)
+{
+  GTask *task = user_data;
+
+  if (ok)
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_new_error (task, PAY_ERROR, PAY_ERROR_CACHE_WRITE, "cache write failed");
+  g_object_unref (task);
+}
+
+static void
+payment_cache_store_async (PayPaymentCache     *cache,
+                           const PayPayment    *payment,
+                           gboolean             created,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  GTask *task;
+
+  if (callback == NULL)
+    {
+      pay_cache_store (PAY_CACHE (cache), payment, created);
+      return;
+    }
+  task = g_task_new (cache, NULL, callback, user_data);
+  g_task_set_source_tag (task, payment_cache_store_async);
+  pay_cache_store_async (PAY_CACHE (cache), payment, created, payment_cache_stored, task);
+}
+
+static gboolean
+payment_cache_store_finish (PayPaymentCache *cache, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, cache), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+payment_cache_count_lookup (PayPaymentCache *cache, gboolean hit)
+{
+  pay_cache_count_lookup (PAY_CACHE (cache), hit);
+}
+
+static gboolean
+payment_cache_is_available (PayPaymentCache *cache)
+{
+  return pay_cache_is_connected (PAY_CACHE (cache));
+}
+
+static void
+pay_cache_payment_cache_init (PayPaymentCacheInterface *iface)
+{
+  iface->lookup_async = payment_cache_lookup_async;
+  iface->lookup_finish = payment_cache_lookup_finish;
+  iface->store_async = payment_cache_store_async;
+  iface->store_finish = payment_cache_store_finish;
+  iface->count_lookup = payment_cache_count_lookup;
+  iface->is_available = payment_cache_is_available;
 }

@@ -1,13 +1,13 @@
 /* pay-repository-refund.c: PayRepository's refunds: one transaction that locks the
  * payment row, checks for a replay and the balance, then updates the payment and inserts
- * the refund and its payment_events row. */
+ * the refund and its payment_events row. The refund is the one the caller's draft
+ * describes (PayPaymentStore's refund contract); no rule is decided here. */
 #define G_LOG_DOMAIN "payment-storage"
 
 #include <mysqld_error.h>
 #include <string.h>
 
 #include "core/pay-error.h"
-#include "domain/pay-refund.h"
 #include "storage/pay-payment-row.h"
 #include "storage/pay-repository-private.h"
 #include "storage/pay-schema.h"
@@ -103,11 +103,11 @@ insert_refund_event (PayMysqlConn     *conn,
 /* ---- refund ------------------------------------------------------------------------------ */
 
 typedef struct {
-  const PayRefund *draft;
-  const gchar     *event_id;
-  PayRefund       *refund;
-  PayPayment      *payment;
-  gboolean        *replayed;
+  const PayRefund  *draft;
+  const gchar      *event_id;
+  PayRefund        *refund;
+  PayPayment       *payment;
+  PayRefundOutcome *outcome;
 } RefundWork;
 
 /* The refund stored under the draft's (transaction_id, refund_request_id) into *@out;
@@ -237,7 +237,7 @@ refund_txn (PayMysqlConn *conn, gpointer data, guint *server_errno, GError **err
   MYSQL_BIND param;
   unsigned long length = 0;
   PayPayment before;
-  PayRefundPlan plan;
+  gint64 balance, cents;
   gboolean found = FALSE;
 
   /* The order of checks is the contract's: existence, replay, balance. */
@@ -245,31 +245,36 @@ refund_txn (PayMysqlConn *conn, gpointer data, guint *server_errno, GError **err
   pay_mysql_bind_string (&param, draft->transaction_id, &length);
   if (!pay_payment_row_read (conn, lock_payment_sql, &param, &before, server_errno, error))
     return FALSE;
+  *work->payment = before;
   if (!read_refund (conn, draft, work->refund, &found, server_errno, error))
     return FALSE;
   if (found)
     {
-      *work->replayed = TRUE;
-      *work->payment = before;
+      *work->outcome = PAY_REFUND_REPLAYED;
       return TRUE;
     }
-  if (!pay_refund_plan (before.amount_cents, before.refunded_cents, draft->has_requested,
-                        draft->requested_cents, &plan, error))
-    return FALSE;
+  balance = before.amount_cents - before.refunded_cents;
+  cents = draft->has_requested ? draft->requested_cents : balance;
+  if (balance <= 0 || cents > balance)
+    {
+      *work->outcome = PAY_REFUND_REFUSED;
+      return TRUE;
+    }
 
-  *work->payment = before;
-  work->payment->refunded_cents = plan.total_refunded_cents;
-  work->payment->status = plan.status;
+  work->payment->refunded_cents = before.refunded_cents + cents;
+  work->payment->status = pay_status_for_refunded (before.amount_cents,
+                                                   work->payment->refunded_cents);
   work->payment->updated_at_ms = MAX (draft->created_at_ms, before.updated_at_ms);
   *work->refund = *draft;
-  work->refund->amount_cents = plan.refund_cents;
-  work->refund->total_refunded_cents = plan.total_refunded_cents;
-  work->refund->status = plan.status;
+  work->refund->amount_cents = cents;
+  work->refund->total_refunded_cents = work->payment->refunded_cents;
+  work->refund->status = work->payment->status;
+  *work->outcome = PAY_REFUND_APPLIED;
 
   return update_refunded (conn, &before, work->payment, server_errno, error) &&
          insert_refund (conn, work->refund, server_errno, error) &&
          insert_refund_event (conn, work->event_id, work->payment, work->refund->refund_id,
-                              plan.refund_cents, draft->created_at_ms, server_errno, error);
+                              cents, draft->created_at_ms, server_errno, error);
 }
 
 static gboolean
@@ -281,7 +286,6 @@ refund_work (PayMysqlConn *conn, gpointer data, guint *server_errno, GError **er
     {
       g_autoptr(GError) local_error = NULL;
 
-      *work->replayed = FALSE;
       if (pay_mysql_transaction (conn, refund_txn, data, server_errno, &local_error))
         return TRUE;
       if (*server_errno != ER_LOCK_DEADLOCK || attempt == PAY_REPOSITORY_DEADLOCK_ATTEMPTS)
@@ -294,19 +298,19 @@ refund_work (PayMysqlConn *conn, gpointer data, guint *server_errno, GError **er
 }
 
 gboolean
-pay_repository_refund (PayRepository   *self,
-                       const PayRefund *draft,
-                       const gchar     *event_id,
-                       PayRefund       *refund,
-                       PayPayment      *payment,
-                       gboolean        *replayed,
-                       GError         **error)
+pay_repository_refund (PayRepository    *self,
+                       const PayRefund  *draft,
+                       const gchar      *event_id,
+                       PayRefundOutcome *outcome,
+                       PayRefund        *refund,
+                       PayPayment       *payment,
+                       GError          **error)
 {
-  RefundWork work = { draft, event_id, refund, payment, replayed };
+  RefundWork work = { draft, event_id, refund, payment, outcome };
 
   g_return_val_if_fail (PAY_IS_REPOSITORY (self), FALSE);
   g_return_val_if_fail (draft != NULL && event_id != NULL, FALSE);
-  g_return_val_if_fail (refund != NULL && payment != NULL && replayed != NULL, FALSE);
+  g_return_val_if_fail (outcome != NULL && refund != NULL && payment != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   return pay_repository_run_pooled (self, refund_work, &work, error);

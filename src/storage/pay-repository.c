@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "core/pay-error.h"
-#include "domain/pay-refund.h"
+#include "domain/pay-payment-store.h"
 #include "storage/pay-mysql-pool.h"
 #include "storage/pay-mysql-stmt.h"
 #include "storage/pay-payment-row.h"
@@ -45,7 +45,11 @@ struct _PayRepository
   PayRepositoryCharges *charges; /* the charge path (pay-repository-charge.c) */
 };
 
-G_DEFINE_FINAL_TYPE (PayRepository, pay_repository, G_TYPE_OBJECT)
+static void pay_repository_store_init (PayPaymentStoreInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (PayRepository, pay_repository, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (PAY_TYPE_PAYMENT_STORE,
+                                                      pay_repository_store_init))
 
 static void
 pay_repository_init (PayRepository *self)
@@ -435,4 +439,168 @@ pay_repository_get_stats (PayRepository *self, PayRepositoryStats *stats)
   if (self->pool != NULL)
     pay_mysql_pool_get_stats (self->pool, &stats->pool_in_use, &stats->pool_waiting);
   pay_repository_charges_get_stats (self->charges, stats);
+}
+
+/* ---- PayPaymentStore ----------------------------------------------------------------- */
+
+/* The charge is _async already; the blocking calls run on a GTask worker thread. */
+
+static void
+store_charge_async (PayPaymentStore     *store,
+                    const PayPayment    *payment,
+                    GAsyncReadyCallback  callback,
+                    gpointer             user_data)
+{
+  pay_repository_insert_payment_async (PAY_REPOSITORY (store), payment, callback, user_data);
+}
+
+static gboolean
+store_charge_finish (PayPaymentStore *store, GAsyncResult *result, GError **error)
+{
+  return pay_repository_insert_payment_finish (PAY_REPOSITORY (store), result, error);
+}
+
+typedef struct {
+  const PayQueryRequest *key;
+  PayPayment             payment;
+} StoreQuery;
+
+static void
+store_query_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  StoreQuery *query = data;
+  GError *error = NULL;
+
+  if (pay_repository_get_payment (PAY_REPOSITORY (source), query->key, &query->payment, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+store_query_async (PayPaymentStore       *store,
+                   const PayQueryRequest *key,
+                   GAsyncReadyCallback    callback,
+                   gpointer               user_data)
+{
+  g_autoptr(GTask) task = g_task_new (store, NULL, callback, user_data);
+  StoreQuery *query = g_new0 (StoreQuery, 1);
+
+  query->key = key;
+  g_task_set_source_tag (task, store_query_async);
+  g_task_set_task_data (task, query, g_free);
+  g_task_run_in_thread (task, store_query_in_thread);
+}
+
+static gboolean
+store_query_finish (PayPaymentStore *store, GAsyncResult *result, PayPayment *out, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, store), FALSE);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  *out = ((StoreQuery *) g_task_get_task_data (G_TASK (result)))->payment;
+  return TRUE;
+}
+
+typedef struct {
+  const PayRefund  *draft;
+  const gchar      *event_id;
+  PayRefundOutcome  outcome;
+  PayRefund         refund;
+  PayPayment        payment;
+} StoreRefund;
+
+static void
+store_refund_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  StoreRefund *refund = data;
+  GError *error = NULL;
+
+  if (pay_repository_refund (PAY_REPOSITORY (source), refund->draft, refund->event_id,
+                             &refund->outcome, &refund->refund, &refund->payment, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+store_refund_async (PayPaymentStore     *store,
+                    const PayRefund     *draft,
+                    const gchar         *event_id,
+                    GAsyncReadyCallback  callback,
+                    gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (store, NULL, callback, user_data);
+  StoreRefund *refund = g_new0 (StoreRefund, 1);
+
+  refund->draft = draft;
+  refund->event_id = event_id;
+  g_task_set_source_tag (task, store_refund_async);
+  g_task_set_task_data (task, refund, g_free);
+  g_task_run_in_thread (task, store_refund_in_thread);
+}
+
+static gboolean
+store_refund_finish (PayPaymentStore  *store,
+                     GAsyncResult     *result,
+                     PayRefundOutcome *outcome,
+                     PayRefund        *refund,
+                     PayPayment       *payment,
+                     GError          **error)
+{
+  StoreRefund *done;
+
+  g_return_val_if_fail (g_task_is_valid (result, store), FALSE);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  done = g_task_get_task_data (G_TASK (result));
+  *outcome = done->outcome;
+  *refund = done->refund;
+  *payment = done->payment;
+  return TRUE;
+}
+
+static void
+store_probe_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  PayRepository *self = PAY_REPOSITORY (source);
+  GError *error = NULL;
+
+  /* Setting the schema up here means a service started before MySQL gets its tables as
+   * soon as MySQL answers, not on the first charge. */
+  if (pay_repository_ensure_schema (self, &error) && pay_repository_ping (self, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+store_probe_async (PayPaymentStore *store, GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr(GTask) task = g_task_new (store, NULL, callback, user_data);
+
+  g_task_set_source_tag (task, store_probe_async);
+  g_task_run_in_thread (task, store_probe_in_thread);
+}
+
+static gboolean
+store_probe_finish (PayPaymentStore *store, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, store), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+pay_repository_store_init (PayPaymentStoreInterface *iface)
+{
+  iface->charge_async = store_charge_async;
+  iface->charge_finish = store_charge_finish;
+  iface->query_async = store_query_async;
+  iface->query_finish = store_query_finish;
+  iface->refund_async = store_refund_async;
+  iface->refund_finish = store_refund_finish;
+  iface->probe_async = store_probe_async;
+  iface->probe_finish = store_probe_finish;
 }

@@ -1,6 +1,7 @@
 /* pay-repository.h: the MySQL repository, backed by a bounded pool of connections.
  * Blocking API for worker threads (never call it from the main loop), and an _async
- * insert for the main loop. */
+ * insert for the main loop. It implements the domain's PayPaymentStore
+ * (domain/pay-payment-store.h), running the blocking calls on worker threads. */
 #pragma once
 
 #include <gio/gio.h>
@@ -54,24 +55,19 @@ gboolean pay_repository_get_payment (PayRepository         *self,
                                      PayPayment            *out,
                                      GError               **error);
 
-/* Applies a refund in one transaction that locks the payment row (SELECT ... FOR UPDATE),
- * so refunds of one payment from any number of service instances run one at a time:
- * 1. no payment @draft->transaction_id: PAY_ERROR_NOT_FOUND;
- * 2. a refund with the same (transaction_id, refund_request_id) exists: it is copied to
- *    *@refund, *@replayed is TRUE, nothing changes (the caller decides replay or conflict);
- * 3. otherwise pay_refund_plan() decides (PAY_ERROR_REFUND_EXCEEDS), and the payment's
- *    refunded total and status, the refunds row (*@draft with the planned amount, total and
- *    status; @draft->refund_id and created_at_ms are the new refund's) and a "refund"
- *    payment_events row (@event_id) are written and committed together; *@refund is the
- *    stored refund.
- * *@payment is the payment after the transaction. Thread-safe, blocking. */
-gboolean pay_repository_refund (PayRepository   *self,
-                                const PayRefund *draft,
-                                const gchar     *event_id,
-                                PayRefund       *refund,
-                                PayPayment      *payment,
-                                gboolean        *replayed,
-                                GError         **error);
+/* Applies the refund @draft describes, as PayPaymentStore's refund_async documents, in
+ * one transaction that locks the payment row (SELECT ... FOR UPDATE), so refunds of one
+ * payment from any number of service instances run one at a time: PAY_ERROR_NOT_FOUND
+ * when there is no such payment, else *@outcome says what was done; a REPLAYED refund is
+ * copied to *@refund, an APPLIED one is stored with a "refund" payment_events row
+ * (@event_id). *@payment is the payment after the transaction. Thread-safe, blocking. */
+gboolean pay_repository_refund (PayRepository    *self,
+                                const PayRefund  *draft,
+                                const gchar      *event_id,
+                                PayRefundOutcome *outcome,
+                                PayRefund        *refund,
+                                PayPayment       *payment,
+                                GError          **error);
 
 /* Round trip to MySQL on a connection kept for health checks (not from the pool), so a
  * busy pool never makes the service look down. Thread-safe, blocking. */

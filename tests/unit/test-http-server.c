@@ -79,7 +79,8 @@ fixture_setup (Fixture *f, gconstpointer data)
   f->repository = pay_repository_new (&config->mysql);
   /* Never started: the cache stays disconnected. */
   f->cache = pay_cache_new (&config->redis, g_main_context_default ());
-  f->service = pay_service_new (f->repository, f->cache, &settings);
+  f->service = pay_service_new (PAY_PAYMENT_STORE (f->repository), PAY_PAYMENT_CACHE (f->cache),
+                               &settings);
   f->metrics = pay_metrics_new ();
   f->server = pay_http_server_new (f->service, f->metrics);
   g_assert_true (pay_http_server_listen (f->server, "127.0.0.1", 0, &error));
