@@ -1,109 +1,165 @@
 /* fuzz-rpc.c: libFuzzer target for the whole RPC input path, as a connection runs it but
  * without sockets or storage: framing detection (framed, buffered, TTHeader with its info
- * blocks), the bounded message scan, and for every message that scans COMPLETE the
- * generated processor with a stub handler, then the reply wrapped in the request's
- * framing (with and without the draining flag). The input is one byte stream: requests
- * are taken from it one after another while the framing says READY, exactly like
- * pipelined requests on one connection. */
+ * blocks), the bounded message scan, and for every message that scans COMPLETE its call
+ * (arguments decoded once, a stub method table answering at once or later, the reply
+ * written from the outcome), then the reply wrapped in the request's framing (with and
+ * without the draining flag). The input is one byte stream: requests are taken from it
+ * one after another while the framing says READY, exactly like pipelined requests on
+ * one connection. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <thrift/c_glib/thrift_application_exception.h>
 
-#include "transport/thrift/pay-thrift-autoptr.h"
+#include "core/pay-error.h"
+#include "transport/thrift/pay-rpc-call.h"
 #include "transport/thrift/pay-rpc-framing.h"
-#include "transport/thrift/pay-rpc-process.h"
 #include "transport/thrift/pay-thrift-fixups.h"
 #include "transport/thrift/pay-thrift-scan.h"
 
 #define FUZZ_MAX_FRAME (64 * 1024)
 
-/* ---- a stub handler: answers from the decoded request, so every struct is touched -- */
+/* ---- a stub method table: answers from the decoded request, so every struct is
+ * touched, at once or (order ids 1 mod 3) after the call went PENDING -------------- */
 
-#define FUZZ_TYPE_HANDLER (fuzz_handler_get_type ())
-G_DECLARE_FINAL_TYPE (FuzzHandler, fuzz_handler, FUZZ, HANDLER, paymentPaymentServiceHandler)
+static gboolean deferred;   /* the call in progress answers when serve() says so */
+static gdouble refund_amount;   /* the wire's double as is (NaN and infinities
+                                 * included), which PayRefund's cents cannot hold */
 
-struct _FuzzHandler
+static void
+stub_return (PayRpcCall *call, gint64 order_id, const gchar *failure)
 {
-  paymentPaymentServiceHandler parent_instance;
-};
+  GError *error = failure != NULL
+    ? g_error_new_literal (PAY_ERROR, PAY_ERROR_INVALID_CARD, failure) : NULL;
 
-G_DEFINE_FINAL_TYPE (FuzzHandler, fuzz_handler, PAYMENT_TYPE_PAYMENT_SERVICE_HANDLER)
-
-static gboolean
-fail_with (paymentPaymentError **err, gint32 code, const gchar *message)
-{
-  *err = g_object_new (PAYMENT_TYPE_PAYMENT_ERROR, "code", code, "message", message, NULL);
-  return FALSE;
+  if (order_id % 3 == 1)
+    {
+      deferred = TRUE;
+      g_clear_error (&error);
+      return;
+    }
+  pay_rpc_call_return (call, error);
 }
 
-static gboolean
-fuzz_charge (paymentPaymentServiceIf *iface, paymentChargeResp **_return,
-             const paymentChargeReq *req, paymentPaymentError **err, GError **error)
+static void
+fuzz_charge (gpointer target, PayRpcCall *call, ThriftStruct *args)
 {
+  const paymentChargeReq *req = ((paymentPaymentServiceChargeArgs *) args)->req;
   const gchar *number = req->__isset_credit_card ? req->credit_card->credit_card_number : NULL;
 
-  if (req->order_id % 3 == 0)
-    return fail_with (err, 4004001, number != NULL ? number : "no card");
-  if (req->order_id % 3 == 1)
+  g_strlcpy (call->payment.transaction_id,
+             req->__isset_payment_method && req->payment_method != NULL
+               ? req->payment_method : "00000000-0000-4000-8000-000000000001",
+             sizeof call->payment.transaction_id);
+  stub_return (call, req->order_id,
+               req->order_id % 3 == 0 ? (number != NULL ? number : "no card") : NULL);
+}
+
+static void
+fuzz_query_payment (gpointer target, PayRpcCall *call, ThriftStruct *args)
+{
+  const paymentQueryPaymentReq *req = ((paymentPaymentServiceQueryPaymentArgs *) args)->req;
+
+  g_strlcpy (call->payment.transaction_id,
+             req->__isset_transaction_id && req->transaction_id != NULL ? req->transaction_id : "tx",
+             sizeof call->payment.transaction_id);
+  call->payment.order_id = req->__isset_order_id ? req->order_id : 1;
+  stub_return (call, call->payment.order_id,
+               req->__isset_transaction_id == req->__isset_order_id
+                 ? "exactly one of transaction_id and order_id" : NULL);
+}
+
+static void
+fuzz_refund (gpointer target, PayRpcCall *call, ThriftStruct *args)
+{
+  const paymentRefundReq *req = ((paymentPaymentServiceRefundArgs *) args)->req;
+
+  g_strlcpy (call->refund.refund_id, req->refund_request_id != NULL ? req->refund_request_id : "",
+             sizeof call->refund.refund_id);
+  g_strlcpy (call->refund.transaction_id, req->transaction_id != NULL ? req->transaction_id : "",
+             sizeof call->refund.transaction_id);
+  refund_amount = req->__isset_amount ? req->amount : 0.0;
+  stub_return (call, 0, !req->__isset_refund_request_id || req->refund_request_id == NULL
+                          ? "refund_request_id required" : NULL);
+}
+
+static void
+fill_error (const PayRpcCall *call, paymentPaymentError **err, gboolean *isset_err)
+{
+  *err = g_object_new (PAYMENT_TYPE_PAYMENT_ERROR, "code", call->status.code,
+                       "message", call->status.message, NULL);
+  *isset_err = TRUE;
+}
+
+static void
+fill_charge (PayRpcCall *call, ThriftStruct *object)
+{
+  paymentPaymentServiceChargeResult *result = (paymentPaymentServiceChargeResult *) object;
+
+  if (call->error != NULL)
+    fill_error (call, &result->err, &result->__isset_err);
+  else
     {
-      g_set_error_literal (error, THRIFT_APPLICATION_EXCEPTION_ERROR,
-                           THRIFT_APPLICATION_EXCEPTION_ERROR_INTERNAL_ERROR, "stub failure");
-      return FALSE;
+      g_object_set (result->success, "transaction_id", call->payment.transaction_id, NULL);
+      result->__isset_success = TRUE;
     }
-  g_object_set (*_return, "transaction_id",
-                req->__isset_payment_method && req->payment_method != NULL
-                  ? req->payment_method : "00000000-0000-4000-8000-000000000001", NULL);
-  return TRUE;
 }
 
-static gboolean
-fuzz_query_payment (paymentPaymentServiceIf *iface, paymentQueryPaymentResp **_return,
-                    const paymentQueryPaymentReq *req, paymentPaymentError **err,
-                    GError **error)
+static void
+fill_query_payment (PayRpcCall *call, ThriftStruct *object)
 {
-  if (req->__isset_transaction_id == req->__isset_order_id)
-    return fail_with (err, 4004003, "exactly one of transaction_id and order_id");
-  g_object_set ((*_return)->payment,
-                "transaction_id", req->__isset_transaction_id ? req->transaction_id : "tx",
-                "order_id", req->__isset_order_id ? req->order_id : (gint64) 1,
-                "status", PAYMENT_PAYMENT_STATUS_PAID, "card_brand", "visa", NULL);
-  (*_return)->__isset_payment = TRUE;
-  return TRUE;
+  paymentPaymentServiceQueryPaymentResult *result = (paymentPaymentServiceQueryPaymentResult *) object;
+
+  if (call->error != NULL)
+    {
+      fill_error (call, &result->err, &result->__isset_err);
+      return;
+    }
+  g_object_set (result->success->payment, "transaction_id", call->payment.transaction_id,
+                "order_id", call->payment.order_id, "status", PAYMENT_PAYMENT_STATUS_PAID,
+                "card_brand", "visa", NULL);
+  result->success->__isset_payment = TRUE;
+  result->__isset_success = TRUE;
 }
 
-static gboolean
-fuzz_refund (paymentPaymentServiceIf *iface, paymentRefundResp **_return,
-             const paymentRefundReq *req, paymentPaymentError **err, GError **error)
+static void
+fill_refund (PayRpcCall *call, ThriftStruct *object)
 {
-  if (!req->__isset_refund_request_id || req->refund_request_id == NULL)
-    return fail_with (err, 4004003, "refund_request_id required");
-  g_object_set (*_return, "refund_id", req->refund_request_id,
-                "transaction_id", req->transaction_id != NULL ? req->transaction_id : "",
+  paymentPaymentServiceRefundResult *result = (paymentPaymentServiceRefundResult *) object;
+
+  if (call->error != NULL)
+    {
+      fill_error (call, &result->err, &result->__isset_err);
+      return;
+    }
+  g_object_set (result->success, "refund_id", call->refund.refund_id,
+                "transaction_id", call->refund.transaction_id,
                 "status", PAYMENT_PAYMENT_STATUS_REFUNDED, NULL);
-  /* directly: GObject's double property refuses NaN, which the wire may carry */
-  (*_return)->amount = req->__isset_amount ? req->amount : 0.0;
-  (*_return)->__isset_amount = TRUE;
-  return TRUE;
+  /* directly: GObject's double property refuses NaN */
+  result->success->amount = refund_amount;
+  result->success->__isset_amount = TRUE;
+  result->__isset_success = TRUE;
 }
+
+static const PayRpcMethod fuzz_methods[] = {
+  { "Charge", payment_payment_service_charge_args_get_type,
+    payment_payment_service_charge_result_get_type, fuzz_charge, fill_charge },
+  { "QueryPayment", payment_payment_service_query_payment_args_get_type,
+    payment_payment_service_query_payment_result_get_type, fuzz_query_payment, fill_query_payment },
+  { "Refund", payment_payment_service_refund_args_get_type,
+    payment_payment_service_refund_result_get_type, fuzz_refund, fill_refund },
+};
+
+static PayRpcDispatcher *dispatcher;
+static PayRpcCall fuzz_call;
+static guint resumed;
 
 static void
-fuzz_handler_init (FuzzHandler *self)
+on_resume (gpointer data)
 {
+  resumed++;
 }
-
-static void
-fuzz_handler_class_init (FuzzHandlerClass *klass)
-{
-  paymentPaymentServiceHandlerClass *handler = PAYMENT_PAYMENT_SERVICE_HANDLER_CLASS (klass);
-
-  handler->charge = fuzz_charge;
-  handler->query_payment = fuzz_query_payment;
-  handler->refund = fuzz_refund;
-}
-
-static ThriftProcessor *processor;
 
 #include "fuzz-common.h"
 
@@ -113,14 +169,18 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
-  g_autoptr(FuzzHandler) handler = NULL;
+  g_autoptr(PayMetrics) metrics = NULL;
+  g_autoptr(GObject) target = NULL;
 
   /* every GLib allocation through malloc, so ASan and -malloc_limit_mb see them */
   setenv ("G_SLICE", "always-malloc", 1);
   fuzz_abort_on_warnings ();
   pay_thrift_fixups_install ();
-  handler = g_object_new (FUZZ_TYPE_HANDLER, NULL);
-  processor = g_object_new (PAYMENT_TYPE_PAYMENT_SERVICE_PROCESSOR, "handler", handler, NULL);
+  metrics = pay_metrics_new ();
+  target = g_object_new (G_TYPE_OBJECT, NULL);
+  dispatcher = pay_rpc_dispatcher_new (fuzz_methods, G_N_ELEMENTS (fuzz_methods), target, metrics);
+  pay_rpc_call_init (&fuzz_call);
+  fuzz_call.resume = on_resume;
   return 0;
 }
 
@@ -158,36 +218,71 @@ check_round_trip (const PayFrame *request, const GByteArray *reply, const GByteA
     abort ();
 }
 
+/* The answered call's reply: its status says what the message is. */
+static void
+check_status (const PayRpcCall *call)
+{
+  if (call->reply->len < 4 || call->reply->data[3] != call->status.msg_type ||
+      (call->status.msg_type == PAY_THRIFT_MSG_EXCEPTION) != (call->status.code == -1) ||
+      (call->status.message != NULL) != (call->error != NULL))
+    abort ();
+}
+
 /* What the connection does with one READY request. */
 static void
 serve (const PayFrame *frame)
 {
+  PayRpcCall *call = &fuzz_call;
   PayThriftMessageInfo info;
   PayThriftScanResult scan;
-  g_autoptr(GByteArray) reply = g_byte_array_new ();
   g_autoptr(GByteArray) out = g_byte_array_new ();
-  g_autoptr(GError) error = NULL;
 
   look_up_keys (frame);
+  call->frame = *frame;
   scan = pay_thrift_scan_message (frame->message, frame->message_len, &info);
   if (scan == PAY_THRIFT_SCAN_COMPLETE && info.length == frame->message_len)
     {
       if (info.type == PAY_THRIFT_MSG_ONEWAY)
         return;
-      if (!pay_rpc_process (processor, frame->message, frame->message_len, reply, &error))
-        return;
+      pay_rpc_call_begin (call, dispatcher, &info, NULL);
+      resumed = 0;
+      deferred = FALSE;
+      switch (pay_rpc_call_dispatch (call))
+        {
+        case PAY_RPC_CALL_FAILED:
+          pay_rpc_call_finish (call, FALSE);
+          return;
+        case PAY_RPC_CALL_PENDING:
+          if (!deferred)
+            abort ();
+          pay_rpc_call_return (call, NULL);
+          if (resumed != 1)
+            abort ();
+          break;
+        default:
+          if (deferred || resumed != 0)
+            abort ();
+          break;
+        }
     }
   else if (scan == PAY_THRIFT_SCAN_BAD_HEADER || info.name == NULL)
     return;
   else
-    pay_rpc_write_exception (&info, THRIFT_APPLICATION_EXCEPTION_ERROR_PROTOCOL_ERROR,
-                             "malformed", reply);
+    {
+      pay_rpc_call_begin (call, dispatcher, &info, NULL);
+      pay_rpc_call_return_exception (call, THRIFT_APPLICATION_EXCEPTION_ERROR_PROTOCOL_ERROR,
+                                     "malformed");
+    }
 
-  frame->framing->wrap (frame, reply->data, reply->len, FALSE, out);
-  check_round_trip (frame, reply, out);
+  if (call->state != PAY_RPC_CALL_ANSWERED)
+    abort ();
+  check_status (call);
+  frame->framing->wrap (frame, &call->status, call->reply->data, call->reply->len, FALSE, out);
+  check_round_trip (frame, call->reply, out);
   g_byte_array_set_size (out, 0);
-  frame->framing->wrap (frame, reply->data, reply->len, TRUE, out);
-  check_round_trip (frame, reply, out);
+  frame->framing->wrap (frame, &call->status, call->reply->data, call->reply->len, TRUE, out);
+  check_round_trip (frame, call->reply, out);
+  pay_rpc_call_finish (call, TRUE);
 }
 
 int

@@ -1,66 +1,100 @@
-/* test-rpc.c: the RPC layer without sockets: message scanning, framing, the generated
- * processor driven through our transport, and byte-exact parity with captured Kitex
- * replies (tests/vectors/kitex). */
+/* test-rpc.c: the RPC layer without sockets: message scanning, framing, calls through
+ * the method table (the service's conversions, with stub operations) over our transport,
+ * and byte-exact parity with captured Kitex replies (tests/vectors/kitex). */
 #define _GNU_SOURCE
 #include <string.h>
 
 #include <thrift/c_glib/thrift_application_exception.h>
 
+#include "core/pay-error.h"
 #include "transport/thrift/pay-frame-transport.h"
+#include "transport/thrift/pay-rpc-call.h"
 #include "transport/thrift/pay-rpc-framing.h"
-#include "transport/thrift/pay-rpc-process.h"
+#include "transport/thrift/pay-rpc-handler.h"
 #include "transport/thrift/pay-thrift-fixups.h"
 #include "transport/thrift/pay-thrift-scan.h"
 
 #define MAX_FRAME (1024 * 1024)
+#define STUB_TRANSACTION_ID "00000000-0000-4000-8000-000000000001"
 
-/* ---- a stub handler that answers like the Kitex server that made the vectors ------- */
+/* ---- Charge args that count how often they are decoded --------------------------- */
 
-#define STUB_TYPE_HANDLER (stub_handler_get_type ())
-G_DECLARE_FINAL_TYPE (StubHandler, stub_handler, STUB, HANDLER, paymentPaymentServiceHandler)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (paymentPaymentServiceChargeArgs, g_object_unref)
 
-struct _StubHandler
+#define COUNTED_TYPE_ARGS (counted_args_get_type ())
+G_DECLARE_FINAL_TYPE (CountedArgs, counted_args, COUNTED, ARGS, paymentPaymentServiceChargeArgs)
+
+struct _CountedArgs
 {
-  paymentPaymentServiceHandler parent_instance;
+  paymentPaymentServiceChargeArgs parent_instance;
 };
 
-G_DEFINE_FINAL_TYPE (StubHandler, stub_handler, PAYMENT_TYPE_PAYMENT_SERVICE_HANDLER)
+G_DEFINE_FINAL_TYPE (CountedArgs, counted_args, PAYMENT_TYPE_PAYMENT_SERVICE_CHARGE_ARGS)
 
-static gboolean
-stub_charge (paymentPaymentServiceIf *iface, paymentChargeResp **_return,
-             const paymentChargeReq *req, paymentPaymentError **err, GError **error)
+static guint args_reads;
+
+static gint32
+counted_args_read (ThriftStruct *object, ThriftProtocol *protocol, GError **error)
 {
+  args_reads++;
+  return THRIFT_STRUCT_CLASS (counted_args_parent_class)->read (object, protocol, error);
+}
+
+static void
+counted_args_init (CountedArgs *self)
+{
+}
+
+static void
+counted_args_class_init (CountedArgsClass *klass)
+{
+  THRIFT_STRUCT_CLASS (klass)->read = counted_args_read;
+}
+
+/* ---- the service's method table with stub operations, answering like the Kitex server
+ * that made the vectors --------------------------------------------------------------- */
+
+static PayRpcMethod stub_methods[3];
+static gboolean stub_defer;         /* the stub Charge answers later, not at once */
+static PayRpcCall *stub_deferred;   /* the call it left PENDING */
+
+static void
+stub_charge (gpointer target, PayRpcCall *call, ThriftStruct *args)
+{
+  const paymentChargeReq *req = ((paymentPaymentServiceChargeArgs *) args)->req;
+  GError *error = NULL;
+
   if (req->order_id == 1)
-    {
-      g_object_set (*_return, "transaction_id", "00000000-0000-4000-8000-000000000001", NULL);
-      return TRUE;
-    }
-  if (req->order_id == 3)
-    *err = g_object_new (PAYMENT_TYPE_PAYMENT_ERROR, "code", 4005002,
-                         "message", "order already paid", NULL);
+    g_strlcpy (call->payment.transaction_id, STUB_TRANSACTION_ID, sizeof call->payment.transaction_id);
+  else if (req->order_id == 3)
+    error = g_error_new_literal (PAY_ERROR, 4005002, "order already paid");
   else
-    *err = g_object_new (PAYMENT_TYPE_PAYMENT_ERROR, "code", 4004001,
-                         "message", "invalid card", NULL);
-  return FALSE;
+    error = g_error_new_literal (PAY_ERROR, 4004001, "invalid card");
+  if (stub_defer)
+    {
+      g_assert_null (stub_deferred);
+      g_clear_error (&error);
+      stub_deferred = call;
+      return;
+    }
+  pay_rpc_call_return (call, error);
 }
 
-static void
-stub_handler_init (StubHandler *self)
+static PayRpcDispatcher *
+stub_dispatcher_new (void)
 {
-}
+  g_autoptr(PayMetrics) metrics = pay_metrics_new ();
+  g_autoptr(GObject) target = g_object_new (G_TYPE_OBJECT, NULL);
+  const PayRpcMethod *methods;
+  gsize n_methods;
 
-static void
-stub_handler_class_init (StubHandlerClass *klass)
-{
-  PAYMENT_PAYMENT_SERVICE_HANDLER_CLASS (klass)->charge = stub_charge;
-}
-
-static ThriftProcessor *
-stub_processor_new (void)
-{
-  g_autoptr(StubHandler) handler = g_object_new (STUB_TYPE_HANDLER, NULL);
-
-  return g_object_new (PAYMENT_TYPE_PAYMENT_SERVICE_PROCESSOR, "handler", handler, NULL);
+  methods = pay_rpc_handler_methods (&n_methods);
+  g_assert_cmpuint (n_methods, ==, G_N_ELEMENTS (stub_methods));
+  memcpy (stub_methods, methods, sizeof stub_methods);
+  g_assert_cmpstr (stub_methods[0].name, ==, "Charge");
+  stub_methods[0].args_type = counted_args_get_type;
+  stub_methods[0].start = stub_charge;
+  return pay_rpc_dispatcher_new (stub_methods, G_N_ELEMENTS (stub_methods), target, metrics);
 }
 
 /* ---- helpers ----------------------------------------------------------------------- */
@@ -79,23 +113,54 @@ load_vector (const gchar *name)
   return g_bytes_new_take (data, len);
 }
 
-/* Runs one request through framing + scan + processor + wrap, as a connection does. */
-static GByteArray *
-serve_framed (ThriftProcessor *processor, const guint8 *request, gsize len)
+/* Begins the call of the one request in @request (framing and scan, as a connection
+ * does) and dispatches it. */
+static PayRpcCallState
+begin_call (PayRpcDispatcher *dispatcher, PayRpcCall *call, const guint8 *request, gsize len)
 {
-  PayFrame frame;
   PayThriftMessageInfo info;
-  g_autoptr(GByteArray) reply = g_byte_array_new ();
-  GByteArray *framed = g_byte_array_new ();
-  g_autoptr(GError) error = NULL;
 
-  g_assert_cmpint (pay_framing_next (request, len, MAX_FRAME, &frame), ==, PAY_FRAME_READY);
-  g_assert_cmpuint (frame.consumed, ==, len);
-  g_assert_cmpint (pay_thrift_scan_message (frame.message, frame.message_len, &info), ==,
+  g_assert_cmpint (pay_framing_next (request, len, MAX_FRAME, &call->frame), ==, PAY_FRAME_READY);
+  g_assert_cmpuint (call->frame.consumed, ==, len);
+  g_assert_cmpint (pay_thrift_scan_message (call->frame.message, call->frame.message_len, &info), ==,
                    PAY_THRIFT_SCAN_COMPLETE);
-  g_assert_true (pay_rpc_process (processor, frame.message, frame.message_len, reply, &error));
-  g_assert_no_error (error);
-  frame.framing->wrap (&frame, reply->data, reply->len, FALSE, framed);
+  pay_rpc_call_begin (call, dispatcher, &info, NULL);
+  return pay_rpc_call_dispatch (call);
+}
+
+/* The framed reply of an ANSWERED call, which is then finished. */
+static GByteArray *
+wrap_reply (PayRpcCall *call)
+{
+  GByteArray *framed = g_byte_array_new ();
+
+  g_assert_cmpint (call->state, ==, PAY_RPC_CALL_ANSWERED);
+  call->frame.framing->wrap (&call->frame, &call->status, call->reply->data, call->reply->len,
+                             FALSE, framed);
+  pay_rpc_call_finish (call, TRUE);
+  return framed;
+}
+
+/* Runs one request through framing + scan + call + wrap, as a connection does, with the
+ * stub table; @status gets what the call said its reply was (its message, which the
+ * finished call no longer holds, NULL). */
+static GByteArray *
+serve_framed (const guint8 *request, gsize len, PayReplyStatus *status)
+{
+  g_autoptr(PayRpcDispatcher) dispatcher = stub_dispatcher_new ();
+  PayRpcCall call;
+  GByteArray *framed;
+
+  pay_rpc_call_init (&call);
+  args_reads = 0;
+  g_assert_cmpint (begin_call (dispatcher, &call, request, len), ==, PAY_RPC_CALL_ANSWERED);
+  if (status != NULL)
+    {
+      *status = call.status;
+      status->message = NULL;
+    }
+  framed = wrap_reply (&call);
+  pay_rpc_call_clear (&call);
   return framed;
 }
 
@@ -128,11 +193,15 @@ test_kitex_parity (gconstpointer data)
   g_autofree gchar *resp_name = g_strdup_printf ("kitex-server_%s_%s_response.bin", v->transport, v->kase);
   g_autoptr(GBytes) request = load_vector (req_name);
   g_autoptr(GBytes) response = load_vector (resp_name);
-  g_autoptr(ThriftProcessor) processor = stub_processor_new ();
   g_autoptr(GByteArray) reply = NULL;
+  PayReplyStatus status;
 
-  reply = serve_framed (processor, g_bytes_get_data (request, NULL), g_bytes_get_size (request));
+  reply = serve_framed (g_bytes_get_data (request, NULL), g_bytes_get_size (request), &status);
   assert_bytes_equal (reply->data, reply->len, response);
+  /* decoded once; the code the reply carries is the call's */
+  g_assert_cmpuint (args_reads, ==, 1);
+  g_assert_cmpint (status.msg_type, ==, PAY_THRIFT_MSG_REPLY);
+  g_assert_cmpint (status.code, ==, g_str_equal (v->kase, "case1") ? 0 : 4004001);
 }
 
 static void
@@ -173,11 +242,10 @@ test_kitex_biz_status (gconstpointer data)
   g_autofree gchar *resp_name = g_strdup_printf ("kitex-server_%s_%s_response.bin", c->transport, c->kase);
   g_autoptr(GBytes) request = load_vector (req_name);
   g_autoptr(GBytes) response = load_vector (resp_name);
-  g_autoptr(ThriftProcessor) processor = stub_processor_new ();
   g_autoptr(GByteArray) reply = NULL;
   PayFrame ours, theirs;
 
-  reply = serve_framed (processor, g_bytes_get_data (request, NULL), g_bytes_get_size (request));
+  reply = serve_framed (g_bytes_get_data (request, NULL), g_bytes_get_size (request), NULL);
   g_assert_cmpint (pay_framing_next (reply->data, reply->len, MAX_FRAME, &ours), ==, PAY_FRAME_READY);
   g_assert_cmpint (pay_framing_next (g_bytes_get_data (response, NULL), g_bytes_get_size (response),
                                      MAX_FRAME, &theirs), ==, PAY_FRAME_READY);
@@ -205,14 +273,38 @@ test_unknown_method (void)
   static const guint8 request[] = {
     0, 0, 0, 17, 0x80, 1, 0, 1, 0, 0, 0, 4, 'N', 'o', 'p', 'e', 0, 0, 0, 77, 0
   };
-  g_autoptr(ThriftProcessor) processor = stub_processor_new ();
-  g_autoptr(GByteArray) reply = serve_framed (processor, request, sizeof request);
+  PayReplyStatus status;
+  g_autoptr(GByteArray) reply = serve_framed (request, sizeof request, &status);
   static const guint8 head[] = { 0x80, 1, 0, 3, 0, 0, 0, 4, 'N', 'o', 'p', 'e', 0, 0, 0, 77 };
+  static const gchar message[] = "Invalid method name: 'Nope'";
 
   g_assert_cmpuint (reply->len, >, 4 + sizeof head);
   g_assert_cmpmem (reply->data + 4, sizeof head, head, sizeof head);
   /* type field (id 2, i32) = UNKNOWN_METHOD (1) is in the exception struct */
   g_assert_nonnull (memmem (reply->data, reply->len, "\x08\x00\x02\x00\x00\x00\x01", 7));
+  g_assert_nonnull (memmem (reply->data, reply->len, message, strlen (message)));
+  g_assert_cmpint (status.msg_type, ==, PAY_THRIFT_MSG_EXCEPTION);
+  g_assert_cmpint (status.code, ==, PAY_METRICS_CODE_APPLICATION_ERROR);
+}
+
+/* A name with a NUL inside whose part before it is a method's gets what the generated
+ * processor (which looked names up as C strings) gave it: the arguments decoded, then
+ * that method's TApplicationException INTERNAL_ERROR. */
+static void
+test_method_name_with_nul (void)
+{
+  /* framed CALL "Charge\0x", seqid 5, empty args */
+  static const guint8 request[] = {
+    0, 0, 0, 21, 0x80, 1, 0, 1, 0, 0, 0, 8, 'C', 'h', 'a', 'r', 'g', 'e', 0, 'x', 0, 0, 0, 5, 0
+  };
+  PayReplyStatus status;
+  g_autoptr(GByteArray) reply = serve_framed (request, sizeof request, &status);
+  static const guint8 head[] = { 0x80, 1, 0, 3, 0, 0, 0, 6, 'C', 'h', 'a', 'r', 'g', 'e', 0, 0, 0, 5 };
+
+  g_assert_cmpmem (reply->data + 4, sizeof head, head, sizeof head);
+  g_assert_nonnull (memmem (reply->data, reply->len, "\x08\x00\x02\x00\x00\x00\x06", 7));
+  g_assert_cmpuint (args_reads, ==, 1);
+  g_assert_cmpint (status.code, ==, PAY_METRICS_CODE_APPLICATION_ERROR);
 }
 
 static void
@@ -220,12 +312,63 @@ test_protocol_error_reply (void)
 {
   const PayThriftMessageInfo info = { .type = 1, .name = (const guint8 *) "Charge",
                                       .name_len = 6, .seqid = 9 };
-  g_autoptr(GByteArray) reply = g_byte_array_new ();
+  g_autoptr(PayRpcDispatcher) dispatcher = stub_dispatcher_new ();
   static const guint8 head[] = { 0x80, 1, 0, 3, 0, 0, 0, 6, 'C', 'h', 'a', 'r', 'g', 'e', 0, 0, 0, 9 };
+  PayRpcCall call;
 
-  pay_rpc_write_exception (&info, THRIFT_APPLICATION_EXCEPTION_ERROR_PROTOCOL_ERROR, "bad", reply);
-  g_assert_cmpmem (reply->data, sizeof head, head, sizeof head);
-  g_assert_nonnull (memmem (reply->data, reply->len, "\x08\x00\x02\x00\x00\x00\x07", 7));
+  pay_rpc_call_init (&call);
+  pay_rpc_call_begin (&call, dispatcher, &info, NULL);
+  pay_rpc_call_return_exception (&call, THRIFT_APPLICATION_EXCEPTION_ERROR_PROTOCOL_ERROR, "bad");
+  g_assert_cmpint (call.state, ==, PAY_RPC_CALL_ANSWERED);
+  g_assert_cmpmem (call.reply->data, sizeof head, head, sizeof head);
+  g_assert_nonnull (memmem (call.reply->data, call.reply->len, "\x08\x00\x02\x00\x00\x00\x07", 7));
+  g_assert_cmpint (call.status.msg_type, ==, PAY_THRIFT_MSG_EXCEPTION);
+  pay_rpc_call_finish (&call, TRUE);
+  pay_rpc_call_clear (&call);
+}
+
+static void
+count_resume (gpointer data)
+{
+  (*(guint *) data)++;
+}
+
+/* A call the service answers later: PENDING until pay_rpc_call_return(), which writes
+ * the reply and resumes the connection once; the arguments were decoded once, at the
+ * start, and the reply is Kitex's. */
+static void
+test_pending_call (void)
+{
+  g_autoptr(GBytes) request = load_vector ("kitex-server_framed_case2_request.bin");
+  g_autoptr(GBytes) response = load_vector ("kitex-server_framed_case2_response.bin");
+  g_autoptr(PayRpcDispatcher) dispatcher = stub_dispatcher_new ();
+  g_autoptr(GByteArray) reply = NULL;
+  guint resumed = 0;
+  PayRpcCall call;
+
+  pay_rpc_call_init (&call);
+  call.resume = count_resume;
+  call.resume_data = &resumed;
+  args_reads = 0;
+  stub_defer = TRUE;
+  g_assert_cmpint (begin_call (dispatcher, &call, g_bytes_get_data (request, NULL),
+                               g_bytes_get_size (request)), ==, PAY_RPC_CALL_PENDING);
+  stub_defer = FALSE;
+  g_assert_true (stub_deferred == &call);
+  stub_deferred = NULL;
+  g_assert_cmpuint (call.reply->len, ==, 0);
+  g_assert_cmpuint (resumed, ==, 0);
+
+  pay_rpc_call_return (&call, g_error_new_literal (PAY_ERROR, 4004001, "invalid card"));
+  g_assert_cmpuint (resumed, ==, 1);
+  g_assert_cmpuint (args_reads, ==, 1);
+  g_assert_cmpint (call.status.msg_type, ==, PAY_THRIFT_MSG_REPLY);
+  g_assert_cmpint (call.status.code, ==, 4004001);
+  g_assert_cmpstr (call.status.message, ==, "invalid card");
+  reply = wrap_reply (&call);
+  assert_bytes_equal (reply->data, reply->len, response);
+  g_assert_cmpint (call.state, ==, PAY_RPC_CALL_IDLE);
+  pay_rpc_call_clear (&call);
 }
 
 /* ---- scanner ----------------------------------------------------------------------- */
@@ -601,7 +744,9 @@ main (int argc, char **argv)
       g_test_add_data_func (path, &biz_cases[i], test_kitex_biz_status);
     }
   g_test_add_func ("/payment/rpc/unknown-method", test_unknown_method);
+  g_test_add_func ("/payment/rpc/method-name-with-nul", test_method_name_with_nul);
   g_test_add_func ("/payment/rpc/protocol-error-reply", test_protocol_error_reply);
+  g_test_add_func ("/payment/rpc/pending-call", test_pending_call);
   g_test_add_func ("/payment/rpc/scan/every-truncation", test_scan_every_truncation);
   g_test_add_func ("/payment/rpc/scan/depth-bomb", test_scan_depth_bomb);
   for (gsize i = 0; i < G_N_ELEMENTS (scan_cases); i++)

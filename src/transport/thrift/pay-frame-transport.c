@@ -1,4 +1,4 @@
-/* pay-frame-transport.c: a bounded in-memory ThriftTransport for the generated processor. */
+/* pay-frame-transport.c: a bounded in-memory ThriftTransport for the generated structs. */
 #define G_LOG_DOMAIN "payment-rpc"
 
 #include "transport/thrift/pay-frame-transport.h"

@@ -1,5 +1,5 @@
 /* pay-frame-transport.h: a ThriftTransport over one in-memory message and an output
- * buffer, the only transport the generated processor ever sees. */
+ * buffer, the only transport the generated structs are ever read from or written to. */
 #pragma once
 
 #include "transport/thrift/pay-thrift-autoptr.h"

@@ -1,9 +1,9 @@
 /* pay-rpc-connection.c: per-connection RPC state machine on the main loop.
  *
- * One request at a time: read until the framing yields a whole request, start the
- * call's operation from its decoded arguments, run the generated processor (on the loop)
- * once the outcome is in (see pay-rpc-handler.h), write the reply, then look at the next
- * buffered request. Serial processing is what
+ * One request at a time: read until the framing yields a whole request, hand it to its
+ * call (pay-rpc-call.h: the arguments decoded once, the method started, the reply
+ * written from the outcome), send the reply once the outcome is in, then look at the
+ * next buffered request. Serial processing is what
  * answers pipelined calls in order; not reading while a request is in flight is the
  * back-pressure that bounds the input buffer.
  *
@@ -23,8 +23,6 @@
 #include <thrift/c_glib/thrift_application_exception.h>
 
 #include "transport/thrift/pay-rpc-framing.h"
-#include "transport/thrift/pay-rpc-process.h"
-#include "transport/thrift/pay-rpc-stats.h"
 #include "transport/thrift/pay-thrift-scan.h"
 
 #define READ_CHUNK_BYTES (16 * 1024)
@@ -44,10 +42,8 @@ struct _PayRpcConnection
 
   GSocketConnection *connection;
   GSocket           *socket;
-  PayRpcEngine      *engine;
-  PayRpcHandler     *handler;         /* the engine's processor's */
+  PayRpcDispatcher  *dispatcher;
   PayRpcLimits       limits;
-  PayRpcStats       *stats;
   gchar             *peer;            /* for logs */
 
   GByteArray        *inbuf;           /* received, not yet consumed */
@@ -55,11 +51,8 @@ struct _PayRpcConnection
   gsize              out_sent;        /* bytes of outbuf the socket took */
   GSource           *source;          /* a SocketSource; ready time: the idle timer */
   gint64             last_active_us;
-  PayFrame           frame;           /* the request in flight (points into inbuf) */
   gboolean           busy;            /* a request is in flight or its reply is being sent */
-  PayRpcCall         call;            /* the request in flight, between processor runs */
-  PayRequestRecord   record;          /* of the request in flight, while recording */
-  gboolean           recording;
+  PayRpcCall         call;            /* the request in flight; its frame points into inbuf */
   gboolean           processing;      /* process_input() is running (it loops) */
   gboolean           draining;
   gboolean           closing;         /* close once outbuf is out (close_after_replies()) */
@@ -83,7 +76,7 @@ pay_rpc_connection_init (PayRpcConnection *self)
 {
   self->inbuf = g_byte_array_new ();
   self->outbuf = g_byte_array_new ();
-  self->call.record = &self->record;
+  pay_rpc_call_init (&self->call);
   self->call.resume = resume_call;
   self->call.resume_data = self;
 }
@@ -154,7 +147,7 @@ write_out (PayRpcConnection *self)
             }
           return FALSE;
         }
-      pay_metrics_rpc_reply_written (pay_rpc_stats_get_metrics (self->stats));
+      pay_metrics_rpc_reply_written (pay_rpc_dispatcher_get_metrics (self->dispatcher));
       self->out_sent += (gsize) n;
     }
   g_byte_array_set_size (self->outbuf, 0);
@@ -199,32 +192,22 @@ close_after_replies (PayRpcConnection *self)
   send_reply (self);
 }
 
-/* Counts and logs the request in flight, if it is being recorded: the one place every
- * RPC request with a header passes, answered or dropped. */
+/* Consumes the request in flight from inbuf and sends its reply, if it has one (not a
+ * oneway call), framed like the request; the call is finished (counted and logged).
+ * When answered inside process_input()'s loop, the reply waits for those of the
+ * requests buffered behind it, and all go out in one write when the loop stops. */
 static void
-finish_request_record (PayRpcConnection *self, const GByteArray *reply_message)
+finish_request (PayRpcConnection *self)
 {
-  if (!self->recording)
-    return;
-  self->recording = FALSE;
-  pay_rpc_stats_request_finished (self->stats, &self->record, reply_message->data,
-                                  reply_message->len);
-}
+  PayRpcCall *call = &self->call;
+  gsize consumed = call->frame.consumed;
 
-/* Consumes the request in flight from inbuf and sends @reply_message (may be empty for
- * a oneway call) framed like the request; when answered inside process_input()'s loop,
- * the reply waits for those of the requests buffered behind it, and all go out in one
- * write when the loop stops. */
-static void
-finish_request (PayRpcConnection *self, const GByteArray *reply_message)
-{
-  finish_request_record (self, reply_message);
-
-  if (reply_message->len > 0)
-    self->frame.framing->wrap (&self->frame, reply_message->data, reply_message->len,
+  if (call->state == PAY_RPC_CALL_ANSWERED)
+    call->frame.framing->wrap (&call->frame, &call->status, call->reply->data, call->reply->len,
                                self->draining, self->outbuf);
-  g_byte_array_remove_range (self->inbuf, 0, (guint) self->frame.consumed);
-  memset (&self->frame, 0, sizeof self->frame);
+  pay_rpc_call_finish (call, TRUE);
+  g_byte_array_remove_range (self->inbuf, 0, (guint) consumed);
+  memset (&call->frame, 0, sizeof call->frame);
   if (self->processing && !self->draining && self->outbuf->len < REPLY_BATCH_BYTES)
     {
       self->busy = FALSE;
@@ -235,91 +218,55 @@ finish_request (PayRpcConnection *self, const GByteArray *reply_message)
 
 /* ---- processing -------------------------------------------------------------------- */
 
-/* Runs the processor on the request in flight, on the loop: it answers from the call's
- * outcome (DONE), or by itself (a method it does not know, arguments it cannot read). */
-static void
-run_call (PayRpcConnection *self)
-{
-  g_autoptr(GByteArray) reply = g_byte_array_sized_new (256);
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  pay_rpc_handler_set_call (self->handler, &self->call);
-  ok = pay_rpc_engine_process (self->engine, self->frame.message, self->frame.message_len,
-                               reply, &error);
-  pay_rpc_handler_set_call (self->handler, NULL);
-  pay_rpc_call_reset (&self->call);
-  if (!ok)
-    {
-      g_warning ("%s: request failed without a reply, closing: %s", self->peer,
-                 error != NULL ? error->message : "unknown error");
-      close_after_replies (self);
-      return;
-    }
-  finish_request (self, reply);
-}
-
-/* The service finished the call's operation: the processor answers. */
+/* The service answered the call in flight (pay_rpc_call_return() wrote its reply). */
 static void
 resume_call (gpointer data)
 {
-  g_autoptr(PayRpcConnection) self = data;   /* the reference run_call() took */
+  g_autoptr(PayRpcConnection) self = data;   /* the reference dispatch() took */
 
   if (self->closed)
     {
       /* Dropped with the connection: counted, with no reply. */
-      static const GByteArray none = { NULL, 0 };
-
-      pay_rpc_call_reset (&self->call);
-      finish_request_record (self, &none);
+      pay_rpc_call_finish (&self->call, FALSE);
       return;
     }
-  run_call (self);
+  finish_request (self);
 }
 
-/* Starts the call before the processor runs (see pay-rpc-handler.h), so that it runs
- * once, with the outcome; anything the handler does not start, the processor answers. */
+/* Hands a whole call to its method; it is answered now, or resumes later. */
 static void
 dispatch (PayRpcConnection *self, const PayThriftMessageInfo *info)
 {
-  const gchar *name = (const gchar *) info->name;
-  GType args_type = pay_rpc_handler_args_type (name, info->name_len);
-
-  pay_rpc_stats_request_started (self->stats, info, self->peer, &self->record);
-  self->recording = TRUE;
-  if (args_type != G_TYPE_INVALID)
+  pay_rpc_call_begin (&self->call, self->dispatcher, info, self->peer);
+  switch (pay_rpc_call_dispatch (&self->call))
     {
-      g_autoptr(ThriftStruct) args = pay_rpc_engine_read_args (self->engine, self->frame.message,
-                                                               self->frame.message_len,
-                                                               args_type);
-      if (args != NULL)
-        {
-          pay_rpc_handler_start (self->handler, &self->call, name, info->name_len, args);
-          if (self->call.state == PAY_RPC_CALL_PENDING)
-            {
-              g_object_ref (self);   /* until resume_call() */
-              /* The replies held back for the requests before go out now, not after
-               * this one's I/O; what the socket does not take goes with its reply. */
-              write_out (self);
-              return;
-            }
-        }
+    case PAY_RPC_CALL_PENDING:
+      g_object_ref (self);   /* until resume_call() */
+      /* The replies held back for the requests before go out now, not after this
+       * one's I/O; what the socket does not take goes with its reply. */
+      write_out (self);
+      return;
+    case PAY_RPC_CALL_FAILED:
+      g_warning ("%s: arguments that scanned whole did not decode, closing without a reply",
+                 self->peer);
+      pay_rpc_call_finish (&self->call, FALSE);
+      close_after_replies (self);
+      return;
+    case PAY_RPC_CALL_ANSWERED:
+    default:
+      finish_request (self);
+      return;
     }
-  run_call (self);
 }
 
-/* Answers a whole request whose arguments cannot be decoded, without the processor. */
+/* Answers a whole request whose arguments the scan refused with PROTOCOL_ERROR. */
 static void
 reply_protocol_error (PayRpcConnection *self, const PayThriftMessageInfo *info, const gchar *why)
 {
-  g_autoptr(GByteArray) reply = g_byte_array_new ();
-
   g_info ("%s: undecodable arguments (%s), answering PROTOCOL_ERROR", self->peer, why);
-  pay_rpc_stats_request_started (self->stats, info, self->peer, &self->record);
-  self->recording = TRUE;
-  pay_rpc_write_exception (info, THRIFT_APPLICATION_EXCEPTION_ERROR_PROTOCOL_ERROR,
-                           why, reply);
-  finish_request (self, reply);
+  pay_rpc_call_begin (&self->call, self->dispatcher, info, self->peer);
+  pay_rpc_call_return_exception (&self->call, THRIFT_APPLICATION_EXCEPTION_ERROR_PROTOCOL_ERROR, why);
+  finish_request (self);
 }
 
 /* Answers the buffered requests one after another, as long as each is answered at once;
@@ -353,7 +300,7 @@ process_next (PayRpcConnection *self)
   PayThriftScanResult scan;
 
   switch (pay_framing_next (self->inbuf->data, self->inbuf->len,
-                            self->limits.max_frame_bytes, &self->frame))
+                            self->limits.max_frame_bytes, &self->call.frame))
     {
     case PAY_FRAME_NEED_MORE:
       if (self->draining)
@@ -378,13 +325,13 @@ process_next (PayRpcConnection *self)
   /* Nothing more is read until this request is answered (NEED_MORE above asks again):
    * what the peer sends meanwhile waits in the kernel's buffers, and then the peer. */
   watch (self, 0);
-  scan = pay_thrift_scan_message (self->frame.message, self->frame.message_len, &info);
-  if (scan == PAY_THRIFT_SCAN_COMPLETE && info.length == self->frame.message_len)
+  scan = pay_thrift_scan_message (self->call.frame.message, self->call.frame.message_len, &info);
+  if (scan == PAY_THRIFT_SCAN_COMPLETE && info.length == self->call.frame.message_len)
     {
       if (info.type == PAY_THRIFT_MSG_ONEWAY)
         {
           g_info ("%s: oneway call refused: PaymentService has no oneway method", self->peer);
-          finish_request (self, &(GByteArray){ .data = NULL, .len = 0 });
+          finish_request (self);
           return TRUE;
         }
       dispatch (self, &info);
@@ -495,8 +442,6 @@ pay_rpc_connection_dispose (GObject *object)
   PayRpcConnection *self = PAY_RPC_CONNECTION (object);
 
   stop_watching (self);
-  g_clear_pointer (&self->engine, pay_rpc_engine_unref);
-  g_clear_object (&self->handler);
   g_clear_object (&self->connection);
   G_OBJECT_CLASS (pay_rpc_connection_parent_class)->dispose (object);
 }
@@ -506,10 +451,10 @@ pay_rpc_connection_finalize (GObject *object)
 {
   PayRpcConnection *self = PAY_RPC_CONNECTION (object);
 
-  pay_rpc_call_reset (&self->call);
+  pay_rpc_call_clear (&self->call);
   g_byte_array_unref (self->inbuf);
   g_byte_array_unref (self->outbuf);
-  g_clear_pointer (&self->stats, pay_rpc_stats_unref);
+  g_clear_pointer (&self->dispatcher, pay_rpc_dispatcher_unref);
   g_free (self->peer);
   G_OBJECT_CLASS (pay_rpc_connection_parent_class)->finalize (object);
 }
@@ -543,19 +488,15 @@ describe_peer (GSocketConnection *connection)
 
 PayRpcConnection *
 pay_rpc_connection_new (GSocketConnection  *connection,
-                        PayRpcEngine       *engine,
-                        PayRpcHandler      *handler,
-                        const PayRpcLimits *limits,
-                        PayRpcStats        *stats)
+                        PayRpcDispatcher   *dispatcher,
+                        const PayRpcLimits *limits)
 {
   PayRpcConnection *self = g_object_new (PAY_TYPE_RPC_CONNECTION, NULL);
 
   self->connection = g_object_ref (connection);
   self->socket = g_socket_connection_get_socket (connection);
-  self->engine = pay_rpc_engine_ref (engine);
-  self->handler = g_object_ref (handler);
+  self->dispatcher = pay_rpc_dispatcher_ref (dispatcher);
   self->limits = *limits;
-  self->stats = pay_rpc_stats_ref (stats);
   self->peer = describe_peer (connection);
   return self;
 }

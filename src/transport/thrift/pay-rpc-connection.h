@@ -1,13 +1,10 @@
 /* pay-rpc-connection.h: one RPC client connection on the main loop: reads requests in
- * any known framing, runs each through the generated processor on the loop, writes
- * replies in order. */
+ * any known framing, hands each to its call (pay-rpc-call.h), writes replies in order. */
 #pragma once
 
 #include <gio/gio.h>
-#include "transport/thrift/pay-rpc-handler.h"
-#include "transport/thrift/pay-rpc-process.h"
 
-#include "transport/thrift/pay-rpc-stats.h"
+#include "transport/thrift/pay-rpc-call.h"
 
 G_BEGIN_DECLS
 
@@ -19,14 +16,12 @@ typedef struct {
   guint   idle_timeout_seconds;
 } PayRpcLimits;
 
-/* Takes a reference on @connection, @engine, @handler (the one @engine's processor
- * calls) and @stats (where requests are counted and logged). Emits "closed" once, on the main
- * loop, when the connection is finished for whatever reason. */
+/* Takes a reference on @connection and @dispatcher (where calls go, and are counted
+ * and logged). Emits "closed" once, on the main loop, when the connection is finished
+ * for whatever reason. */
 PayRpcConnection *pay_rpc_connection_new (GSocketConnection  *connection,
-                                          PayRpcEngine       *engine,
-                                          PayRpcHandler      *handler,
-                                          const PayRpcLimits *limits,
-                                          PayRpcStats        *stats);
+                                          PayRpcDispatcher   *dispatcher,
+                                          const PayRpcLimits *limits);
 
 /* Starts reading. */
 void pay_rpc_connection_start (PayRpcConnection *self);

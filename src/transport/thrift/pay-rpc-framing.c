@@ -11,7 +11,6 @@
 #define TTHEADER_MAGIC         0x1000
 #define TTHEADER_FIXED_BYTES   14     /* LENGTH, magic, flags, seqid, header size */
 #define TTHEADER_PROTOCOL_BINARY 0
-#define PAYMENT_ERROR_FIELD_ID 1      /* `throws (1: PaymentError err)` */
 
 static guint32
 read_u32 (const guint8 *b)
@@ -91,8 +90,8 @@ framed_unwrap (const guint8 *buf, gsize len, gsize max_bytes, PayFrame *frame)
 }
 
 static void
-framed_wrap (const PayFrame *request, const guint8 *reply, gsize reply_len, gboolean closing,
-             GByteArray *out)
+framed_wrap (const PayFrame *request, const PayReplyStatus *status, const guint8 *reply,
+             gsize reply_len, gboolean closing, GByteArray *out)
 {
   append_u32 (out, (guint32) reply_len);
   g_byte_array_append (out, reply, (guint) reply_len);
@@ -139,8 +138,8 @@ buffered_unwrap (const guint8 *buf, gsize len, gsize max_bytes, PayFrame *frame)
 }
 
 static void
-buffered_wrap (const PayFrame *request, const guint8 *reply, gsize reply_len, gboolean closing,
-               GByteArray *out)
+buffered_wrap (const PayFrame *request, const PayReplyStatus *status, const guint8 *reply,
+               gsize reply_len, gboolean closing, GByteArray *out)
 {
   g_byte_array_append (out, reply, (guint) reply_len);
 }
@@ -297,17 +296,12 @@ append_string_pair (GByteArray *out, const gchar *key, const guint8 *value, gsiz
  * business error (biz-status, biz-message) and for closing (crrst), then int key 22
  * MsgType, then zero padding to a multiple of four. */
 static void
-ttheader_wrap (const PayFrame *request, const guint8 *reply, gsize reply_len, gboolean closing,
-               GByteArray *out)
+ttheader_wrap (const PayFrame *request, const PayReplyStatus *status, const guint8 *reply,
+               gsize reply_len, gboolean closing, GByteArray *out)
 {
   guint start = out->len;
   guint header_start;
-  guint8 msg_type = 0;
-  gint32 code = 0;
-  const guint8 *message = NULL;
-  gsize message_len = 0;
-  gboolean biz = pay_thrift_reply_exception (reply, reply_len, PAYMENT_ERROR_FIELD_ID,
-                                             &msg_type, &code, &message, &message_len);
+  gboolean biz = status->message != NULL;
   gchar msg_type_text[4];
   gsize header_len;
 
@@ -327,16 +321,17 @@ ttheader_wrap (const PayFrame *request, const guint8 *reply, gsize reply_len, gb
       if (biz)
         {
           gchar code_text[16];
-          gint n = g_snprintf (code_text, sizeof code_text, "%" G_GINT32_FORMAT, code);
+          gint n = g_snprintf (code_text, sizeof code_text, "%" G_GINT32_FORMAT, status->code);
 
           append_string_pair (out, "biz-status", (const guint8 *) code_text, (gsize) n);
-          append_string_pair (out, "biz-message", message, MIN (message_len, G_MAXUINT16));
+          append_string_pair (out, "biz-message", (const guint8 *) status->message,
+                              MIN (strlen (status->message), G_MAXUINT16));
         }
       if (closing)
         append_string_pair (out, "crrst", (const guint8 *) "1", 1);
     }
 
-  g_snprintf (msg_type_text, sizeof msg_type_text, "%u", msg_type);
+  g_snprintf (msg_type_text, sizeof msg_type_text, "%u", status->msg_type);
   append_u8 (out, PAY_TTHEADER_INFO_INTKEY);
   append_u16 (out, 1);
   append_u16 (out, PAY_TTHEADER_KEY_MSG_TYPE);

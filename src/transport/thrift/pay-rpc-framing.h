@@ -4,6 +4,8 @@
 
 #include <glib.h>
 
+#include "transport/thrift/pay-thrift-scan.h"
+
 G_BEGIN_DECLS
 
 #define PAY_FRAMING_SNIFF_BYTES 6   /* enough to tell every known framing apart */
@@ -34,6 +36,16 @@ typedef struct {
 #define PAY_TTHEADER_KEY_FROM_SERVICE 3
 #define PAY_TTHEADER_KEY_MSG_TYPE     22
 
+/* What a reply message says, as the call that wrote it knows (nothing parses it back
+ * out of the reply's bytes): TTHeader repeats it in its header. */
+typedef struct {
+  guint8       msg_type;   /* PAY_THRIFT_MSG_REPLY or PAY_THRIFT_MSG_EXCEPTION; 0: none */
+  gint32       code;       /* the result code: 0, the PaymentError's code, or -1 for a
+                            * TApplicationException or no reply */
+  const gchar *message;    /* a REPLY holding the IDL's PaymentError: its message (the
+                            * client-safe one); NULL otherwise */
+} PayReplyStatus;
+
 typedef enum {
   PAY_FRAME_NEED_MORE,   /* no complete request yet */
   PAY_FRAME_READY,       /* @frame describes one complete request */
@@ -48,10 +60,12 @@ struct _PayFraming {
   gboolean       (*detect) (const guint8 *buf, gsize len);
   /* Extracts the request at the start of @buf, at most @max_bytes of message. */
   PayFrameStatus (*unwrap) (const guint8 *buf, gsize len, gsize max_bytes, PayFrame *frame);
-  /* Appends @reply, framed as the answer to @request, to @out. @closing: the server
-   * will close the connection after this reply (TTHeader then tells the client). */
-  void           (*wrap)   (const PayFrame *request, const guint8 *reply, gsize reply_len,
-                            gboolean closing, GByteArray *out);
+  /* Appends @reply, which @status describes, framed as the answer to @request, to
+   * @out. @closing: the server will close the connection after this reply (TTHeader
+   * then tells the client). */
+  void           (*wrap)   (const PayFrame *request, const PayReplyStatus *status,
+                            const guint8 *reply, gsize reply_len, gboolean closing,
+                            GByteArray *out);
 };
 
 extern const PayFraming pay_framing_framed;

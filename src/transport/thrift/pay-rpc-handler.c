@@ -1,25 +1,11 @@
-/* pay-rpc-handler.c: generated-handler subclass: generated structs <-> PayService. */
+/* pay-rpc-handler.c: the PaymentService method table: generated structs <-> PayService. */
 #define G_LOG_DOMAIN "payment-rpc"
 
 #include "transport/thrift/pay-rpc-handler.h"
 
-#include "core/pay-error.h"
 #include "core/pay-request-log.h"
 #include "domain/pay-money.h"
-
-#include <string.h>
-
-#include <thrift/c_glib/thrift_application_exception.h>
-
-struct _PayRpcHandler
-{
-  paymentPaymentServiceHandler parent_instance;
-
-  PayService *service;
-  PayRpcCall *call;       /* of the processor's current run */
-};
-
-G_DEFINE_FINAL_TYPE (PayRpcHandler, pay_rpc_handler, PAYMENT_TYPE_PAYMENT_SERVICE_HANDLER)
+#include "domain/pay-service.h"
 
 /* What the generated set_property does for one field (copy, mark set), without looking
  * the property up by name and boxing the value in a GValue: g_object_set on these
@@ -36,45 +22,7 @@ G_DEFINE_FINAL_TYPE (PayRpcHandler, pay_rpc_handler, PAYMENT_TYPE_PAYMENT_SERVIC
     (obj)->__isset_##field = TRUE;                                                     \
   } G_STMT_END
 
-static void
-pay_rpc_handler_init (PayRpcHandler *self)
-{
-}
-
-void
-pay_rpc_call_reset (PayRpcCall *call)
-{
-  g_clear_error (&call->error);
-  call->state = PAY_RPC_CALL_FRESH;
-}
-
-void
-pay_rpc_handler_set_call (PayRpcHandler *self, PayRpcCall *call)
-{
-  g_return_if_fail (PAY_IS_RPC_HANDLER (self));
-  self->call = call;
-}
-
-/* The processor ran for a call that pay_rpc_handler_start() did not start (which the
- * connection never does): an internal error for the client, not a wrong answer. */
-static gboolean
-not_started (GError **error)
-{
-  g_set_error_literal (error, THRIFT_APPLICATION_EXCEPTION_ERROR,
-                       THRIFT_APPLICATION_EXCEPTION_ERROR_INTERNAL_ERROR,
-                       "call not started");
-  return FALSE;
-}
-
-/* An operation's callback: keeps its outcome in the call and resumes it. */
-static void
-resume (PayRpcCall *call, GError *error)
-{
-  call->error = error;
-  call->state = PAY_RPC_CALL_DONE;
-  call->resume (call->resume_data);
-}
-
+/* An operation's callback: the outcome is in the call, which answers. */
 static void
 on_charged (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -82,7 +30,7 @@ on_charged (GObject *source, GAsyncResult *result, gpointer user_data)
   GError *error = NULL;
 
   pay_service_charge_finish (PAY_SERVICE (source), result, &call->payment, &error);
-  resume (call, error);
+  pay_rpc_call_return (call, error);
 }
 
 static void
@@ -92,7 +40,7 @@ on_queried (GObject *source, GAsyncResult *result, gpointer user_data)
   GError *error = NULL;
 
   pay_service_query_finish (PAY_SERVICE (source), result, &call->payment, &error);
-  resume (call, error);
+  pay_rpc_call_return (call, error);
 }
 
 static void
@@ -102,38 +50,32 @@ on_refunded (GObject *source, GAsyncResult *result, gpointer user_data)
   GError *error = NULL;
 
   pay_service_refund_finish (PAY_SERVICE (source), result, &call->refund, &error);
-  resume (call, error);
+  pay_rpc_call_return (call, error);
 }
 
-/* The one mapping from a service error to the IDL exception; only a client-safe message
- * leaves (pay_error_describe()). */
+/* Sets a result struct's err (every PaymentService method `throws (1: PaymentError
+ * err)`) from the code and client-safe message of a call that failed: TRUE then. */
 static gboolean
-set_payment_error (paymentPaymentError **err, const GError *error)
+fill_err (const PayRpcCall *call, paymentPaymentError **err, gboolean *isset_err)
 {
-  const gchar *message;
-  gint32 code = pay_error_describe (error, &message);
-
-  *err = g_object_new (PAYMENT_TYPE_PAYMENT_ERROR, "code", code, "message", message, NULL);
-  return FALSE;
-}
-
-/* Whether the processor can answer @call with a result: FALSE with @err (the service's
- * error) or @error (the call was never started) set otherwise. */
-static gboolean
-answerable (PayRpcCall *call, paymentPaymentError **err, GError **error)
-{
-  if (call->state != PAY_RPC_CALL_DONE)
-    return not_started (error);
-  if (call->error != NULL)
-    return set_payment_error (err, call->error);
+  if (call->error == NULL)
+    return FALSE;
+  *err = g_object_new (PAYMENT_TYPE_PAYMENT_ERROR, NULL);
+  SET_VALUE (*err, code, call->status.code);
+  SET_STRING (*err, message, call->status.message);
+  *isset_err = TRUE;
   return TRUE;
 }
 
-/* Starts a FRESH call's Charge: PENDING, or DONE at once when validation fails. */
+/* ---- Charge ------------------------------------------------------------------------ */
+
+/* Starts a Charge: answered at once when validation fails, without the service's round. */
 static void
-start_charge (PayRpcHandler *self, PayRpcCall *call, const paymentChargeReq *req)
+start_charge (gpointer target, PayRpcCall *call, ThriftStruct *args)
 {
+  const paymentChargeReq *req = ((paymentPaymentServiceChargeArgs *) args)->req;
   const paymentCreditCardInfo *card = req->credit_card;
+  GError *error = NULL;
   PayChargeRequest request = {
     .amount = req->amount,
     .has_card = req->__isset_credit_card && card != NULL,
@@ -149,34 +91,43 @@ start_charge (PayRpcHandler *self, PayRpcCall *call, const paymentChargeReq *req
       request.card_exp_year = card->credit_card_expiration_year;
       request.card_exp_month = card->credit_card_expiration_month;
     }
-  call->record->order_id = req->order_id;
-  /* A charge that fails validation is answered now, without the service's round. */
-  call->state = PAY_RPC_CALL_PENDING;
-  if (!pay_service_charge_begin (self->service, &request, NULL, on_charged, call, &call->error))
-    call->state = PAY_RPC_CALL_DONE;
+  call->record.order_id = req->order_id;
+  if (!pay_service_charge_begin (PAY_SERVICE (target), &request, NULL, on_charged, call, &error))
+    pay_rpc_call_return (call, error);
 }
 
-static gboolean
-handler_charge (paymentPaymentServiceIf  *iface,
-                paymentChargeResp       **_return,
-                const paymentChargeReq   *req,
-                paymentPaymentError     **err,
-                GError                  **error)
+static void
+fill_charge (PayRpcCall *call, ThriftStruct *object)
 {
-  PayRpcHandler *self = PAY_RPC_HANDLER (iface);
-  PayRpcCall *call = self->call;
+  paymentPaymentServiceChargeResult *result = (paymentPaymentServiceChargeResult *) object;
 
-  if (!answerable (call, err, error))
-    return FALSE;
-
-  pay_request_record_set_transaction_id (call->record, call->payment.transaction_id);
-  SET_STRING (*_return, transaction_id, call->payment.transaction_id);
-  return TRUE;
+  if (fill_err (call, &result->err, &result->__isset_err))
+    return;
+  pay_request_record_set_transaction_id (&call->record, call->payment.transaction_id);
+  SET_STRING (result->success, transaction_id, call->payment.transaction_id);
+  result->__isset_success = TRUE;
 }
 
-/* ---- the one mapping of PaymentInfo and RefundResp to the generated structs ---------- */
+/* ---- QueryPayment ------------------------------------------------------------------ */
 
-/* Fills the pre-allocated @info from @payment; money becomes major units here. */
+static void
+start_query (gpointer target, PayRpcCall *call, ThriftStruct *args)
+{
+  const paymentQueryPaymentReq *req = ((paymentPaymentServiceQueryPaymentArgs *) args)->req;
+  PayQueryRequest request = {
+    /* An optional string the client set to null arrives unset. */
+    .transaction_id = req->__isset_transaction_id && req->transaction_id != NULL
+                      ? req->transaction_id : NULL,
+    .has_order_id = req->__isset_order_id,
+    .order_id = req->order_id,
+  };
+
+  call->record.order_id = request.has_order_id ? request.order_id : 0;
+  pay_request_record_set_transaction_id (&call->record, request.transaction_id);
+  pay_service_query_async (PAY_SERVICE (target), &request, NULL, on_queried, call);
+}
+
+/* Fills @info from @payment; money becomes major units here. */
 static void
 fill_payment_info (paymentPaymentInfo *info, const PayPayment *payment)
 {
@@ -194,63 +145,23 @@ fill_payment_info (paymentPaymentInfo *info, const PayPayment *payment)
 }
 
 static void
-fill_refund_resp (paymentRefundResp *resp, const PayRefund *refund)
+fill_query (PayRpcCall *call, ThriftStruct *object)
 {
-  SET_STRING (resp, refund_id, refund->refund_id);
-  SET_STRING (resp, transaction_id, refund->transaction_id);
-  SET_VALUE (resp, amount, pay_money_from_cents (refund->amount_cents));
-  SET_VALUE (resp, total_refunded, pay_money_from_cents (refund->total_refunded_cents));
-  SET_VALUE (resp, status, (paymentPaymentStatus) refund->status);
+  paymentPaymentServiceQueryPaymentResult *result = (paymentPaymentServiceQueryPaymentResult *) object;
+
+  if (fill_err (call, &result->err, &result->__isset_err))
+    return;
+  fill_payment_info (result->success->payment, &call->payment);
+  result->success->__isset_payment = TRUE;
+  result->__isset_success = TRUE;
 }
 
-/* ---- QueryPayment and Refund ---------------------------------------------------------- */
-
-/* A query's ids, as the service takes them; notes them in the call's record. */
-static PayQueryRequest
-query_request (PayRpcCall *call, const paymentQueryPaymentReq *req)
-{
-  PayQueryRequest request = {
-    /* An optional string the client set to null arrives unset. */
-    .transaction_id = req->__isset_transaction_id && req->transaction_id != NULL
-                      ? req->transaction_id : NULL,
-    .has_order_id = req->__isset_order_id,
-    .order_id = req->order_id,
-  };
-
-  call->record->order_id = request.has_order_id ? request.order_id : 0;
-  pay_request_record_set_transaction_id (call->record, request.transaction_id);
-  return request;
-}
+/* ---- Refund ------------------------------------------------------------------------ */
 
 static void
-start_query (PayRpcHandler *self, PayRpcCall *call, const paymentQueryPaymentReq *req)
+start_refund (gpointer target, PayRpcCall *call, ThriftStruct *args)
 {
-  PayQueryRequest request = query_request (call, req);
-
-  call->state = PAY_RPC_CALL_PENDING;
-  pay_service_query_async (self->service, &request, NULL, on_queried, call);
-}
-
-static gboolean
-handler_query_payment (paymentPaymentServiceIf      *iface,
-                       paymentQueryPaymentResp     **_return,
-                       const paymentQueryPaymentReq *req,
-                       paymentPaymentError         **err,
-                       GError                      **error)
-{
-  PayRpcHandler *self = PAY_RPC_HANDLER (iface);
-
-  if (!answerable (self->call, err, error))
-    return FALSE;
-
-  fill_payment_info ((*_return)->payment, &self->call->payment);
-  (*_return)->__isset_payment = TRUE;
-  return TRUE;
-}
-
-static PayRefundRequest
-refund_request (PayRpcCall *call, const paymentRefundReq *req)
-{
+  const paymentRefundReq *req = ((paymentPaymentServiceRefundArgs *) args)->req;
   PayRefundRequest request = {
     .transaction_id = req->__isset_transaction_id ? req->transaction_id : NULL,
     .has_amount = req->__isset_amount,
@@ -259,128 +170,39 @@ refund_request (PayRpcCall *call, const paymentRefundReq *req)
     .reason = req->__isset_reason ? req->reason : NULL,
   };
 
-  pay_request_record_set_transaction_id (call->record, request.transaction_id);
-  return request;
+  pay_request_record_set_transaction_id (&call->record, request.transaction_id);
+  pay_service_refund_async (PAY_SERVICE (target), &request, NULL, on_refunded, call);
 }
 
 static void
-start_refund (PayRpcHandler *self, PayRpcCall *call, const paymentRefundReq *req)
+fill_refund (PayRpcCall *call, ThriftStruct *object)
 {
-  PayRefundRequest request = refund_request (call, req);
+  paymentPaymentServiceRefundResult *result = (paymentPaymentServiceRefundResult *) object;
+  paymentRefundResp *resp = result->success;
+  const PayRefund *refund = &call->refund;
 
-  call->state = PAY_RPC_CALL_PENDING;
-  pay_service_refund_async (self->service, &request, NULL, on_refunded, call);
+  if (fill_err (call, &result->err, &result->__isset_err))
+    return;
+  SET_STRING (resp, refund_id, refund->refund_id);
+  SET_STRING (resp, transaction_id, refund->transaction_id);
+  SET_VALUE (resp, amount, pay_money_from_cents (refund->amount_cents));
+  SET_VALUE (resp, total_refunded, pay_money_from_cents (refund->total_refunded_cents));
+  SET_VALUE (resp, status, (paymentPaymentStatus) refund->status);
+  result->__isset_success = TRUE;
 }
 
-static gboolean
-handler_refund (paymentPaymentServiceIf *iface,
-                paymentRefundResp      **_return,
-                const paymentRefundReq  *req,
-                paymentPaymentError    **err,
-                GError                 **error)
-{
-  PayRpcHandler *self = PAY_RPC_HANDLER (iface);
-
-  if (!answerable (self->call, err, error))
-    return FALSE;
-
-  fill_refund_resp (*_return, &self->call->refund);
-  return TRUE;
-}
-
-/* ---- starting a call before the processor runs ------------------------------------------ */
-
-/* The methods whose arguments the connection decodes itself, so that the processor runs
- * once per call, when the outcome is known. */
-typedef struct {
-  const gchar *name;
-  GType      (*args_type) (void);
-  void       (*start) (PayRpcHandler *self, PayRpcCall *call, ThriftStruct *args);
-} Method;
-
-static void
-start_charge_args (PayRpcHandler *self, PayRpcCall *call, ThriftStruct *args)
-{
-  start_charge (self, call, ((paymentPaymentServiceChargeArgs *) args)->req);
-}
-
-static void
-start_query_args (PayRpcHandler *self, PayRpcCall *call, ThriftStruct *args)
-{
-  start_query (self, call, ((paymentPaymentServiceQueryPaymentArgs *) args)->req);
-}
-
-static void
-start_refund_args (PayRpcHandler *self, PayRpcCall *call, ThriftStruct *args)
-{
-  start_refund (self, call, ((paymentPaymentServiceRefundArgs *) args)->req);
-}
-
-static const Method methods[] = {
-  { "Charge", payment_payment_service_charge_args_get_type, start_charge_args },
-  { "QueryPayment", payment_payment_service_query_payment_args_get_type, start_query_args },
-  { "Refund", payment_payment_service_refund_args_get_type, start_refund_args },
+static const PayRpcMethod methods[] = {
+  { "Charge", payment_payment_service_charge_args_get_type,
+    payment_payment_service_charge_result_get_type, start_charge, fill_charge },
+  { "QueryPayment", payment_payment_service_query_payment_args_get_type,
+    payment_payment_service_query_payment_result_get_type, start_query, fill_query },
+  { "Refund", payment_payment_service_refund_args_get_type,
+    payment_payment_service_refund_result_get_type, start_refund, fill_refund },
 };
 
-static const Method *
-find_method (const gchar *name, gsize name_len)
+const PayRpcMethod *
+pay_rpc_handler_methods (gsize *n_methods)
 {
-  for (gsize i = 0; i < G_N_ELEMENTS (methods); i++)
-    if (strlen (methods[i].name) == name_len && memcmp (methods[i].name, name, name_len) == 0)
-      return &methods[i];
-  return NULL;
-}
-
-GType
-pay_rpc_handler_args_type (const gchar *name, gsize name_len)
-{
-  const Method *method = find_method (name, name_len);
-
-  return method != NULL ? method->args_type () : G_TYPE_INVALID;
-}
-
-void
-pay_rpc_handler_start (PayRpcHandler *self,
-                       PayRpcCall    *call,
-                       const gchar   *name,
-                       gsize          name_len,
-                       ThriftStruct  *args)
-{
-  const Method *method = find_method (name, name_len);
-
-  g_return_if_fail (PAY_IS_RPC_HANDLER (self));
-  g_return_if_fail (method != NULL && call->state == PAY_RPC_CALL_FRESH);
-  g_return_if_fail (G_TYPE_CHECK_INSTANCE_TYPE (args, method->args_type ()));
-
-  method->start (self, call, args);
-}
-
-static void
-pay_rpc_handler_dispose (GObject *object)
-{
-  PayRpcHandler *self = PAY_RPC_HANDLER (object);
-
-  g_clear_object (&self->service);
-  G_OBJECT_CLASS (pay_rpc_handler_parent_class)->dispose (object);
-}
-
-static void
-pay_rpc_handler_class_init (PayRpcHandlerClass *klass)
-{
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
-  paymentPaymentServiceHandlerClass *handler_class = PAYMENT_PAYMENT_SERVICE_HANDLER_CLASS (klass);
-
-  object_class->dispose = pay_rpc_handler_dispose;
-  handler_class->charge = handler_charge;
-  handler_class->query_payment = handler_query_payment;
-  handler_class->refund = handler_refund;
-}
-
-PayRpcHandler *
-pay_rpc_handler_new (PayService *service)
-{
-  PayRpcHandler *self = g_object_new (PAY_TYPE_RPC_HANDLER, NULL);
-
-  self->service = g_object_ref (service);
-  return self;
+  *n_methods = G_N_ELEMENTS (methods);
+  return methods;
 }

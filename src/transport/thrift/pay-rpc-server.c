@@ -3,7 +3,6 @@
 
 #include "transport/thrift/pay-rpc-server.h"
 
-
 #include "transport/pay-listener.h"
 #include "transport/thrift/pay-rpc-handler.h"
 
@@ -19,10 +18,8 @@ struct _PayRpcServer
   GObject parent_instance;
 
   GSocketService  *listener;
-  PayRpcEngine    *engine;
-  PayRpcHandler   *handler;
+  PayRpcDispatcher *dispatcher;
   PayRpcLimits     limits;
-  PayRpcStats     *stats;
   GHashTable      *connections;   /* PayRpcConnection* -> owned ref */
   guint16          port;
   gboolean         draining;
@@ -43,7 +40,7 @@ on_connection_closed (PayRpcConnection *connection, gpointer user_data)
 
   g_signal_handlers_disconnect_by_data (connection, self);
   if (g_hash_table_remove (self->connections, connection))
-    pay_metrics_rpc_connection_closed (pay_rpc_stats_get_metrics (self->stats));
+    pay_metrics_rpc_connection_closed (pay_rpc_dispatcher_get_metrics (self->dispatcher));
   if (self->draining && g_hash_table_size (self->connections) == 0)
     g_signal_emit (self, signals[SIGNAL_DRAINED], 0);
 }
@@ -62,10 +59,9 @@ on_incoming (GSocketService    *service,
       g_io_stream_close (G_IO_STREAM (socket_connection), NULL, NULL);
       return TRUE;
     }
-  connection = pay_rpc_connection_new (socket_connection, self->engine, self->handler, &self->limits,
-                                       self->stats);
+  connection = pay_rpc_connection_new (socket_connection, self->dispatcher, &self->limits);
   g_hash_table_add (self->connections, connection);
-  pay_metrics_rpc_connection_opened (pay_rpc_stats_get_metrics (self->stats));
+  pay_metrics_rpc_connection_opened (pay_rpc_dispatcher_get_metrics (self->dispatcher));
   g_signal_connect (connection, "closed", G_CALLBACK (on_connection_closed), self);
   pay_rpc_connection_start (connection);
   return TRUE;
@@ -102,9 +98,7 @@ pay_rpc_server_dispose (GObject *object)
       for_each_connection (self, pay_rpc_connection_close);
       g_clear_pointer (&self->connections, g_hash_table_unref);
     }
-  g_clear_pointer (&self->engine, pay_rpc_engine_unref);
-  g_clear_object (&self->handler);
-  g_clear_pointer (&self->stats, pay_rpc_stats_unref);
+  g_clear_pointer (&self->dispatcher, pay_rpc_dispatcher_unref);
   G_OBJECT_CLASS (pay_rpc_server_parent_class)->dispose (object);
 }
 
@@ -124,13 +118,12 @@ PayRpcServer *
 pay_rpc_server_new (PayService *service, const PayRpcLimits *limits, PayMetrics *metrics)
 {
   PayRpcServer *self = g_object_new (PAY_TYPE_RPC_SERVER, NULL);
-  g_autoptr(ThriftProcessor) processor = NULL;
+  const PayRpcMethod *methods;
+  gsize n_methods;
 
-  self->handler = pay_rpc_handler_new (service);
-  processor = g_object_new (PAYMENT_TYPE_PAYMENT_SERVICE_PROCESSOR, "handler", self->handler, NULL);
-  self->engine = pay_rpc_engine_new (processor);
+  methods = pay_rpc_handler_methods (&n_methods);
+  self->dispatcher = pay_rpc_dispatcher_new (methods, n_methods, G_OBJECT (service), metrics);
   self->limits = *limits;
-  self->stats = pay_rpc_stats_new (metrics);
   return self;
 }
 

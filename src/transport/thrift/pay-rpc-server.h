@@ -11,7 +11,7 @@ G_BEGIN_DECLS
 #define PAY_TYPE_RPC_SERVER (pay_rpc_server_get_type ())
 G_DECLARE_FINAL_TYPE (PayRpcServer, pay_rpc_server, PAY, RPC_SERVER, GObject)
 
-/* Serves @service through the generated processor; counts requests and connections in
+/* Serves @service through the PaymentService method table; counts requests and connections in
  * @metrics. */
 PayRpcServer *pay_rpc_server_new (PayService         *service,
                                   const PayRpcLimits *limits,

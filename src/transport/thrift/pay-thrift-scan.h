@@ -38,15 +38,4 @@ PayThriftScanResult pay_thrift_scan_message (const guint8         *buf,
                                              gsize                 len,
                                              PayThriftMessageInfo *info);
 
-/* When @msg is a REPLY whose result struct sets field @field_id to a struct holding
- * {1: i32 code, 2: string message} (an IDL exception like PaymentError), returns TRUE
- * and points @message into @msg. @msg comes from our own processor. */
-gboolean pay_thrift_reply_exception (const guint8  *msg,
-                                     gsize          len,
-                                     gint16         field_id,
-                                     guint8        *msg_type,
-                                     gint32        *code,
-                                     const guint8 **message,
-                                     gsize         *message_len);
-
 G_END_DECLS
