@@ -4,6 +4,9 @@
 #define _GNU_SOURCE
 #include <string.h>
 
+#include <gio/gio.h>
+
+#include <thrift/c_glib/protocol/thrift_binary_protocol.h>
 #include <thrift/c_glib/thrift_application_exception.h>
 
 #include "core/pay-error.h"
@@ -20,6 +23,10 @@
 /* ---- Charge args that count how often they are decoded --------------------------- */
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (paymentPaymentServiceChargeArgs, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (paymentPaymentServiceQueryPaymentArgs, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (paymentPaymentServiceQueryPaymentResult, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (paymentPaymentServiceRefundArgs, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (paymentPaymentServiceRefundResult, g_object_unref)
 
 #define COUNTED_TYPE_ARGS (counted_args_get_type ())
 G_DECLARE_FINAL_TYPE (CountedArgs, counted_args, COUNTED, ARGS, paymentPaymentServiceChargeArgs)
@@ -80,6 +87,48 @@ stub_charge (gpointer target, PayRpcCall *call, ThriftStruct *args)
   pay_rpc_call_return (call, error);
 }
 
+/* QueryPayment: order 404 fails with a driver's error, which must not reach the client;
+ * any other query finds one fixed payment. */
+static void
+stub_query (gpointer target, PayRpcCall *call, ThriftStruct *args)
+{
+  const paymentQueryPaymentReq *req = ((paymentPaymentServiceQueryPaymentArgs *) args)->req;
+  PayPayment *payment = &call->payment;
+
+  if (req->order_id == 404)
+    {
+      pay_rpc_call_return (call, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED,
+                                                      "driver text with secrets"));
+      return;
+    }
+  g_strlcpy (payment->transaction_id, STUB_TRANSACTION_ID, sizeof payment->transaction_id);
+  payment->order_id = req->order_id;
+  payment->user_id = 77;
+  payment->amount_cents = 12345;
+  payment->refunded_cents = 45;
+  payment->status = PAY_STATUS_PARTIALLY_REFUNDED;
+  g_strlcpy (payment->payment_method, "credit_card", sizeof payment->payment_method);
+  g_strlcpy (payment->card_brand, "visa", sizeof payment->card_brand);
+  g_strlcpy (payment->card_last4, "1111", sizeof payment->card_last4);
+  payment->created_at_ms = 1700000000000;
+  payment->updated_at_ms = 1700000000123;
+  pay_rpc_call_return (call, NULL);
+}
+
+static void
+stub_refund (gpointer target, PayRpcCall *call, ThriftStruct *args)
+{
+  const paymentRefundReq *req = ((paymentPaymentServiceRefundArgs *) args)->req;
+  PayRefund *refund = &call->refund;
+
+  g_strlcpy (refund->refund_id, "00000000-0000-4000-8000-0000000000rf", sizeof refund->refund_id);
+  g_strlcpy (refund->transaction_id, req->transaction_id, sizeof refund->transaction_id);
+  refund->amount_cents = 250;
+  refund->total_refunded_cents = 12345;
+  refund->status = PAY_STATUS_REFUNDED;
+  pay_rpc_call_return (call, NULL);
+}
+
 static PayRpcDispatcher *
 stub_dispatcher_new (void)
 {
@@ -92,8 +141,12 @@ stub_dispatcher_new (void)
   g_assert_cmpuint (n_methods, ==, G_N_ELEMENTS (stub_methods));
   memcpy (stub_methods, methods, sizeof stub_methods);
   g_assert_cmpstr (stub_methods[0].name, ==, "Charge");
+  g_assert_cmpstr (stub_methods[1].name, ==, "QueryPayment");
+  g_assert_cmpstr (stub_methods[2].name, ==, "Refund");
   stub_methods[0].args_type = counted_args_get_type;
   stub_methods[0].start = stub_charge;
+  stub_methods[1].start = stub_query;
+  stub_methods[2].start = stub_refund;
   return pay_rpc_dispatcher_new (stub_methods, G_N_ELEMENTS (stub_methods), target, metrics);
 }
 
@@ -369,6 +422,132 @@ test_pending_call (void)
   assert_bytes_equal (reply->data, reply->len, response);
   g_assert_cmpint (call.state, ==, PAY_RPC_CALL_IDLE);
   pay_rpc_call_clear (&call);
+}
+
+/* ---- the service's conversions of QueryPayment and Refund ------------------------ */
+
+/* A framed CALL of @method carrying @args. */
+static GByteArray *
+encode_call (const gchar *method, ThriftStruct *args)
+{
+  GByteArray *out = g_byte_array_new ();
+  g_autoptr(PayFrameTransport) transport = pay_frame_transport_new (NULL, 0, out);
+  g_autoptr(ThriftProtocol) protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport",
+                                                     transport, NULL);
+  guint32 len;
+
+  g_byte_array_set_size (out, 4);
+  g_assert_cmpint (thrift_protocol_write_message_begin (protocol, method, T_CALL, 41, NULL), >=, 0);
+  g_assert_cmpint (thrift_struct_write (args, protocol, NULL), >=, 0);
+  len = GUINT32_TO_BE (out->len - 4);
+  memcpy (out->data, &len, 4);
+  return out;
+}
+
+/* Reads the framed REPLY @reply of @method into a new @result_type struct. */
+static ThriftStruct *
+decode_reply (GByteArray *reply, const gchar *method, GType result_type)
+{
+  g_autoptr(PayFrameTransport) transport = pay_frame_transport_new (reply->data + 4, reply->len - 4, NULL);
+  g_autoptr(ThriftProtocol) protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport",
+                                                     transport, NULL);
+  ThriftStruct *result = g_object_new (result_type, NULL);
+  g_autofree gchar *name = NULL;
+  ThriftMessageType type;
+  gint32 seqid;
+
+  g_assert_cmpint (thrift_protocol_read_message_begin (protocol, &name, &type, &seqid, NULL), >=, 0);
+  g_assert_cmpstr (name, ==, method);
+  g_assert_cmpint (type, ==, T_REPLY);
+  g_assert_cmpint (seqid, ==, 41);
+  g_assert_cmpint (thrift_struct_read (result, protocol, NULL), >=, 0);
+  g_assert_cmpuint (pay_frame_transport_remaining (transport), ==, 0);
+  return result;
+}
+
+static GByteArray *
+serve_query (gint64 order_id, PayReplyStatus *status)
+{
+  g_autoptr(paymentPaymentServiceQueryPaymentArgs) args =
+    g_object_new (PAYMENT_TYPE_PAYMENT_SERVICE_QUERY_PAYMENT_ARGS, NULL);
+  g_autoptr(GByteArray) request = NULL;
+
+  g_object_set (args->req, "order_id", order_id, NULL);
+  request = encode_call ("QueryPayment", THRIFT_STRUCT (args));
+  return serve_framed (request->data, request->len, status);
+}
+
+/* A payment found: PaymentInfo field by field, money in major units. */
+static void
+test_query_conversion (void)
+{
+  PayReplyStatus status;
+  g_autoptr(GByteArray) reply = serve_query (9, &status);
+  g_autoptr(paymentPaymentServiceQueryPaymentResult) result =
+    (paymentPaymentServiceQueryPaymentResult *) decode_reply (reply, "QueryPayment",
+                                                              PAYMENT_TYPE_PAYMENT_SERVICE_QUERY_PAYMENT_RESULT);
+  const paymentPaymentInfo *info = result->success->payment;
+
+  g_assert_cmpint (status.code, ==, 0);
+  g_assert_true (result->__isset_success && !result->__isset_err);
+  g_assert_true (result->success->__isset_payment);
+  g_assert_cmpstr (info->transaction_id, ==, STUB_TRANSACTION_ID);
+  g_assert_cmpint (info->order_id, ==, 9);
+  g_assert_cmpint (info->user_id, ==, 77);
+  g_assert_cmpfloat (info->amount, ==, 123.45);
+  g_assert_cmpfloat (info->refunded_amount, ==, 0.45);
+  g_assert_cmpint (info->status, ==, PAYMENT_PAYMENT_STATUS_PARTIALLY_REFUNDED);
+  g_assert_cmpstr (info->payment_method, ==, "credit_card");
+  g_assert_cmpstr (info->card_brand, ==, "visa");
+  g_assert_cmpstr (info->card_last4, ==, "1111");
+  g_assert_cmpint (info->created_at, ==, 1700000000000);
+  g_assert_cmpint (info->updated_at, ==, 1700000000123);
+}
+
+/* An error from outside PAY_ERROR: the client gets the code and the table's message,
+ * never the error's own text, in the reply and in the status TTHeader repeats. */
+static void
+test_query_error_masked (void)
+{
+  const gchar *message;
+  g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED, "x");
+  gint32 code = pay_error_describe (error, &message);
+  PayReplyStatus status;
+  g_autoptr(GByteArray) reply = serve_query (404, &status);
+  g_autoptr(paymentPaymentServiceQueryPaymentResult) result =
+    (paymentPaymentServiceQueryPaymentResult *) decode_reply (reply, "QueryPayment",
+                                                              PAYMENT_TYPE_PAYMENT_SERVICE_QUERY_PAYMENT_RESULT);
+
+  g_assert_null (memmem (reply->data, reply->len, "secrets", 7));
+  g_assert_cmpint (status.msg_type, ==, PAY_THRIFT_MSG_REPLY);
+  g_assert_cmpint (status.code, ==, code);
+  g_assert_true (!result->__isset_success && result->__isset_err);
+  g_assert_cmpint (result->err->code, ==, code);
+  g_assert_cmpstr (result->err->message, ==, message);
+}
+
+static void
+test_refund_conversion (void)
+{
+  g_autoptr(paymentPaymentServiceRefundArgs) args =
+    g_object_new (PAYMENT_TYPE_PAYMENT_SERVICE_REFUND_ARGS, NULL);
+  g_autoptr(GByteArray) request = NULL;
+  g_autoptr(GByteArray) reply = NULL;
+  g_autoptr(paymentPaymentServiceRefundResult) result = NULL;
+  const paymentRefundResp *resp;
+
+  g_object_set (args->req, "transaction_id", STUB_TRANSACTION_ID, "refund_request_id", "r1", NULL);
+  request = encode_call ("Refund", THRIFT_STRUCT (args));
+  reply = serve_framed (request->data, request->len, NULL);
+  result = (paymentPaymentServiceRefundResult *) decode_reply (reply, "Refund",
+                                                               PAYMENT_TYPE_PAYMENT_SERVICE_REFUND_RESULT);
+  resp = result->success;
+  g_assert_true (result->__isset_success && !result->__isset_err);
+  g_assert_cmpstr (resp->refund_id, ==, "00000000-0000-4000-8000-0000000000rf");
+  g_assert_cmpstr (resp->transaction_id, ==, STUB_TRANSACTION_ID);
+  g_assert_cmpfloat (resp->amount, ==, 2.5);
+  g_assert_cmpfloat (resp->total_refunded, ==, 123.45);
+  g_assert_cmpint (resp->status, ==, PAYMENT_PAYMENT_STATUS_REFUNDED);
 }
 
 /* ---- scanner ----------------------------------------------------------------------- */
@@ -747,6 +926,9 @@ main (int argc, char **argv)
   g_test_add_func ("/payment/rpc/method-name-with-nul", test_method_name_with_nul);
   g_test_add_func ("/payment/rpc/protocol-error-reply", test_protocol_error_reply);
   g_test_add_func ("/payment/rpc/pending-call", test_pending_call);
+  g_test_add_func ("/payment/rpc/handler/query", test_query_conversion);
+  g_test_add_func ("/payment/rpc/handler/query-error-masked", test_query_error_masked);
+  g_test_add_func ("/payment/rpc/handler/refund", test_refund_conversion);
   g_test_add_func ("/payment/rpc/scan/every-truncation", test_scan_every_truncation);
   g_test_add_func ("/payment/rpc/scan/depth-bomb", test_scan_depth_bomb);
   for (gsize i = 0; i < G_N_ELEMENTS (scan_cases); i++)
