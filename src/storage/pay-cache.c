@@ -1,56 +1,41 @@
-/* pay-cache.c: PayCache, the Redis cache of payment records: one hiredis async connection
- * on the cache's GMainContext, fed from any thread. Stores and reads are here, the
- * connection (hiredis's loop hooks, reconnects with capped backoff, the watchdog) in
- * pay-cache-connection.c, lookups built on the reads in pay-cache-lookup.c. */
+/* pay-cache.c: PayCache, the Redis cache of payment records, built on one PayRedisClient
+ * (the connection, its deadlines and failure books): the record's keys, the Lua script
+ * that guards its writes (run by SHA1, EVALSHA, and the connection renewed on NOSCRIPT),
+ * stores and lookups. pay-cache-record maps a payment to the record's fields. */
 #define G_LOG_DOMAIN "payment-storage"
 
 #include "storage/pay-cache.h"
-#include "storage/pay-cache-private.h"
 
-#include <hiredis/async.h>
-#include <hiredis/hiredis.h>
 #include <string.h>
 
 #include "core/pay-error.h"
 #include "core/pay-text.h"
+#include "domain/pay-payment-cache.h"
 #include "storage/pay-cache-record.h"
+#include "storage/pay-redis-client.h"
 
-/* Both keys of one record go out together: EVAL (the guarded write of the HASH
+/* Both keys of one record go out together: EVALSHA (the guarded write of the HASH
  * payment:tx:...), then SET payment:order:.... */
 #define PAY_CACHE_COMMANDS_PER_STORE 2
 
-#include "domain/pay-payment-cache.h"
+struct _PayCache
+{
+  GObject parent_instance;
+
+  PayRedisClient *client;
+  GMainContext   *context;
+  guint           ttl_seconds;
+  const gchar    *store_script_sha;  /* the client's, for EVALSHA */
+
+  /* Any thread. */
+  gint            hits;              /* atomic; see pay_cache_count_lookup() */
+  gint            misses;            /* atomic */
+};
+
 static void pay_cache_payment_cache_init (PayPaymentCacheInterface *iface);
 G_DEFINE_FINAL_TYPE_WITH_CODE (PayCache, pay_cache, G_TYPE_OBJECT,
                                G_IMPLEMENT_INTERFACE (PAY_TYPE_PAYMENT_CACHE,
                                                       pay_cache_payment_cache_init))
-
-typedef enum {
-  CACHE_OP_STORE,      /* both keys of a record */
-  CACHE_OP_GET,        /* one string key */
-  CACHE_OP_RECORD,     /* the fields of one record's HASH */
-} CacheOpKind;
-
-/* One store or read: an g_atomic_rc_box with one reference for the hand-over to the
- * context and one per command queued in hiredis. An operation with a callback is also in
- * self->waiting until it completes, where the watchdog times it out. */
-typedef struct {
-  PayCache          *self;       /* borrowed; valid while hiredis holds the op (self owns ac) */
-  PayCache          *hold;       /* strong ref until the op has been handed to hiredis */
-  CacheOpKind        kind;
-  PayPayment         payment;    /* CACHE_OP_STORE */
-  gboolean           created;    /* CACHE_OP_STORE: a record just created, never cached */
-  gchar             *key;        /* CACHE_OP_GET, CACHE_OP_RECORD */
-  PayCacheGetFunc    got;        /* CACHE_OP_GET */
-  PayCacheRecordFunc got_record; /* CACHE_OP_RECORD */
-  PayCacheStoreFunc  stored;     /* CACHE_OP_STORE; NULL for fire-and-forget */
-  gpointer           user_data;
-  gint64             deadline_us;
-  GList              link;       /* in self->waiting while link.data != NULL */
-  guint              replies_pending;
-  gboolean           failed;
-  gboolean           completed;
-} CacheOp;
 
 /* Writes the record HASH KEYS[1]: its fields and values are ARGV[3], ARGV[4], ...; TTL
  * ARGV[1] seconds (0 = none). ARGV[2] is the guard:
@@ -59,8 +44,10 @@ typedef struct {
  *   Refunded totals only grow, so a record read from MySQL before a refund, and stored
  *   after the refund updated the cache, cannot replace the newer record.
  * Whatever else is under KEYS[1] (not a record, or an older one) is replaced whole, so the
- * HASH holds exactly the fields written. Returns 1 when written, 0 when kept. */
-const gchar pay_cache_store_record_script[] =
+ * HASH holds exactly the fields written. Returns 1 when written, 0 when kept. Each
+ * connection loads it first (the client's SCRIPT LOAD), and writes name it by its SHA1:
+ * the script's text does not travel, nor is it hashed, per write. */
+static const gchar store_record_script[] =
   "local key, ttl, guard = KEYS[1], tonumber(ARGV[1]), ARGV[2] "
   "local kind = redis.call('TYPE', key).ok "
   "if kind ~= 'none' then "
@@ -75,165 +62,86 @@ const gchar pay_cache_store_record_script[] =
   "if ttl > 0 then redis.call('EXPIRE', key, ttl) end "
   "return 1";
 
-/* ---- operations ----------------------------------------------------------------------- */
-
-static void op_release (gpointer op);
-
+/* Counts one operation's outcome in the client's books: @error (the client's failure)
+ * or @refused (a reply the operation cannot use) makes it a failure. */
 static gboolean
-op_has_callback (const CacheOp *op)
+note_outcome (PayCache *self, const GError *error, const gchar *refused)
 {
-  return op->got != NULL || op->got_record != NULL || op->stored != NULL;
-}
-
-/* Hands a record read's fields (@reply: HMGET's array, NULL when there is no record) to
- * its callback. */
-static void
-op_deliver_record (CacheOp *op, gboolean ok, const redisReply *reply)
-{
-  const gchar *values[PAY_CACHE_RECORD_N_FIELDS];
-  gsize lens[PAY_CACHE_RECORD_N_FIELDS];
-  gboolean any = FALSE;
-
-  if (!ok || reply == NULL)
+  if (error == NULL && refused == NULL)
     {
-      op->got_record (ok, NULL, NULL, op->user_data);
-      return;
+      pay_redis_client_note_success (self->client);
+      return TRUE;
     }
-  for (gsize i = 0; i < PAY_CACHE_RECORD_N_FIELDS; i++)
-    {
-      const redisReply *element = reply->element[i];
-
-      values[i] = element->type == REDIS_REPLY_STRING ? element->str : NULL;
-      lens[i] = values[i] != NULL ? element->len : 0;
-      any = any || values[i] != NULL;
-    }
-  /* HMGET answers a missing key with no field at all: no record. */
-  op->got_record (TRUE, any ? values : NULL, any ? lens : NULL, op->user_data);
-}
-
-/* Finishes @op once: calls its callback (a GET's or HMGET's answer, if any, in @reply) and
- * counts the outcome. Later replies to a completed op (timed out) are ignored. */
-static void
-op_complete (CacheOp *op, gboolean ok, const gchar *reason, const redisReply *reply)
-{
-  if (op->completed)
-    return;
-  op->completed = TRUE;
-
-  if (op->link.data != NULL)
-    {
-      g_queue_unlink (&op->self->waiting, &op->link);
-      op->link.data = NULL;
-    }
-  if (ok)
-    pay_cache_note_success (op->self);
-  else
-    pay_cache_note_failure (op->self, reason);
-
-  if (op->got != NULL)
-    op->got (ok, ok && reply != NULL ? reply->str : NULL, ok && reply != NULL ? reply->len : 0,
-             op->user_data);
-  else if (op->got_record != NULL)
-    op_deliver_record (op, ok, reply);
-  else if (op->stored != NULL)
-    op->stored (ok, op->user_data);
-  /* The waiting queue held a reference; the caller holds another. */
-  if (op_has_callback (op))
-    op_release (op);
-}
-
-static void
-op_clear (gpointer data)
-{
-  CacheOp *op = data;
-
-  g_clear_object (&op->hold);
-  g_free (op->key);
-}
-
-static void
-op_release (gpointer op)
-{
-  g_atomic_rc_box_release_full (op, op_clear);
-}
-
-/* The hand-over to the context is done: hiredis now holds what it needs, and self is kept
- * alive by whoever owns it (its dispose frees ac, which answers every command). */
-static void
-op_handed_over (gpointer data)
-{
-  CacheOp *op = data;
-
-  g_clear_object (&op->hold);
-  op_release (op);
-}
-
-/* Completes, as failed, every waiting operation whose deadline is past (all of them when
- * @all): the oldest are first. */
-void
-pay_cache_expire_waiting (PayCache *self, gboolean all, const gchar *reason)
-{
-  gint64 now = g_get_monotonic_time ();
-  GList *head;
-
-  while ((head = g_queue_peek_head_link (&self->waiting)) != NULL)
-    {
-      CacheOp *op = head->data;
-
-      if (!all && op->deadline_us > now)
-        break;
-      g_atomic_rc_box_acquire (op);
-      op_complete (op, FALSE, reason, NULL);
-      op_release (op);
-    }
+  pay_redis_client_note_failure (self->client, error != NULL ? error->message : refused);
+  return FALSE;
 }
 
 /* ---- storing ------------------------------------------------------------------------ */
 
-/* The watchdog's books: @n more replies to wait for on the current connection. */
+/* One store: an g_atomic_rc_box with one reference for the hand-over to the context and
+ * one per command sent. */
+typedef struct {
+  PayCache          *self;       /* borrowed once handed over: self's dispose stops the
+                                  * client, which answers every command */
+  PayCache          *hold;       /* strong ref until the store has been handed over */
+  PayPayment         payment;
+  gboolean           created;    /* a record just created, never cached */
+  PayCacheStoreFunc  stored;     /* NULL for fire-and-forget */
+  gpointer           user_data;
+  guint              replies_pending;
+  gboolean           completed;
+} StoreOp;
+
 static void
-note_queued (PayCache *self, guint n)
+store_clear (gpointer data)
 {
-  if (self->replies_pending == 0)
-    self->last_progress_us = g_get_monotonic_time ();
-  self->replies_pending += n;
+  StoreOp *op = data;
+
+  g_clear_object (&op->hold);
 }
 
-/* The watchdog's books: a reply arrived (NULL: the connection is going away). */
 static void
-note_reply (PayCache *self, const redisAsyncContext *ac, const redisReply *reply)
+store_release (gpointer op)
 {
-  if (reply != NULL && ac == self->ac)
-    {
-      self->replies_pending--;
-      self->last_progress_us = g_get_monotonic_time ();
-    }
+  g_atomic_rc_box_release_full (op, store_clear);
+}
+
+/* Finishes @op once: counts the outcome and calls its callback. */
+static void
+store_complete (StoreOp *op, const GError *error, const gchar *refused)
+{
+  gboolean ok;
+
+  if (op->completed)
+    return;
+  op->completed = TRUE;
+  ok = note_outcome (op->self, error, refused);
+  if (op->stored != NULL)
+    op->stored (ok, op->user_data);
 }
 
 static void
-store_reply_cb (redisAsyncContext *ac, void *reply_data, void *privdata)
+store_replied (PayRedisClient *client, const redisReply *reply, const GError *error,
+               gpointer user_data)
 {
-  CacheOp *op = privdata;
-  redisReply *reply = reply_data;
+  StoreOp *op = user_data;
 
-  note_reply (op->self, ac, reply);
-  if (reply == NULL)
-    op->failed = TRUE;
+  op->replies_pending--;
+  if (error != NULL)
+    store_complete (op, error, NULL);
   else if (reply->type == REDIS_REPLY_ERROR)
     {
       g_autofree gchar *reason = g_strdup_printf ("store refused: %s", reply->str);
 
-      op->failed = TRUE;
-      op_complete (op, FALSE, reason, NULL);
+      store_complete (op, NULL, reason);
       /* The server lost the script (SCRIPT FLUSH, a restart behind a proxy): a new
        * connection loads it again. */
-      if (g_str_has_prefix (reply->str, "NOSCRIPT") && ac == op->self->ac)
-        pay_cache_drop_connection (op->self, reason);
+      if (g_str_has_prefix (reply->str, "NOSCRIPT"))
+        pay_redis_client_reconnect (client, reason);
     }
-
-  if (--op->replies_pending == 0)
-    op_complete (op, !op->failed, "connection lost", NULL);
-  op_release (op);
+  else if (op->replies_pending == 0)
+    store_complete (op, NULL, NULL);
+  store_release (op);
 }
 
 /* @value in decimal into @buf, as one command argument. */
@@ -246,11 +154,11 @@ decimal (gchar *buf, gsize size, guint64 value)
   return buf;
 }
 
-/* Queues SET payment:order:<id> <transaction id> [EX ttl] (TTL 0 means no expiry: Redis
+/* Sends SET payment:order:<id> <transaction id> [EX ttl] (TTL 0 means no expiry: Redis
  * rejects EX 0). Built from an argument vector: hiredis's format-string parser showed in
  * the profile. */
-static int
-queue_order_key (PayCache *self, CacheOp *op)
+static void
+send_order_key (PayCache *self, StoreOp *op)
 {
   const char *argv[5];
   size_t lens[5];
@@ -265,22 +173,22 @@ queue_order_key (PayCache *self, CacheOp *op)
   ARG ("SET");
   ARG (key);
   ARG (op->payment.transaction_id);
-  if (self->settings.ttl_seconds > 0)
+  if (self->ttl_seconds > 0)
     {
       ARG ("EX");
-      ARG (decimal (ttl, sizeof ttl, self->settings.ttl_seconds));
+      ARG (decimal (ttl, sizeof ttl, self->ttl_seconds));
     }
 #undef ARG
-  return redisAsyncCommandArgv (self->ac, store_reply_cb, op, argc, argv, lens);
+  pay_redis_client_command (self->client, argc, argv, lens, store_replied, op);
 }
 
-/* Queues the script writing the record's HASH: EVALSHA sha 1 key ttl guard field value
+/* Sends the script writing the record's HASH: EVALSHA sha 1 key ttl guard field value
  * .... A record just created has no older version to guard against, but the charge is
  * answered before this reaches Redis: whatever another instance stored under the new key
  * meanwhile (a query's read, a refund) is at least as new, so it is written only if the
  * key does not exist. */
-static int
-queue_record (PayCache *self, CacheOp *op)
+static void
+send_record (PayCache *self, StoreOp *op)
 {
   enum { HEAD = 6, ARGC = HEAD + 2 * PAY_CACHE_RECORD_N_FIELDS };
   const char *argv[ARGC];
@@ -297,7 +205,7 @@ queue_record (PayCache *self, CacheOp *op)
   argv[1] = self->store_script_sha;
   argv[2] = "1";
   argv[3] = key;
-  argv[4] = decimal (ttl, sizeof ttl, self->settings.ttl_seconds);
+  argv[4] = decimal (ttl, sizeof ttl, self->ttl_seconds);
   argv[5] = op->created ? "new"
                         : decimal (refunded, sizeof refunded, (guint64) MAX (op->payment.refunded_cents, 0));
   for (guint i = 0; i < HEAD; i++)
@@ -310,169 +218,175 @@ queue_record (PayCache *self, CacheOp *op)
       argv[HEAD + 2 * i + 1] = record.values[i];
       lens[HEAD + 2 * i + 1] = record.lens[i];
     }
-  return redisAsyncCommandArgv (self->ac, store_reply_cb, op, ARGC, argv, lens);
+  pay_redis_client_command (self->client, ARGC, argv, lens, store_replied, op);
 }
 
-/* Runs on the context: queues both keys' writes, pipelined. */
+/* Runs on the context: sends both keys' writes, pipelined. */
 static gboolean
-store_dispatch (CacheOp *op)
+store_dispatch (gpointer data)
 {
+  StoreOp *op = data;
   PayCache *self = op->self;
-  guint queued = 0;
 
-  for (guint i = 0; i < PAY_CACHE_COMMANDS_PER_STORE; i++)
+  if (!pay_redis_client_is_connected (self->client))
     {
-      g_atomic_rc_box_acquire (op);
-      if ((i == 0 ? queue_record (self, op) : queue_order_key (self, op)) == REDIS_OK)
-        queued++;
-      else
-        {
-          op->failed = TRUE;
-          op_release (op);
-        }
-    }
+      g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
+                                                     "not connected");
 
-  if (queued == 0)
-    {
-      op_complete (op, FALSE, "command not queued", NULL);
+      store_complete (op, error, NULL);
       return G_SOURCE_REMOVE;
     }
-  op->replies_pending = queued;
-  note_queued (self, queued);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-get_reply_cb (redisAsyncContext *ac, void *reply_data, void *privdata)
-{
-  CacheOp *op = privdata;
-  redisReply *reply = reply_data;
-  const gchar *refused = NULL;
-
-  note_reply (op->self, ac, reply);
-  if (reply == NULL)
-    op_complete (op, FALSE, "connection lost", NULL);
-  else if (reply->type == REDIS_REPLY_NIL)
-    op_complete (op, TRUE, NULL, NULL);
-  else if (op->kind == CACHE_OP_GET && reply->type == REDIS_REPLY_STRING)
-    op_complete (op, TRUE, NULL, reply);
-  else if (op->kind == CACHE_OP_RECORD && reply->type == REDIS_REPLY_ARRAY &&
-           reply->elements == PAY_CACHE_RECORD_N_FIELDS)
-    op_complete (op, TRUE, NULL, reply);
-  /* Something else than a record's HASH under the key: no record, a miss. */
-  else if (op->kind == CACHE_OP_RECORD && reply->type == REDIS_REPLY_ERROR &&
-           g_str_has_prefix (reply->str, "WRONGTYPE"))
-    op_complete (op, TRUE, NULL, NULL);
-  else
-    refused = reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply type";
-
-  if (refused != NULL)
-    {
-      g_autofree gchar *reason = g_strdup_printf ("%s refused: %s",
-                                                  op->kind == CACHE_OP_GET ? "GET" : "HMGET",
-                                                  refused);
-
-      op_complete (op, FALSE, reason, NULL);
-    }
-  op_release (op);
-}
-
-/* Runs on the context: queues one GET, or one HMGET of a record's fields. */
-static gboolean
-get_dispatch (CacheOp *op)
-{
-  PayCache *self = op->self;
-  const char *argv[2 + PAY_CACHE_RECORD_N_FIELDS] = { "GET", op->key };
-  size_t lens[2 + PAY_CACHE_RECORD_N_FIELDS] = { 3, strlen (op->key) };
-  int argc = 2;
-
-  if (op->kind == CACHE_OP_RECORD)
-    {
-      argv[0] = "HMGET";
-      lens[0] = 5;
-      for (guint i = 0; i < PAY_CACHE_RECORD_N_FIELDS; i++, argc++)
-        {
-          argv[argc] = pay_cache_record_fields[i];
-          lens[argc] = strlen (pay_cache_record_fields[i]);
-        }
-    }
+  op->replies_pending = PAY_CACHE_COMMANDS_PER_STORE;
   g_atomic_rc_box_acquire (op);
-  if (redisAsyncCommandArgv (self->ac, get_reply_cb, op, argc, argv, lens) != REDIS_OK)
-    {
-      op_complete (op, FALSE, "command not queued", NULL);
-      op_release (op);
-      return G_SOURCE_REMOVE;
-    }
-  note_queued (self, 1);
+  send_record (self, op);
+  g_atomic_rc_box_acquire (op);
+  send_order_key (self, op);
   return G_SOURCE_REMOVE;
 }
 
-static gboolean
-op_dispatch (gpointer data)
-{
-  CacheOp *op = data;
-  PayCache *self = op->self;
-
-  if (op_has_callback (op))
-    {
-      /* Until it completes, the waiting queue holds a reference and the watchdog its
-       * deadline. */
-      op->deadline_us = g_get_monotonic_time ()
-                        + (gint64) self->settings.timeout_ms * G_TIME_SPAN_MILLISECOND;
-      op->link.data = g_atomic_rc_box_acquire (op);
-      g_queue_push_tail_link (&self->waiting, &op->link);
-    }
-  if (self->ac == NULL || !self->ready)
-    {
-      op_complete (op, FALSE, "not connected", NULL);
-      return G_SOURCE_REMOVE;
-    }
-  return op->kind == CACHE_OP_STORE ? store_dispatch (op) : get_dispatch (op);
-}
-
-/* Hands @op (taken) to the context, where it runs at once when the caller is the
- * context's owner. */
+/* The hand-over to the context is done: the client now holds what it needs, and self is
+ * kept alive by whoever owns it. */
 static void
-op_submit (PayCache *self, CacheOp *op)
+store_handed_over (gpointer data)
 {
-  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, op_dispatch, op,
-                              op_handed_over);
+  StoreOp *op = data;
+
+  g_clear_object (&op->hold);
+  store_release (op);
 }
 
-static CacheOp *
-op_new (PayCache *self, CacheOpKind kind)
-{
-  CacheOp *op = g_atomic_rc_box_new0 (CacheOp);
+/* ---- lookups ------------------------------------------------------------------------ */
 
-  op->self = self;
-  op->hold = g_object_ref (self);
-  op->kind = kind;
-  return op;
+/* One pay_cache_lookup_async(): by order id, the order key first, then the record. */
+typedef struct {
+  PayCache           *self;
+  gboolean            by_order;
+  gint64              order_id;
+  gchar               tx[PAY_UUID_STRLEN + 1];
+  PayCacheLookupFunc  callback;
+  gpointer            user_data;
+} Lookup;
+
+static void
+lookup_finish (Lookup *lookup, const PayPayment *payment, gboolean failed)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (failed)
+    error = g_error_new_literal (PAY_ERROR, PAY_ERROR_CACHE_READ, "cache read failed");
+  lookup->callback (payment, error, lookup->user_data);
+  g_object_unref (lookup->self);
+  g_free (lookup);
 }
 
-void
-pay_cache_get_async (PayCache *self, const gchar *key, PayCacheGetFunc got, gpointer user_data)
+/* Finishes @lookup with the record in @values / @lens (HMGET's answer), checked. */
+static void
+lookup_check_record (Lookup *lookup, const gchar *const *values, const gsize *lens)
 {
-  CacheOp *op = op_new (self, CACHE_OP_GET);
+  g_autoptr(GError) decode_error = NULL;
+  PayPayment payment;
 
-  op->key = g_strdup (key);
-  op->got = got;
-  op->user_data = user_data;
-  op_submit (self, op);
+  if (!pay_cache_record_decode (values, lens, &payment, &decode_error))
+    {
+      g_debug ("ignoring the cached record of %s: %s", lookup->tx, decode_error->message);
+      lookup_finish (lookup, NULL, FALSE);
+      return;
+    }
+  /* A record that does not answer the question asked (a stale order key) is a miss. */
+  if (strcmp (payment.transaction_id, lookup->tx) != 0 ||
+      (lookup->by_order && payment.order_id != lookup->order_id))
+    {
+      lookup_finish (lookup, NULL, FALSE);
+      return;
+    }
+  lookup_finish (lookup, &payment, FALSE);
 }
 
-void
-pay_cache_get_record_async (PayCache           *self,
-                            const gchar        *key,
-                            PayCacheRecordFunc  got,
-                            gpointer            user_data)
+static void
+lookup_got_record (PayRedisClient *client, const redisReply *reply, const GError *error,
+                   gpointer user_data)
 {
-  CacheOp *op = op_new (self, CACHE_OP_RECORD);
+  Lookup *lookup = user_data;
+  const gchar *values[PAY_CACHE_RECORD_N_FIELDS];
+  gsize lens[PAY_CACHE_RECORD_N_FIELDS];
+  gboolean any = FALSE;
+  g_autofree gchar *refused = NULL;
 
-  op->key = g_strdup (key);
-  op->got_record = got;
-  op->user_data = user_data;
-  op_submit (self, op);
+  if (error == NULL && reply->type == REDIS_REPLY_ARRAY &&
+      reply->elements == PAY_CACHE_RECORD_N_FIELDS)
+    {
+      for (gsize i = 0; i < PAY_CACHE_RECORD_N_FIELDS; i++)
+        {
+          const redisReply *element = reply->element[i];
+
+          values[i] = element->type == REDIS_REPLY_STRING ? element->str : NULL;
+          lens[i] = values[i] != NULL ? element->len : 0;
+          any = any || values[i] != NULL;
+        }
+    }
+  /* No record: nothing (HMGET answers a missing key with no field at all), or something
+   * else than a record's HASH under the key. */
+  else if (error == NULL && reply->type != REDIS_REPLY_NIL &&
+           !(reply->type == REDIS_REPLY_ERROR && g_str_has_prefix (reply->str, "WRONGTYPE")))
+    refused = g_strdup_printf ("HMGET refused: %s", reply->type == REDIS_REPLY_ERROR
+                                                    ? reply->str : "unexpected reply type");
+
+  if (!note_outcome (lookup->self, error, refused))
+    lookup_finish (lookup, NULL, TRUE);
+  else if (!any)
+    lookup_finish (lookup, NULL, FALSE);
+  else
+    lookup_check_record (lookup, values, lens);
+}
+
+/* Sends HMGET payment:tx:<tx> and the record's fields. */
+static void
+lookup_record (Lookup *lookup)
+{
+  const char *argv[2 + PAY_CACHE_RECORD_N_FIELDS];
+  size_t lens[2 + PAY_CACHE_RECORD_N_FIELDS];
+  gchar key[sizeof PAY_CACHE_TX_PREFIX + PAY_UUID_STRLEN];
+  PayText text = pay_text_init (key, sizeof key);
+
+  pay_text_put (&text, PAY_CACHE_TX_PREFIX);
+  pay_text_put (&text, lookup->tx);
+  argv[0] = "HMGET";
+  lens[0] = 5;
+  argv[1] = key;
+  lens[1] = strlen (key);
+  for (guint i = 0; i < PAY_CACHE_RECORD_N_FIELDS; i++)
+    {
+      argv[2 + i] = pay_cache_record_fields[i];
+      lens[2 + i] = strlen (pay_cache_record_fields[i]);
+    }
+  pay_redis_client_command (lookup->self->client, G_N_ELEMENTS (argv), argv, lens,
+                            lookup_got_record, lookup);
+}
+
+static void
+lookup_got_order (PayRedisClient *client, const redisReply *reply, const GError *error,
+                  gpointer user_data)
+{
+  Lookup *lookup = user_data;
+  g_autofree gchar *refused = NULL;
+
+  if (error == NULL && reply->type != REDIS_REPLY_NIL && reply->type != REDIS_REPLY_STRING)
+    refused = g_strdup_printf ("GET refused: %s", reply->type == REDIS_REPLY_ERROR
+                                                  ? reply->str : "unexpected reply type");
+  if (!note_outcome (lookup->self, error, refused))
+    {
+      lookup_finish (lookup, NULL, TRUE);
+      return;
+    }
+  /* No order key, or not a transaction id: not ours, a miss. */
+  if (reply->type != REDIS_REPLY_STRING || reply->len != PAY_UUID_STRLEN)
+    {
+      lookup_finish (lookup, NULL, FALSE);
+      return;
+    }
+  memcpy (lookup->tx, reply->str, reply->len);
+  lookup->tx[reply->len] = '\0';
+  lookup_record (lookup);
 }
 
 /* ---- GObject ------------------------------------------------------------------------ */
@@ -480,8 +394,6 @@ pay_cache_get_record_async (PayCache           *self,
 static void
 pay_cache_init (PayCache *self)
 {
-  g_mutex_init (&self->stats_lock);
-  self->backoff_ms = PAY_CACHE_BACKOFF_INITIAL_MS;
 }
 
 static void
@@ -489,8 +401,10 @@ pay_cache_dispose (GObject *object)
 {
   PayCache *self = PAY_CACHE (object);
 
-  if (self->context != NULL)
-    pay_cache_stop (self);
+  /* Every command still out is answered before the client goes. */
+  if (self->client != NULL)
+    pay_redis_client_stop (self->client);
+  g_clear_object (&self->client);
 
   G_OBJECT_CLASS (pay_cache_parent_class)->dispose (object);
 }
@@ -500,10 +414,7 @@ pay_cache_finalize (GObject *object)
 {
   PayCache *self = PAY_CACHE (object);
 
-  g_clear_pointer (&self->settings.host, g_free);
-  g_clear_pointer (&self->settings.password, g_free);
   g_clear_pointer (&self->context, g_main_context_unref);
-  g_mutex_clear (&self->stats_lock);
 
   G_OBJECT_CLASS (pay_cache_parent_class)->finalize (object);
 }
@@ -528,17 +439,11 @@ pay_cache_new (const PayRedisSettings *settings, GMainContext *context)
   g_return_val_if_fail (settings->host != NULL, NULL);
 
   self = g_object_new (PAY_TYPE_CACHE, NULL);
-  self->settings = *settings;
-  self->settings.host = g_strdup (settings->host);
-  self->settings.password = g_strdup (settings->password);
-  {
-    g_autofree gchar *sha = g_compute_checksum_for_string (G_CHECKSUM_SHA1,
-                                                           pay_cache_store_record_script, -1);
-
-    g_strlcpy (self->store_script_sha, sha, sizeof self->store_script_sha);
-  }
   self->context = context != NULL ? g_main_context_ref (context)
                                   : g_main_context_ref (g_main_context_default ());
+  self->client = pay_redis_client_new (settings, "cache", self->context);
+  self->ttl_seconds = settings->ttl_seconds;
+  self->store_script_sha = pay_redis_client_add_script (self->client, store_record_script);
   return self;
 }
 
@@ -547,12 +452,7 @@ pay_cache_start (PayCache *self)
 {
   g_return_if_fail (PAY_IS_CACHE (self));
 
-  if (self->running)
-    return;
-  self->running = TRUE;
-  self->backoff_ms = PAY_CACHE_BACKOFF_INITIAL_MS;
-  if (self->ac == NULL && self->retry == NULL)
-    pay_cache_connect (self);
+  pay_redis_client_start (self->client);
 }
 
 void
@@ -560,14 +460,7 @@ pay_cache_stop (PayCache *self)
 {
   g_return_if_fail (PAY_IS_CACHE (self));
 
-  self->running = FALSE;
-  if (self->retry != NULL)
-    {
-      g_source_destroy (self->retry);
-      g_clear_pointer (&self->retry, g_source_unref);
-    }
-  pay_cache_drop_connection (self, NULL);
-  pay_cache_expire_waiting (self, TRUE, "cache stopped");
+  pay_redis_client_stop (self->client);
 }
 
 gboolean
@@ -575,20 +468,15 @@ pay_cache_is_connected (PayCache *self)
 {
   g_return_val_if_fail (PAY_IS_CACHE (self), FALSE);
 
-  return g_atomic_int_get (&self->connected);
+  return pay_redis_client_is_connected (self->client);
 }
 
 guint64
 pay_cache_get_error_count (PayCache *self)
 {
-  guint64 count;
-
   g_return_val_if_fail (PAY_IS_CACHE (self), 0);
 
-  g_mutex_lock (&self->stats_lock);
-  count = self->error_count;
-  g_mutex_unlock (&self->stats_lock);
-  return count;
+  return pay_redis_client_get_error_count (self->client);
 }
 
 void
@@ -626,17 +514,64 @@ pay_cache_store_async (PayCache          *self,
                        PayCacheStoreFunc  callback,
                        gpointer           user_data)
 {
-  CacheOp *op;
+  StoreOp *op;
 
   g_return_if_fail (PAY_IS_CACHE (self));
   g_return_if_fail (payment != NULL);
 
-  op = op_new (self, CACHE_OP_STORE);
+  op = g_atomic_rc_box_new0 (StoreOp);
+  op->self = self;
+  op->hold = g_object_ref (self);
   op->payment = *payment;
   op->created = created;
   op->stored = callback;
   op->user_data = user_data;
-  op_submit (self, op);
+  /* Runs at once when the caller is the context's owner. */
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, store_dispatch, op,
+                              store_handed_over);
+}
+
+void
+pay_cache_lookup_async (PayCache              *self,
+                        const PayQueryRequest *key,
+                        PayCacheLookupFunc     callback,
+                        gpointer               user_data)
+{
+  Lookup *lookup;
+
+  g_return_if_fail (PAY_IS_CACHE (self));
+  g_return_if_fail (key != NULL && callback != NULL);
+
+  lookup = g_new0 (Lookup, 1);
+  lookup->self = g_object_ref (self);
+  lookup->by_order = key->transaction_id == NULL;
+  lookup->order_id = key->order_id;
+  lookup->callback = callback;
+  lookup->user_data = user_data;
+  if (!lookup->by_order)
+    {
+      /* No record has a transaction id of another length. */
+      if (strlen (key->transaction_id) != PAY_UUID_STRLEN)
+        {
+          lookup_finish (lookup, NULL, FALSE);
+          return;
+        }
+      g_strlcpy (lookup->tx, key->transaction_id, sizeof lookup->tx);
+      lookup_record (lookup);
+    }
+  else
+    {
+      const char *argv[2] = { "GET" };
+      size_t lens[2] = { 3 };
+      gchar order_key[sizeof PAY_CACHE_ORDER_PREFIX + 24];
+      PayText text = pay_text_init (order_key, sizeof order_key);
+
+      pay_text_put (&text, PAY_CACHE_ORDER_PREFIX);
+      pay_text_put_int (&text, key->order_id);
+      argv[1] = order_key;
+      lens[1] = strlen (order_key);
+      pay_redis_client_command (self->client, 2, argv, lens, lookup_got_order, lookup);
+    }
 }
 
 /* ---- PayPaymentCache: thin wrappers over the public API above ----------------------- */

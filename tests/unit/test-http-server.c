@@ -11,6 +11,7 @@
 #include "storage/pay-cache.h"
 #include "storage/pay-repository.h"
 #include "transport/http/pay-http-server.h"
+#include "test-utils.h"
 
 /* Bytes sent per chunk of a chunked request body. */
 #define TEST_CHUNK_BYTES 4096
@@ -41,24 +42,6 @@ typedef struct {
 /* Helpers                                                                            */
 /* ---------------------------------------------------------------------------------- */
 
-/* A loopback port nothing listens on (bound, then released). */
-static guint16
-unused_loopback_port (void)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                            G_SOCKET_PROTOCOL_TCP, &error);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new_from_string ("127.0.0.1", 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-
-  g_assert_no_error (error);
-  g_socket_bind (socket, address, FALSE, &error);
-  g_assert_no_error (error);
-  bound = g_socket_get_local_address (socket, &error);
-  g_assert_no_error (error);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
@@ -66,7 +49,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
   PayServiceSettings settings = { .max_amount_cents = config->payment.max_amount_cents,
                                   .cache_required = FALSE };
-  guint16 dead_port = unused_loopback_port ();
+  guint16 dead_port = pay_test_unused_loopback_port ();
 
   g_free (config->mysql.host);
   config->mysql.host = g_strdup ("127.0.0.1");
