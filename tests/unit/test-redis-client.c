@@ -1,5 +1,5 @@
 /* test-redis-client.c: PayRedisClient against a real redis-server, started here on a
- * loopback port (the tests are skipped when redis-server is not installed): one callback
+ * loopback port (redis-server must be installed; scripts/install-deps does it): one callback
  * per command, replies in order, error replies as replies, the set-up commands and
  * scripts on every new connection, deadlines, dropping a stalled connection, and
  * reconnecting after the server went away. */
@@ -15,7 +15,7 @@
 #define GIVE_UP_SECONDS 60
 
 typedef struct {
-  gchar          *binary;     /* redis-server; NULL: not installed */
+  gchar          *binary;     /* redis-server */
   guint16         port;
   GSubprocess    *server;
   PayRedisClient *client;
@@ -200,7 +200,7 @@ fixture_setup (Fixture *f, gconstpointer data)
 {
   f->binary = g_find_program_in_path ("redis-server");
   if (f->binary == NULL)
-    return;
+    g_error ("redis-server is not installed (scripts/install-deps installs it)");
   f->port = pay_test_unused_loopback_port ();
   server_start (f);
   server_wait_ready (f);
@@ -216,15 +216,6 @@ fixture_teardown (Fixture *f, gconstpointer data)
     }
   server_stop (f);
   g_free (f->binary);
-}
-
-static gboolean
-skip_without_server (Fixture *f)
-{
-  if (f->binary != NULL)
-    return FALSE;
-  g_test_skip ("redis-server is not installed");
-  return TRUE;
 }
 
 /* Not started: a command fails before pay_redis_client_command() returns, and counting
@@ -258,8 +249,6 @@ test_commands (Fixture *f, gconstpointer data)
   const gchar *sha;
   guint order = 0;
 
-  if (skip_without_server (f))
-    return;
   f->client = connected_client (f, 5000, 2, "return 'script:' .. ARGV[1]", &sha);
   expected_sha = g_compute_checksum_for_string (G_CHECKSUM_SHA1, "return 'script:' .. ARGV[1]", -1);
   g_assert_cmpstr (sha, ==, expected_sha);
@@ -302,8 +291,6 @@ test_deadline (Fixture *f, gconstpointer data)
   g_auto(Outcome) behind = { 0 };
   g_auto(Outcome) after = { 0 };
 
-  if (skip_without_server (f))
-    return;
   f->client = connected_client (f, 100, 0, NULL, NULL);
 
   send_command (f->client, &blocked, "BLPOP", "nothing", "0", NULL);
@@ -333,8 +320,6 @@ test_reconnect (Fixture *f, gconstpointer data)
   const gchar *sha;
   guint64 errors;
 
-  if (skip_without_server (f))
-    return;
   f->client = connected_client (f, 5000, 0, "return 7", &sha);
 
   server_stop (f);
@@ -365,8 +350,6 @@ test_reconnect (Fixture *f, gconstpointer data)
 static void
 test_setup_refused (Fixture *f, gconstpointer data)
 {
-  if (skip_without_server (f))
-    return;
   f->client = client_new (f, 5000, 0, "not-this-one");
   pay_redis_client_start (f->client);
   run_until (failed_once, f->client);
