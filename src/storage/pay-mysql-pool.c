@@ -418,6 +418,21 @@ pay_mysql_conn_query (PayMysqlConn *conn,
   return TRUE;
 }
 
+void
+pay_mysql_conn_rollback (PayMysqlConn *conn)
+{
+  g_return_if_fail (conn != NULL);
+
+  if (conn->broken)
+    return;
+  if (!pay_mysql_conn_query (conn, "ROLLBACK", NULL, NULL))
+    {
+      g_debug ("MySQL ROLLBACK failed: %s (error %u); dropping the connection",
+               mysql_error (conn->mysql), mysql_errno (conn->mysql));
+      conn->broken = TRUE;
+    }
+}
+
 gboolean
 pay_mysql_conn_ping (PayMysqlConn *conn)
 {

@@ -115,6 +115,11 @@ gboolean pay_mysql_conn_query (PayMysqlConn *conn,
                                guint        *server_errno,
                                GError      **error);
 
+/* Ends @conn's transaction, if any, with ROLLBACK. When that fails @conn is marked
+ * broken, so the pool closes it (and the server rolls the closed session back): a
+ * connection never goes back to the pool inside a transaction. */
+void     pay_mysql_conn_rollback (PayMysqlConn *conn);
+
 /* One round trip; FALSE (without logging) when the connection is dead. */
 gboolean pay_mysql_conn_ping (PayMysqlConn *conn);
 

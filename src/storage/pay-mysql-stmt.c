@@ -137,11 +137,16 @@ pay_mysql_transaction (PayMysqlConn    *conn,
 
   if (!body (conn, data, server_errno, error))
     {
-      /* On a broken connection this fails too, and the server rolls back by itself. */
-      pay_mysql_conn_query (conn, "ROLLBACK", NULL, NULL);
+      pay_mysql_conn_rollback (conn);
       return FALSE;
     }
-  return pay_mysql_conn_query (conn, "COMMIT", server_errno, error);
+  if (!pay_mysql_conn_query (conn, "COMMIT", server_errno, error))
+    {
+      /* Whatever the COMMIT did, the connection leaves no transaction open. */
+      pay_mysql_conn_rollback (conn);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* ---- executing from a main loop ---------------------------------------------------------- */

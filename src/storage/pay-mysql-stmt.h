@@ -59,7 +59,7 @@ gboolean pay_mysql_stmt_run (PayMysqlConn          *conn,
                              GError               **error);
 
 /* The body of a transaction: statements on @conn. Returning FALSE (with @error set) rolls
- * the transaction back. */
+ * the transaction back (pay_mysql_conn_rollback()). */
 typedef gboolean (*PayMysqlTxnFunc) (PayMysqlConn *conn,
                                      gpointer      data,
                                      guint        *server_errno,
@@ -67,7 +67,7 @@ typedef gboolean (*PayMysqlTxnFunc) (PayMysqlConn *conn,
 
 /* Runs @body in one transaction on @conn (READ COMMITTED: the session's level, set when
  * the connection is opened) and commits it; rolls back when
- * @body fails. READ COMMITTED: locking reads take no gap locks, so transactions on
+ * @body or the COMMIT fails, so @conn leaves no transaction open. READ COMMITTED: locking reads take no gap locks, so transactions on
  * different payments never deadlock on index gaps, and every plain read sees the latest
  * committed rows. A failed COMMIT is PAY_ERROR_STORAGE_UNAVAILABLE: the outcome is then
  * unknown to the caller. */
