@@ -245,6 +245,85 @@ def test_late_cache_fill_cannot_hide_a_refund(service, redis):
     assert info["refunded_amount"] == 15.0
 
 
+# ---- client text on its way to storage ----
+
+# Quotes, backslashes, statement separators, comment markers, LIKE wildcards and
+# multi-byte characters: text a client may send as refund_request_id or reason.
+HOSTILE_TEXTS = ["it's", "x' OR '1'='1", "\\'; DROP TABLE payments; -- ", "\\", "a\\'b\"c`d",
+                 "%_*\n\t\r", "'); COMMIT; UPDATE payments SET refunded_cents = 0; -- ",
+                 "\u00fc\u20ac\U0001f600'\\", "\\x27 0x27 \\u0027", "/*", "*/ #"]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_refund_text_is_stored_as_sent(transport, service, mariadb, database):
+    """refund_request_id and reason reach storage byte for byte, whatever they contain,
+    and a replay finds the refund by the same text; nothing else is touched."""
+    tx, _ = new_charge(service, amount=100.0)
+    other, _ = new_charge(service, amount=100.0)
+    sent = []
+    for i, text in enumerate(HOSTILE_TEXTS):
+        k = f"{i}{text}"
+        res = refund(transport, service, tx, k, amount=1.0, reason=text)
+        assert res[0] == "ok", (text, res)
+        assert refund(transport, service, tx, k, amount=1.0, reason=text) == res, text
+        assert refund(transport, service, tx, k, amount=1.0, reason=text + " ")[:2] == \
+            ("error", 4004006), text
+        sent.append((k, text))
+    stored = mariadb.query("SELECT HEX(refund_request_id), HEX(reason) FROM refunds"
+                           f" WHERE transaction_id = '{tx}' ORDER BY id", database)
+    assert stored == [[k.encode().hex().upper(), r.encode().hex().upper()] for k, r in sent]
+    row = payment_row(mariadb, database, tx)
+    assert row["refunded_cents"] == str(100 * len(HOSTILE_TEXTS)), row
+    assert payment_row(mariadb, database, other)["refunded_cents"] == "0"
+    assert mariadb.query("SELECT COUNT(*) FROM payments", database)[0][0] != "0"
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_hostile_transaction_ids_find_nothing(transport, service, mariadb, database):
+    """A transaction_id of the right length that is SQL, not an id, finds no payment and
+    writes nothing."""
+    new_charge(service)
+    before = mariadb.query("SELECT COUNT(*), SUM(refunded_cents) FROM payments", database)
+    refunds = mariadb.query("SELECT COUNT(*) FROM refunds", database)
+    for tx in ["' OR '1'='1' OR transaction_id <> '-", "\\' OR 1=1; -- " + "x" * 22,
+               "\\" * 36, "'" * 36]:
+        assert len(tx) == 36, tx
+        assert refund(transport, service, tx, key())[:2] == ("error", 4004004), tx
+        assert refund(transport, service, tx, key(), amount=1.0)[:2] == ("error", 4004004), tx
+    assert mariadb.query("SELECT COUNT(*), SUM(refunded_cents) FROM payments", database) == before
+    assert mariadb.query("SELECT COUNT(*) FROM refunds", database) == refunds
+
+
+def test_a_failed_refund_leaves_nothing_behind(service, mariadb, database):
+    """A refund whose last write fails answers 4005005 and is rolled back whole: the
+    payment keeps its total, no refund row stays, no lock is held (the payment can be
+    locked at once, payment_events altered), and the next refund of it succeeds."""
+    tx, _ = new_charge(service, amount=50.0)
+    assert refund("rpc", service, tx, key(), amount=5.0)[0] == "ok"
+    # a column without a default: the refund's payment_events INSERT (its last write) fails
+    mariadb.query("ALTER TABLE payment_events ADD COLUMN refund_test_blocker INT NOT NULL",
+                  database)
+    try:
+        for transport in TRANSPORTS:
+            res = refund(transport, service, tx, key(), amount=10.0)
+            assert res[:2] == ("error", 4005005), res
+        # no transaction left open: a lock on the payment row is granted at once
+        mariadb.query("SET SESSION innodb_lock_wait_timeout = 1; START TRANSACTION;"
+                      f" SELECT id FROM payments WHERE transaction_id = '{tx}' FOR UPDATE NOWAIT;"
+                      " ROLLBACK", database)
+    finally:
+        mariadb.query("SET SESSION lock_wait_timeout = 10;"
+                      " ALTER TABLE payment_events DROP COLUMN refund_test_blocker", database)
+    row = payment_row(mariadb, database, tx)
+    assert (row["refunded_cents"], row["status"]) == ("500", "2"), row
+    assert len(refund_rows(mariadb, database, tx)) == 1
+
+    res = refund("http", service, tx, key(), amount=10.0)
+    assert res[0] == "ok" and (res[1]["amount"], res[1]["total_refunded"]) == (10.0, 15.0), res
+    assert [e[:3] for e in event_rows(mariadb, database, tx)][1:] == \
+        [["refund", r[0], r[3]] for r in refund_rows(mariadb, database, tx)]
+
+
 # ---- races ----
 
 def check_race(results, n_ok, n_exceeds):
