@@ -119,8 +119,83 @@ def fmt_ms(us):
     return "-" if us is None else f"{us / 1000.0:.2f}"
 
 
+# the points of the comparison with bench/peer, and the issue's targets for each
+# (throughput at least this many times the peer's; server CPU per request at most a third)
+PEER_POINTS = [("charge-ok", 16, 3.0), ("query-hit", 64, 3.0), ("refund", 16, 3.0),
+               ("charge-rejected", 64, 2.0)]
+PEER_CPU_TARGET = 3.0
+
+
+def server_cpu(r):
+    """Server CPU per ok request, microseconds: the server process, mariadbd and
+    redis-server (the load generator's own CPU is left out). None when not sampled."""
+    cpu = (r or {}).get("cpu_us_per_ok") or {}
+    vals = [cpu.get(n) for n in ("service", "mariadb", "redis")]
+    if any(v is None or v < 0 for v in vals):
+        return None
+    return sum(vals)
+
+
+def peer_section(peer_rows):
+    """The table of the service against the Kitex Go peer, and its rows for results.json."""
+    def find(side, scenario, c):
+        for r in peer_rows:
+            if r.get("server") == side and r["scenario"] == scenario and r["connections"] == c:
+                return r
+        return None
+
+    lines = ["against the Kitex Go peer (bench/peer: Kitex + database/sql + go-redis) on the same MariaDB",
+             "and Redis, both driven by bench/peer's Kitex Go load generator (per worker one client, one",
+             "connection, one request in flight); CPU = server + mariadbd + redis-server, us per ok request:"]
+    hdr = (f"  {'scenario':<16} {'conns':>5} {'ours req/s':>10} {'peer req/s':>10} {'x peer':>6}  "
+           f"{'ours p99':>8} {'peer p99':>8}  {'ours CPU':>8} {'peer CPU':>8} {'x less':>6}  targets")
+    lines += [hdr, "  " + "-" * (len(hdr) - 2)]
+    table = []
+    notes = []
+    for scenario, c, target in PEER_POINTS:
+        ours, peer = find("ours", scenario, c), find("peer", scenario, c)
+        if ours is None and peer is None:
+            continue
+        o_rate = ours["ok_rps"] if ours else None
+        p_rate = peer["ok_rps"] if peer else None
+        ratio = o_rate / p_rate if o_rate and p_rate else None
+        o_cpu, p_cpu = server_cpu(ours), server_cpu(peer)
+        less = p_cpu / o_cpu if o_cpu and p_cpu else None
+        met = []
+        if ratio is not None:
+            met.append(f"{target:g}x {'MET' if ratio >= target else 'NOT MET'}")
+        if less is not None:
+            met.append(f"1/{PEER_CPU_TARGET:g} CPU {'MET' if less >= PEER_CPU_TARGET else 'NOT MET'}")
+        p99 = lambda r: fmt_ms(r["latency_us"]["p99"]) if r else "-"
+        cpu = lambda v: "-" if v is None else f"{v:.1f}"
+        lines.append(f"  {scenario:<16} {c:>5} {fmt_rate(o_rate):>10} {fmt_rate(p_rate):>10} "
+                     f"{'-' if ratio is None else f'{ratio:.2f}':>6}  {p99(ours):>8} {p99(peer):>8}  "
+                     f"{cpu(o_cpu):>8} {cpu(p_cpu):>8} {'-' if less is None else f'{less:.2f}':>6}  "
+                     + ", ".join(met))
+        for side, r in (("ours", ours), ("peer", peer)):
+            if r is None:
+                continue
+            if r.get("errors"):
+                notes.append(f"  {scenario} @{c} {side} errors: "
+                             + ", ".join(f"{k}={v}" for k, v in r["errors"].items()))
+            setup = 1 if scenario in ("query-hit", "refund") else 0
+            if r.get("dials", 0) > c + setup:
+                notes.append(f"  {scenario} @{c} {side}: the clients dialled {r['dials']} times for {c} "
+                             "workers: connections were not all kept")
+        table.append({"scenario": scenario, "connections": c, "ours": ours, "peer": peer,
+                      "throughput_ratio": ratio, "ours_server_cpu_us": o_cpu,
+                      "peer_server_cpu_us": p_cpu, "cpu_ratio_peer_over_ours": less,
+                      "throughput_target": target, "cpu_target": PEER_CPU_TARGET})
+    lines += notes
+    lines.append("  (p99 in ms; 'x peer' = our ok req/s / the peer's; 'x less' = the peer's server CPU "
+                 "per request / ours; targets are reported, not asserted)")
+    lines.append("")
+    return lines, table
+
+
 def cmd_report(a):
     rows = [json.loads(l) for l in open(a.results) if l.strip()]
+    peer_rows = [json.loads(l) for l in open(a.peer) if l.strip()] if a.peer and os.path.exists(a.peer) else []
     rss = json.loads(open(a.rss).read()) if a.rss and os.path.exists(a.rss) else None
     cg = [json.loads(l) for l in open(a.callgrind) if l.strip()] if a.callgrind and os.path.exists(a.callgrind) else []
     machine = json.loads(a.machine) if a.machine else {}
@@ -272,6 +347,12 @@ def cmd_report(a):
         else:
             lines.append(f"  callgrind {c['scenario']}: {c['ir_per_request']:,} instructions/request, "
                          f"{c['allocs_per_request']} heap allocations/request")
+    if not rows and not rss and not cg:
+        lines = []          # only the peer comparison ran (--peer-only)
+    peer_table = None
+    if peer_rows:
+        peer_lines, peer_table = peer_section(peer_rows)
+        lines += [""] + peer_lines
     text = "\n".join(lines)
     print(text)
 
@@ -280,13 +361,16 @@ def cmd_report(a):
         f.write(text + "\n")
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump({"machine": machine, "smoke": a.smoke, "duration_s": a.duration,
-                   "build_type": a.build_type, "rows": table, "rss": rss, "callgrind": cg},
+                   "build_type": a.build_type, "rows": table, "rss": rss, "callgrind": cg,
+                   "peer": peer_table},
                   f, indent=1)
         f.write("\n")
     chart(rows, conns, a.out, machine, a.duration)
     # Smoke mode asserts no figure, only that every run got correct answers at all: a
     # scenario with none means the bench (or the service) has rotted.
     dead = [f"{r['scenario']} {r['transport']} @{r['connections']}" for r in rows if not r.get("ok_rps")]
+    dead += [f"{r['scenario']} kitex @{r['connections']} against {r.get('server')}" for r in peer_rows
+             if not r.get("ok_rps")]
     if dead:
         print("report.py: no correct answer at all in: " + ", ".join(dead), file=sys.stderr)
         if a.smoke:
@@ -358,6 +442,7 @@ def main():
     p.add_argument("--results", required=True)
     p.add_argument("--rss")
     p.add_argument("--callgrind")
+    p.add_argument("--peer")
     p.add_argument("--machine")
     p.add_argument("--out", required=True)
     p.add_argument("--smoke", action="store_true")
