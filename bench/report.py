@@ -137,54 +137,75 @@ def server_cpu(r):
 
 
 def peer_section(peer_rows):
-    """The table of the service against the Kitex Go peer, and its rows for results.json."""
-    def find(side, scenario, c):
-        for r in peer_rows:
-            if r.get("server") == side and r["scenario"] == scenario and r["connections"] == c:
-                return r
-        return None
+    """The table of the service against the Kitex Go peer, and its rows for results.json.
+    With several rounds (scripts/bench --peer-rounds), each figure is the median of the
+    rounds' and the per-round throughput ratios are listed too."""
+    def runs(side, scenario, c):
+        return [r for r in peer_rows
+                if r.get("server") == side and r["scenario"] == scenario and r["connections"] == c]
 
+    def median(vals):
+        vals = sorted(v for v in vals if v is not None)
+        if not vals:
+            return None
+        n = len(vals)
+        return vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2
+
+    rounds = max([r.get("round", 1) for r in peer_rows] or [1])
     lines = ["against the Kitex Go peer (bench/peer: Kitex + database/sql + go-redis) on the same MariaDB",
              "and Redis, both driven by bench/peer's Kitex Go load generator (per worker one client, one",
-             "connection, one request in flight); CPU = server + mariadbd + redis-server, us per ok request:"]
+             "connection, one request in flight); CPU = server + mariadbd + redis-server, us per ok request"
+             + (f";\n  each figure the median of {rounds} rounds (the two servers' order swapped every round):"
+                if rounds > 1 else ":")]
     hdr = (f"  {'scenario':<16} {'conns':>5} {'ours req/s':>10} {'peer req/s':>10} {'x peer':>6}  "
            f"{'ours p99':>8} {'peer p99':>8}  {'ours CPU':>8} {'peer CPU':>8} {'x less':>6}  targets")
     lines += [hdr, "  " + "-" * (len(hdr) - 2)]
     table = []
     notes = []
     for scenario, c, target in PEER_POINTS:
-        ours, peer = find("ours", scenario, c), find("peer", scenario, c)
-        if ours is None and peer is None:
+        ours, peer = runs("ours", scenario, c), runs("peer", scenario, c)
+        if not ours and not peer:
             continue
-        o_rate = ours["ok_rps"] if ours else None
-        p_rate = peer["ok_rps"] if peer else None
+        fig = {}
+        for side, rs in (("ours", ours), ("peer", peer)):
+            fig[side] = {"ok_rps": median(r["ok_rps"] for r in rs),
+                         "p99_us": median(r["latency_us"]["p99"] for r in rs),
+                         "server_cpu_us": median(server_cpu(r) for r in rs)}
+        o_rate, p_rate = fig["ours"]["ok_rps"], fig["peer"]["ok_rps"]
         ratio = o_rate / p_rate if o_rate and p_rate else None
-        o_cpu, p_cpu = server_cpu(ours), server_cpu(peer)
+        o_cpu, p_cpu = fig["ours"]["server_cpu_us"], fig["peer"]["server_cpu_us"]
         less = p_cpu / o_cpu if o_cpu and p_cpu else None
         met = []
         if ratio is not None:
             met.append(f"{target:g}x {'MET' if ratio >= target else 'NOT MET'}")
         if less is not None:
             met.append(f"1/{PEER_CPU_TARGET:g} CPU {'MET' if less >= PEER_CPU_TARGET else 'NOT MET'}")
-        p99 = lambda r: fmt_ms(r["latency_us"]["p99"]) if r else "-"
         cpu = lambda v: "-" if v is None else f"{v:.1f}"
         lines.append(f"  {scenario:<16} {c:>5} {fmt_rate(o_rate):>10} {fmt_rate(p_rate):>10} "
-                     f"{'-' if ratio is None else f'{ratio:.2f}':>6}  {p99(ours):>8} {p99(peer):>8}  "
-                     f"{cpu(o_cpu):>8} {cpu(p_cpu):>8} {'-' if less is None else f'{less:.2f}':>6}  "
-                     + ", ".join(met))
-        for side, r in (("ours", ours), ("peer", peer)):
-            if r is None:
-                continue
-            if r.get("errors"):
-                notes.append(f"  {scenario} @{c} {side} errors: "
-                             + ", ".join(f"{k}={v}" for k, v in r["errors"].items()))
-            setup = 1 if scenario in ("query-hit", "refund") else 0
-            if r.get("dials", 0) > c + setup:
-                notes.append(f"  {scenario} @{c} {side}: the clients dialled {r['dials']} times for {c} "
-                             "workers: connections were not all kept")
-        table.append({"scenario": scenario, "connections": c, "ours": ours, "peer": peer,
-                      "throughput_ratio": ratio, "ours_server_cpu_us": o_cpu,
-                      "peer_server_cpu_us": p_cpu, "cpu_ratio_peer_over_ours": less,
+                     f"{'-' if ratio is None else f'{ratio:.2f}':>6}  {fmt_ms(fig['ours']['p99_us']):>8} "
+                     f"{fmt_ms(fig['peer']['p99_us']):>8}  {cpu(o_cpu):>8} {cpu(p_cpu):>8} "
+                     f"{'-' if less is None else f'{less:.2f}':>6}  " + ", ".join(met))
+        per_round = []
+        for n in range(1, rounds + 1):
+            o = [r for r in ours if r.get("round", 1) == n]
+            q = [r for r in peer if r.get("round", 1) == n]
+            if o and q and q[0]["ok_rps"]:
+                per_round.append(o[0]["ok_rps"] / q[0]["ok_rps"])
+        if rounds > 1 and per_round:
+            notes.append(f"  {scenario} @{c}: x peer by round " + " ".join(f"{v:.2f}" for v in per_round))
+        for side, rs in (("ours", ours), ("peer", peer)):
+            for r in rs:
+                if r.get("errors"):
+                    notes.append(f"  {scenario} @{c} {side} errors: "
+                                 + ", ".join(f"{k}={v}" for k, v in r["errors"].items()))
+                setup = 1 if scenario in ("query-hit", "refund") else 0
+                if r.get("dials", 0) > c + setup:
+                    notes.append(f"  {scenario} @{c} {side}: the clients dialled {r['dials']} times for {c} "
+                                 "workers: connections were not all kept")
+        table.append({"scenario": scenario, "connections": c, "rounds": rounds,
+                      "ours": fig["ours"], "peer": fig["peer"], "ours_runs": ours, "peer_runs": peer,
+                      "throughput_ratio": ratio, "throughput_ratio_by_round": per_round,
+                      "cpu_ratio_peer_over_ours": less,
                       "throughput_target": target, "cpu_target": PEER_CPU_TARGET})
     lines += notes
     lines.append("  (p99 in ms; 'x peer' = our ok req/s / the peer's; 'x less' = the peer's server CPU "
