@@ -210,6 +210,18 @@ def peer_section(peer_rows):
     lines += notes
     lines.append("  (p99 in ms; 'x peer' = our ok req/s / the peer's; 'x less' = the peer's server CPU "
                  "per request / ours; targets are reported, not asserted)")
+    # where the CPU goes, by process
+    names = ["client", "service", "mariadb", "redis"]
+    lines.append("  CPU per ok request by process, us (medians; 'client' is the load generator):")
+    lines.append(f"    {'scenario':<16} {'conns':>5} {'server':<6} " + " ".join(f"{n:>8}" for n in names))
+    for scenario, c, _ in PEER_POINTS:
+        for side in ("ours", "peer"):
+            rs = runs(side, scenario, c)
+            if not rs:
+                continue
+            vals = [median((r.get("cpu_us_per_ok") or {}).get(n) for r in rs) for n in names]
+            lines.append(f"    {scenario:<16} {c:>5} {side:<6} "
+                         + " ".join(f"{'-' if v is None or v < 0 else f'{v:.1f}':>8}" for v in vals))
     lines.append("")
     return lines, table
 
