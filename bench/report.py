@@ -398,7 +398,8 @@ def cmd_report(a):
                    "peer": peer_table},
                   f, indent=1)
         f.write("\n")
-    chart(rows, conns, a.out, machine, a.duration)
+    if rows:
+        chart(rows, conns, a.out, machine, a.duration)
     # Smoke mode asserts no figure, only that every run got correct answers at all: a
     # scenario with none means the bench (or the service) has rotted.
     dead = [f"{r['scenario']} {r['transport']} @{r['connections']}" for r in rows if not r.get("ok_rps")]
