@@ -280,7 +280,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "peer-loadgen:", err)
 			os.Exit(1)
 		}
-		workers[i] = &worker{id: i, cli: cli, errs: map[string]int{}, lat: make([]time.Duration, 0, 1<<16)}
+		workers[i] = &worker{id: i, cli: cli, errs: map[string]int{}, lat: make([]time.Duration, 0, 1<<12)}
 	}
 
 	start := time.Now()
