@@ -13,6 +13,7 @@
 #include <thrift/c_glib/thrift_application_exception.h>
 
 #include "core/pay-error.h"
+#include "transport/thrift/pay-rpc-args.h"
 #include "transport/thrift/pay-rpc-call.h"
 #include "transport/thrift/pay-rpc-framing.h"
 #include "transport/thrift/pay-thrift-fixups.h"
@@ -84,12 +85,20 @@ fuzz_refund (gpointer target, PayRpcCall *call, ThriftStruct *args)
                           ? "refund_request_id required" : NULL);
 }
 
-static void
-fill_error (const PayRpcCall *call, paymentPaymentError **err, gboolean *isset_err)
+/* Sets which of success and err the reused result carries; fills err on a failure
+ * (TRUE then). */
+static gboolean
+fill_error (const PayRpcCall *call, paymentPaymentError **err, gboolean *isset_err,
+            gboolean *isset_success)
 {
-  *err = g_object_new (PAYMENT_TYPE_PAYMENT_ERROR, "code", call->status.code,
-                       "message", call->status.message, NULL);
-  *isset_err = TRUE;
+  *isset_err = call->error != NULL;
+  *isset_success = call->error == NULL;
+  if (call->error == NULL)
+    return FALSE;
+  if (*err == NULL)
+    *err = g_object_new (PAYMENT_TYPE_PAYMENT_ERROR, NULL);
+  g_object_set (*err, "code", call->status.code, "message", call->status.message, NULL);
+  return TRUE;
 }
 
 static void
@@ -97,13 +106,8 @@ fill_charge (PayRpcCall *call, ThriftStruct *object)
 {
   paymentPaymentServiceChargeResult *result = (paymentPaymentServiceChargeResult *) object;
 
-  if (call->error != NULL)
-    fill_error (call, &result->err, &result->__isset_err);
-  else
-    {
-      g_object_set (result->success, "transaction_id", call->payment.transaction_id, NULL);
-      result->__isset_success = TRUE;
-    }
+  if (!fill_error (call, &result->err, &result->__isset_err, &result->__isset_success))
+    g_object_set (result->success, "transaction_id", call->payment.transaction_id, NULL);
 }
 
 static void
@@ -111,16 +115,12 @@ fill_query_payment (PayRpcCall *call, ThriftStruct *object)
 {
   paymentPaymentServiceQueryPaymentResult *result = (paymentPaymentServiceQueryPaymentResult *) object;
 
-  if (call->error != NULL)
-    {
-      fill_error (call, &result->err, &result->__isset_err);
-      return;
-    }
+  if (fill_error (call, &result->err, &result->__isset_err, &result->__isset_success))
+    return;
   g_object_set (result->success->payment, "transaction_id", call->payment.transaction_id,
                 "order_id", call->payment.order_id, "status", PAYMENT_PAYMENT_STATUS_PAID,
                 "card_brand", "visa", NULL);
   result->success->__isset_payment = TRUE;
-  result->__isset_success = TRUE;
 }
 
 static void
@@ -128,27 +128,26 @@ fill_refund (PayRpcCall *call, ThriftStruct *object)
 {
   paymentPaymentServiceRefundResult *result = (paymentPaymentServiceRefundResult *) object;
 
-  if (call->error != NULL)
-    {
-      fill_error (call, &result->err, &result->__isset_err);
-      return;
-    }
+  if (fill_error (call, &result->err, &result->__isset_err, &result->__isset_success))
+    return;
   g_object_set (result->success, "refund_id", call->refund.refund_id,
                 "transaction_id", call->refund.transaction_id,
                 "status", PAYMENT_PAYMENT_STATUS_REFUNDED, NULL);
   /* directly: GObject's double property refuses NaN */
   result->success->amount = refund_amount;
   result->success->__isset_amount = TRUE;
-  result->__isset_success = TRUE;
 }
 
 static const PayRpcMethod fuzz_methods[] = {
   { "Charge", payment_payment_service_charge_args_get_type,
-    payment_payment_service_charge_result_get_type, fuzz_charge, fill_charge },
+    payment_payment_service_charge_result_get_type, fuzz_charge, fill_charge,
+    pay_rpc_args_clear_charge },
   { "QueryPayment", payment_payment_service_query_payment_args_get_type,
-    payment_payment_service_query_payment_result_get_type, fuzz_query_payment, fill_query_payment },
+    payment_payment_service_query_payment_result_get_type, fuzz_query_payment, fill_query_payment,
+    pay_rpc_args_clear_query },
   { "Refund", payment_payment_service_refund_args_get_type,
-    payment_payment_service_refund_result_get_type, fuzz_refund, fill_refund },
+    payment_payment_service_refund_result_get_type, fuzz_refund, fill_refund,
+    pay_rpc_args_clear_refund },
 };
 
 static PayRpcDispatcher *dispatcher;

@@ -550,6 +550,117 @@ test_refund_conversion (void)
   g_assert_cmpint (resp->status, ==, PAYMENT_PAYMENT_STATUS_REFUNDED);
 }
 
+/* Sets every field of @object, nested structs too, to a value no new struct has. */
+static void
+set_every_field (GObject *object)
+{
+  guint n = 0;
+  g_autofree GParamSpec **specs = g_object_class_list_properties (G_OBJECT_GET_CLASS (object), &n);
+
+  for (guint i = 0; i < n; i++)
+    {
+      GType type = G_PARAM_SPEC_VALUE_TYPE (specs[i]);
+      g_auto(GValue) value = G_VALUE_INIT;
+
+      g_value_init (&value, type);
+      if (type == G_TYPE_STRING)
+        g_value_set_string (&value, "x");
+      else if (type == G_TYPE_INT)
+        g_value_set_int (&value, 7);
+      else if (type == G_TYPE_INT64)
+        g_value_set_int64 (&value, 7);
+      else if (type == G_TYPE_DOUBLE)
+        g_value_set_double (&value, 7.0);
+      else if (g_type_is_a (type, THRIFT_TYPE_STRUCT))
+        {
+          g_autoptr(GObject) nested = g_object_new (type, NULL);
+
+          set_every_field (nested);
+          g_value_set_object (&value, nested);
+        }
+      else
+        g_error ("%s: a field of type %s: teach set_every_field", specs[i]->name,
+                 g_type_name (type));
+      g_object_set_property (object, specs[i]->name, &value);
+    }
+}
+
+/* @object's bytes on the wire, every field as it is (unset optional ones left out). */
+static GByteArray *
+encode_struct (ThriftStruct *object)
+{
+  GByteArray *out = g_byte_array_new ();
+  g_autoptr(PayFrameTransport) transport = pay_frame_transport_new (NULL, 0, out);
+  g_autoptr(ThriftProtocol) protocol = g_object_new (THRIFT_TYPE_BINARY_PROTOCOL, "transport",
+                                                     transport, NULL);
+
+  g_assert_cmpint (thrift_struct_write (object, protocol, NULL), >=, 0);
+  return out;
+}
+
+/* Each method's clear_args returns an args struct whose every field was set to what a
+ * new one is, field by field: the dispatcher reuses one per method, so a field it
+ * missed (one the IDL gained) would leak from one call into the next. */
+static void
+test_clear_args (void)
+{
+  const PayRpcMethod *methods;
+  gsize n_methods;
+
+  methods = pay_rpc_handler_methods (&n_methods);
+  for (gsize i = 0; i < n_methods; i++)
+    {
+      g_autoptr(ThriftStruct) fresh = g_object_new (methods[i].args_type (), NULL);
+      g_autoptr(ThriftStruct) used = g_object_new (methods[i].args_type (), NULL);
+      g_autoptr(GByteArray) fresh_bytes = encode_struct (fresh);
+      g_autoptr(GByteArray) used_bytes = NULL;
+      g_autoptr(GByteArray) cleared_bytes = NULL;
+
+      set_every_field (G_OBJECT (used));
+      used_bytes = encode_struct (used);
+      g_assert_false (used_bytes->len == fresh_bytes->len &&
+                      memcmp (used_bytes->data, fresh_bytes->data, fresh_bytes->len) == 0);
+      methods[i].clear_args (used);
+      cleared_bytes = encode_struct (used);
+      g_assert_cmpmem (cleared_bytes->data, cleared_bytes->len, fresh_bytes->data, fresh_bytes->len);
+    }
+}
+
+/* Calls through one dispatcher reuse its structs: a QueryPayment by order id after one by
+ * transaction id, and a success after a failure, answer as they would alone. */
+static void
+test_reused_structs (void)
+{
+  g_autoptr(PayRpcDispatcher) dispatcher = stub_dispatcher_new ();
+  g_autoptr(paymentPaymentServiceQueryPaymentArgs) args =
+    g_object_new (PAYMENT_TYPE_PAYMENT_SERVICE_QUERY_PAYMENT_ARGS, NULL);
+  gint64 orders[] = { 404, 9, 404 };
+  PayRpcCall call;
+
+  pay_rpc_call_init (&call);
+  g_object_set (args->req, "transaction_id", STUB_TRANSACTION_ID, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (orders); i++)
+    {
+      g_autoptr(GByteArray) request = NULL;
+      g_autoptr(GByteArray) reply = NULL;
+      g_autoptr(paymentPaymentServiceQueryPaymentResult) result = NULL;
+      gboolean failed = orders[i] == 404;
+
+      g_object_set (args->req, "order_id", orders[i], NULL);
+      request = encode_call ("QueryPayment", THRIFT_STRUCT (args));
+      g_assert_cmpint (begin_call (dispatcher, &call, request->data, request->len), ==,
+                       PAY_RPC_CALL_ANSWERED);
+      reply = wrap_reply (&call);
+      result = (paymentPaymentServiceQueryPaymentResult *)
+        decode_reply (reply, "QueryPayment", PAYMENT_TYPE_PAYMENT_SERVICE_QUERY_PAYMENT_RESULT);
+      g_assert_cmpint (result->__isset_success, ==, !failed);
+      g_assert_cmpint (result->__isset_err, ==, failed);
+      if (!failed)
+        g_assert_cmpint (result->success->payment->order_id, ==, orders[i]);
+    }
+  pay_rpc_call_clear (&call);
+}
+
 /* ---- scanner ----------------------------------------------------------------------- */
 
 static void
@@ -929,6 +1040,8 @@ main (int argc, char **argv)
   g_test_add_func ("/payment/rpc/handler/query", test_query_conversion);
   g_test_add_func ("/payment/rpc/handler/query-error-masked", test_query_error_masked);
   g_test_add_func ("/payment/rpc/handler/refund", test_refund_conversion);
+  g_test_add_func ("/payment/rpc/handler/clear-args", test_clear_args);
+  g_test_add_func ("/payment/rpc/handler/reused-structs", test_reused_structs);
   g_test_add_func ("/payment/rpc/scan/every-truncation", test_scan_every_truncation);
   g_test_add_func ("/payment/rpc/scan/depth-bomb", test_scan_depth_bomb);
   for (gsize i = 0; i < G_N_ELEMENTS (scan_cases); i++)

@@ -27,6 +27,11 @@ struct _PayRpcDispatcher
   PayFrameTransport  *out;
   ThriftProtocol     *in_protocol;
   ThriftProtocol     *out_protocol;
+  /* Per method, the struct every call's arguments are read into and the one every
+   * reply is written from: a struct made and freed per call cost more than the
+   * decoding itself (GObject construction, notify queue, dispose). */
+  ThriftStruct      **args;
+  ThriftStruct      **results;
 };
 
 static ThriftProtocol *
@@ -51,8 +56,14 @@ pay_rpc_dispatcher_new (const PayRpcMethod *methods,
   dispatcher->target = g_object_ref (target);
   dispatcher->metrics = g_object_ref (metrics);
   dispatcher->handles = g_new (PayMetricsMethod *, n_methods + 1);
+  dispatcher->args = g_new (ThriftStruct *, n_methods);
+  dispatcher->results = g_new (ThriftStruct *, n_methods);
   for (gsize i = 0; i < n_methods; i++)
-    dispatcher->handles[i] = pay_metrics_register_method (metrics, "rpc", methods[i].name);
+    {
+      dispatcher->handles[i] = pay_metrics_register_method (metrics, "rpc", methods[i].name);
+      dispatcher->args[i] = g_object_new (methods[i].args_type (), NULL);
+      dispatcher->results[i] = g_object_new (methods[i].result_type (), NULL);
+    }
   dispatcher->handles[n_methods] = pay_metrics_register_method (metrics, "rpc", UNKNOWN_METHOD);
   dispatcher->in = pay_frame_transport_new (NULL, 0, NULL);
   dispatcher->out = pay_frame_transport_new (NULL, 0, NULL);
@@ -76,6 +87,13 @@ dispatcher_clear (gpointer data)
   g_object_unref (dispatcher->out_protocol);
   g_object_unref (dispatcher->in);
   g_object_unref (dispatcher->out);
+  for (gsize i = 0; i < dispatcher->n_methods; i++)
+    {
+      g_object_unref (dispatcher->args[i]);
+      g_object_unref (dispatcher->results[i]);
+    }
+  g_free (dispatcher->args);
+  g_free (dispatcher->results);
   g_free (dispatcher->handles);
   g_object_unref (dispatcher->metrics);
   g_object_unref (dispatcher->target);
@@ -107,22 +125,29 @@ find_method (PayRpcDispatcher *dispatcher, const guint8 *name, gsize len)
   return NULL;
 }
 
+/* The index of @method in the dispatcher's table. */
+static gsize
+method_index (PayRpcDispatcher *dispatcher, const PayRpcMethod *method)
+{
+  return (gsize) (method - dispatcher->methods);
+}
+
 static PayMetricsMethod *
 method_handle (const PayRpcCall *call)
 {
   PayRpcDispatcher *dispatcher = call->dispatcher;
 
-  return dispatcher->handles[call->method != NULL ? (gsize) (call->method - dispatcher->methods)
+  return dispatcher->handles[call->method != NULL ? method_index (dispatcher, call->method)
                                                   : dispatcher->n_methods];
 }
 
 /* ---- reading and writing messages --------------------------------------------------- */
 
-/* Reads the arguments of the call's message into a new struct of @args_type, or, with
- * G_TYPE_INVALID, skips them (a method the table does not have). FALSE when they do not
- * decode; *@args is then NULL. */
+/* Reads the arguments of the call's message into @args (cleared: the dispatcher's for
+ * @method), or, with @method NULL, skips them (a method the table does not have).
+ * FALSE when they do not decode; @args is then cleared again. */
 static gboolean
-read_args (PayRpcCall *call, GType args_type, ThriftStruct **args)
+read_args (PayRpcCall *call, const PayRpcMethod *method, ThriftStruct *args)
 {
   PayRpcDispatcher *dispatcher = call->dispatcher;
   g_autofree gchar *name = NULL;
@@ -130,16 +155,15 @@ read_args (PayRpcCall *call, GType args_type, ThriftStruct **args)
   gint32 seqid;
   gboolean ok;
 
-  *args = args_type != G_TYPE_INVALID ? g_object_new (args_type, NULL) : NULL;
   pay_frame_transport_reset (dispatcher->in, call->frame.message, call->frame.message_len, NULL);
   ok = thrift_protocol_read_message_begin (dispatcher->in_protocol, &name, &type, &seqid, NULL) >= 0 &&
-       (*args != NULL ? thrift_struct_read (*args, dispatcher->in_protocol, NULL)
-                      : thrift_protocol_skip (dispatcher->in_protocol, T_STRUCT, NULL)) >= 0 &&
+       (method != NULL ? thrift_struct_read (args, dispatcher->in_protocol, NULL)
+                       : thrift_protocol_skip (dispatcher->in_protocol, T_STRUCT, NULL)) >= 0 &&
        thrift_protocol_read_message_end (dispatcher->in_protocol, NULL) >= 0;
   /* Keep no pointer to the connection's buffer once the call is decoded. */
   pay_frame_transport_reset (dispatcher->in, NULL, 0, NULL);
-  if (!ok)
-    g_clear_object (args);
+  if (!ok && method != NULL)
+    method->clear_args (args);
   return ok;
 }
 
@@ -225,13 +249,17 @@ dispatch_unknown (PayRpcCall *call)
 {
   g_autofree gchar *name = g_strndup ((const gchar *) call->name, call->name_len);
   const PayRpcMethod *prefix = find_method (call->dispatcher, (const guint8 *) name, strlen (name));
-  g_autoptr(ThriftStruct) args = NULL;
+  ThriftStruct *args = prefix != NULL ? call->dispatcher->args[method_index (call->dispatcher, prefix)]
+                                      : NULL;
 
-  if (!read_args (call, prefix != NULL ? prefix->args_type () : G_TYPE_INVALID, &args))
+  if (!read_args (call, prefix, args))
     return call->state = PAY_RPC_CALL_FAILED;
   if (prefix != NULL)
-    write_exception (call, prefix->name, THRIFT_APPLICATION_EXCEPTION_ERROR_INTERNAL_ERROR,
-                     "call not started");
+    {
+      prefix->clear_args (args);
+      write_exception (call, prefix->name, THRIFT_APPLICATION_EXCEPTION_ERROR_INTERNAL_ERROR,
+                       "call not started");
+    }
   else
     {
       g_autofree gchar *message = g_strconcat ("Invalid method name: '", name, "'", NULL);
@@ -244,16 +272,18 @@ dispatch_unknown (PayRpcCall *call)
 PayRpcCallState
 pay_rpc_call_dispatch (PayRpcCall *call)
 {
-  g_autoptr(ThriftStruct) args = NULL;
+  ThriftStruct *args;
 
   g_return_val_if_fail (call->recording && call->state == PAY_RPC_CALL_IDLE, PAY_RPC_CALL_FAILED);
 
   if (call->method == NULL)
     return dispatch_unknown (call);
-  if (!read_args (call, call->method->args_type (), &args))
+  args = call->dispatcher->args[method_index (call->dispatcher, call->method)];
+  if (!read_args (call, call->method, args))
     return call->state = PAY_RPC_CALL_FAILED;
   call->state = PAY_RPC_CALL_STARTING;
   call->method->start (call->dispatcher->target, call, args);
+  call->method->clear_args (args);
   if (call->state == PAY_RPC_CALL_STARTING)
     call->state = PAY_RPC_CALL_PENDING;
   return call->state;
@@ -263,7 +293,7 @@ pay_rpc_call_dispatch (PayRpcCall *call)
 static void
 write_result (PayRpcCall *call)
 {
-  g_autoptr(ThriftStruct) result = g_object_new (call->method->result_type (), NULL);
+  ThriftStruct *result = call->dispatcher->results[method_index (call->dispatcher, call->method)];
 
   call->status.code = 0;
   call->status.message = NULL;

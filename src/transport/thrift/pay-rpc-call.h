@@ -33,14 +33,22 @@ typedef struct {
    * for, on @target (the dispatcher's); it ends with pay_rpc_call_return(), from here
    * when the answer is known at once, or later on the main loop. */
   void       (*start) (gpointer target, PayRpcCall *call, ThriftStruct *args);
-  /* Fills @result, a new result struct, from the call's outcome: its success when
-   * call->error is NULL, else its err from call->status (code and message). */
+  /* Fills @result from the call's outcome: its success when call->error is NULL, else
+   * its err from call->status (code and message). @result is the dispatcher's, reused
+   * from call to call: every field the reply carries is set, both isset flags too. */
   void       (*fill_result) (PayRpcCall *call, ThriftStruct *result);
+  /* Returns @args to its state when new (every field unset, strings freed, nested
+   * structs cleared the same way): the dispatcher decodes every call of the method into
+   * one args struct, cleared once the call has started, so that no field of one call
+   * shows in the next and no card number outlives its call's start. */
+  void       (*clear_args) (ThriftStruct *args);
 } PayRpcMethod;
 
 /* What every call of one server shares: the method table, the target the methods act
- * on, the in-memory transports and protocols messages are read and written with, and
- * the metrics handles. Main loop only (the reference count is atomic). */
+ * on, the in-memory transports and protocols messages are read and written with, one
+ * args and one result struct per method (calls are decoded and their replies written
+ * one at a time), and the metrics handles. Main loop only (the reference count is
+ * atomic). */
 typedef struct _PayRpcDispatcher PayRpcDispatcher;
 
 /* Calls go to @methods (static: it must outlive the dispatcher) on @target (a

@@ -6,6 +6,7 @@
 #include "core/pay-request-log.h"
 #include "domain/pay-money.h"
 #include "domain/pay-service.h"
+#include "transport/thrift/pay-rpc-args.h"
 
 /* What the generated set_property does for one field (copy, mark set), without looking
  * the property up by name and boxing the value in a GValue: g_object_set on these
@@ -53,17 +54,22 @@ on_refunded (GObject *source, GAsyncResult *result, gpointer user_data)
   pay_rpc_call_return (call, error);
 }
 
-/* Sets a result struct's err (every PaymentService method `throws (1: PaymentError
- * err)`) from the code and client-safe message of a call that failed: TRUE then. */
+/* Sets which of a result struct's success and err (every PaymentService method
+ * `throws (1: PaymentError err)`) the reply carries, and fills err from the code and
+ * client-safe message of a call that failed: TRUE then, and the caller fills success
+ * otherwise. The struct is reused: its err, once made, stays for the next failure. */
 static gboolean
-fill_err (const PayRpcCall *call, paymentPaymentError **err, gboolean *isset_err)
+fill_err (const PayRpcCall *call, paymentPaymentError **err, gboolean *isset_err,
+          gboolean *isset_success)
 {
+  *isset_err = call->error != NULL;
+  *isset_success = call->error == NULL;
   if (call->error == NULL)
     return FALSE;
-  *err = g_object_new (PAYMENT_TYPE_PAYMENT_ERROR, NULL);
+  if (*err == NULL)
+    *err = g_object_new (PAYMENT_TYPE_PAYMENT_ERROR, NULL);
   SET_VALUE (*err, code, call->status.code);
   SET_STRING (*err, message, call->status.message);
-  *isset_err = TRUE;
   return TRUE;
 }
 
@@ -101,11 +107,10 @@ fill_charge (PayRpcCall *call, ThriftStruct *object)
 {
   paymentPaymentServiceChargeResult *result = (paymentPaymentServiceChargeResult *) object;
 
-  if (fill_err (call, &result->err, &result->__isset_err))
+  if (fill_err (call, &result->err, &result->__isset_err, &result->__isset_success))
     return;
   pay_request_record_set_transaction_id (&call->record, call->payment.transaction_id);
   SET_STRING (result->success, transaction_id, call->payment.transaction_id);
-  result->__isset_success = TRUE;
 }
 
 /* ---- QueryPayment ------------------------------------------------------------------ */
@@ -149,11 +154,10 @@ fill_query (PayRpcCall *call, ThriftStruct *object)
 {
   paymentPaymentServiceQueryPaymentResult *result = (paymentPaymentServiceQueryPaymentResult *) object;
 
-  if (fill_err (call, &result->err, &result->__isset_err))
+  if (fill_err (call, &result->err, &result->__isset_err, &result->__isset_success))
     return;
   fill_payment_info (result->success->payment, &call->payment);
   result->success->__isset_payment = TRUE;
-  result->__isset_success = TRUE;
 }
 
 /* ---- Refund ------------------------------------------------------------------------ */
@@ -181,23 +185,25 @@ fill_refund (PayRpcCall *call, ThriftStruct *object)
   paymentRefundResp *resp = result->success;
   const PayRefund *refund = &call->refund;
 
-  if (fill_err (call, &result->err, &result->__isset_err))
+  if (fill_err (call, &result->err, &result->__isset_err, &result->__isset_success))
     return;
   SET_STRING (resp, refund_id, refund->refund_id);
   SET_STRING (resp, transaction_id, refund->transaction_id);
   SET_VALUE (resp, amount, pay_money_from_cents (refund->amount_cents));
   SET_VALUE (resp, total_refunded, pay_money_from_cents (refund->total_refunded_cents));
   SET_VALUE (resp, status, (paymentPaymentStatus) refund->status);
-  result->__isset_success = TRUE;
 }
 
 static const PayRpcMethod methods[] = {
   { "Charge", payment_payment_service_charge_args_get_type,
-    payment_payment_service_charge_result_get_type, start_charge, fill_charge },
+    payment_payment_service_charge_result_get_type, start_charge, fill_charge,
+    pay_rpc_args_clear_charge },
   { "QueryPayment", payment_payment_service_query_payment_args_get_type,
-    payment_payment_service_query_payment_result_get_type, start_query, fill_query },
+    payment_payment_service_query_payment_result_get_type, start_query, fill_query,
+    pay_rpc_args_clear_query },
   { "Refund", payment_payment_service_refund_args_get_type,
-    payment_payment_service_refund_result_get_type, start_refund, fill_refund },
+    payment_payment_service_refund_result_get_type, start_refund, fill_refund,
+    pay_rpc_args_clear_refund },
 };
 
 const PayRpcMethod *
