@@ -191,6 +191,47 @@ command_reply_cb (redisAsyncContext *ac, void *reply_data, void *privdata)
   g_free (command);
 }
 
+/* A new Command for @func, or NULL when there is no connection to send it on (@func has
+ * failed then). */
+static Command *
+command_new (PayRedisClient *self, PayRedisReplyFunc func, gpointer user_data)
+{
+  Command *command;
+
+  if (self->ac == NULL || !self->ready)
+    {
+      fail_now (self, func, user_data, G_IO_ERROR_NOT_CONNECTED, "not connected");
+      return NULL;
+    }
+  command = g_new (Command, 1);
+  command->self = self;
+  command->func = func;
+  command->user_data = user_data;
+  command->deadline_us = g_get_monotonic_time ()
+                         + (gint64) self->settings.timeout_ms * G_TIME_SPAN_MILLISECOND;
+  command->answered = FALSE;
+  command->link = (GList) { .data = command };
+  return command;
+}
+
+/* Books @command, which hiredis did (@status REDIS_OK) or did not queue. */
+static void
+command_queued (PayRedisClient *self, Command *command, int status)
+{
+  if (status != REDIS_OK)
+    {
+      PayRedisReplyFunc func = command->func;
+      gpointer user_data = command->user_data;
+
+      g_free (command);
+      fail_now (self, func, user_data, G_IO_ERROR_NOT_CONNECTED, "command not queued");
+      return;
+    }
+  g_queue_push_tail_link (&self->waiting, &command->link);
+  if (self->replies_pending++ == 0)
+    self->last_progress_us = g_get_monotonic_time ();
+}
+
 void
 pay_redis_client_command (PayRedisClient    *self,
                           int                argc,
@@ -204,29 +245,27 @@ pay_redis_client_command (PayRedisClient    *self,
   g_return_if_fail (PAY_IS_REDIS_CLIENT (self));
   g_return_if_fail (argc > 0 && argv != NULL);
 
-  if (self->ac == NULL || !self->ready)
-    {
-      fail_now (self, func, user_data, G_IO_ERROR_NOT_CONNECTED, "not connected");
-      return;
-    }
+  if ((command = command_new (self, func, user_data)) != NULL)
+    command_queued (self, command,
+                    redisAsyncCommandArgv (self->ac, command_reply_cb, command, argc, argv, lens));
+}
 
-  command = g_new (Command, 1);
-  command->self = self;
-  command->func = func;
-  command->user_data = user_data;
-  command->deadline_us = g_get_monotonic_time ()
-                         + (gint64) self->settings.timeout_ms * G_TIME_SPAN_MILLISECOND;
-  command->answered = FALSE;
-  command->link = (GList) { .data = command };
-  if (redisAsyncCommandArgv (self->ac, command_reply_cb, command, argc, argv, lens) != REDIS_OK)
-    {
-      g_free (command);
-      fail_now (self, func, user_data, G_IO_ERROR_NOT_CONNECTED, "command not queued");
-      return;
-    }
-  g_queue_push_tail_link (&self->waiting, &command->link);
-  if (self->replies_pending++ == 0)
-    self->last_progress_us = g_get_monotonic_time ();
+void
+pay_redis_client_command_formatted (PayRedisClient    *self,
+                                    const gchar       *formatted,
+                                    gsize              len,
+                                    PayRedisReplyFunc  func,
+                                    gpointer           user_data)
+{
+  Command *command;
+
+  g_return_if_fail (PAY_IS_REDIS_CLIENT (self));
+  g_return_if_fail (formatted != NULL && len > 0);
+
+  if ((command = command_new (self, func, user_data)) != NULL)
+    command_queued (self, command,
+                    redisAsyncFormattedCommand (self->ac, command_reply_cb, command,
+                                                formatted, len));
 }
 
 /* ---- the connection ----------------------------------------------------------------- */

@@ -78,6 +78,15 @@ void pay_redis_client_command (PayRedisClient    *self,
                                PayRedisReplyFunc  func,
                                gpointer           user_data);
 
+/* The same for a command already in Redis's protocol (@len bytes of @formatted: what
+ * redisFormatCommandArgv() makes; the caller may reuse it once this returns), for a
+ * command sent often with a fixed shape, formatted once and patched per use. */
+void pay_redis_client_command_formatted (PayRedisClient    *self,
+                                         const gchar       *formatted,
+                                         gsize              len,
+                                         PayRedisReplyFunc  func,
+                                         gpointer           user_data);
+
 /* The failure books. The client counts its connection's failures itself (cannot connect,
  * set-up refused, connection lost, connect timeout, no reply at all); what a command's
  * outcome means is its user's to judge, so the user counts each of its operations once,

@@ -234,8 +234,8 @@ test_not_connected (Fixture *f, gconstpointer data)
   g_assert_cmpuint (pay_redis_client_get_error_count (f->client), ==, 0);
 }
 
-/* Replies in the order sent, an error reply as a reply, the script loaded on connecting
- * and the database selected. */
+/* Replies in the order sent (a command sent preformatted among them), an error reply as
+ * a reply, the script loaded on connecting and the database selected. */
 static void
 test_commands (Fixture *f, gconstpointer data)
 {
@@ -243,7 +243,10 @@ test_commands (Fixture *f, gconstpointer data)
   g_auto(Outcome) get = { 0 };
   g_auto(Outcome) incr = { 0 };
   g_auto(Outcome) eval = { 0 };
+  g_auto(Outcome) formatted = { 0 };
   g_auto(Outcome) other_db = { 0 };
+  char *get_key = NULL;
+  int get_key_len;
   g_autofree gchar *expected_sha = NULL;
   g_autoptr(PayRedisClient) db0 = NULL;
   const gchar *sha;
@@ -253,12 +256,17 @@ test_commands (Fixture *f, gconstpointer data)
   expected_sha = g_compute_checksum_for_string (G_CHECKSUM_SHA1, "return 'script:' .. ARGV[1]", -1);
   g_assert_cmpstr (sha, ==, expected_sha);
 
-  set.order = get.order = incr.order = eval.order = &order;
+  set.order = get.order = incr.order = eval.order = formatted.order = &order;
   send_command (f->client, &set, "SET", "key", "value", NULL);
   send_command (f->client, &get, "GET", "key", NULL);
   send_command (f->client, &incr, "INCR", "key", NULL);
   send_command (f->client, &eval, "EVALSHA", sha, "0", "run", NULL);
-  run_until (answered, &eval);
+  get_key_len = redisFormatCommand (&get_key, "GET key");
+  g_assert_cmpint (get_key_len, >, 0);
+  pay_redis_client_command_formatted (f->client, get_key, (gsize) get_key_len, record_cb,
+                                      &formatted);
+  redisFreeCommand (get_key);
+  run_until (answered, &formatted);
 
   g_assert_cmpuint (set.position, ==, 1);
   g_assert_cmpint (set.type, ==, REDIS_REPLY_STATUS);
@@ -271,7 +279,9 @@ test_commands (Fixture *f, gconstpointer data)
   g_assert_cmpint (incr.type, ==, REDIS_REPLY_ERROR);
   g_assert_cmpuint (eval.position, ==, 4);
   g_assert_cmpstr (eval.str, ==, "script:run");
-  g_assert_cmpuint (set.calls + get.calls + incr.calls + eval.calls, ==, 4);
+  g_assert_cmpuint (formatted.position, ==, 5);
+  g_assert_cmpstr (formatted.str, ==, "value");
+  g_assert_cmpuint (set.calls + get.calls + incr.calls + eval.calls + formatted.calls, ==, 5);
 
   /* SELECT 2 was sent: database 0 does not have the key. */
   db0 = connected_client (f, 5000, 0, NULL, NULL);
