@@ -406,6 +406,55 @@ source_cleanup (gpointer data)
     g_clear_pointer (&self->source, g_source_unref);
 }
 
+/* Sends the commands queued since the last poll before the loop polls again, in one
+ * write, instead of waiting for a poll to report the socket writable: that costs an
+ * iteration of the loop (and a poll) per round trip. Only on a connected context
+ * (before, the write event is how hiredis learns that the connect finished), and with
+ * no callback run from here: a write that fails leaves the write event set, so the
+ * dispatch (redisAsyncHandleWrite) meets the error and disconnects as usual; one that
+ * does not finish leaves the rest for when the socket is writable. */
+static gboolean
+source_prepare (GSource *source, gint *timeout)
+{
+  RedisSource *redis = (RedisSource *) source;
+  redisContext *c = &redis->ac->c;
+  int done = 0;
+
+  if ((redis->poll_fd.events & G_IO_OUT) && (c->flags & REDIS_CONNECTED) &&
+      redisBufferWrite (c, &done) == REDIS_OK && done)
+    redis->poll_fd.events = (redis->poll_fd.events | G_IO_IN) & ~G_IO_OUT;
+  return redis_source_prepare (source, timeout);
+}
+
+/* The adapter's source (redis_source_new()) with source_prepare and the event hooks
+ * above. */
+static GSource *
+source_new (redisAsyncContext *ac)
+{
+  static GSourceFuncs funcs = {
+    .prepare = source_prepare,
+    .check = redis_source_check,
+    .dispatch = redis_source_dispatch,
+    .finalize = redis_source_finalize,
+  };
+  RedisSource *redis = (RedisSource *) g_source_new (&funcs, sizeof (RedisSource));
+
+  redis->ac = ac;
+  redis->poll_fd.fd = ac->c.fd;
+  redis->poll_fd.events = 0;
+  redis->poll_fd.revents = 0;
+  g_source_add_poll (&redis->source, &redis->poll_fd);
+  ac->ev.addRead = source_add_read;
+  ac->ev.delRead = source_del_read;
+  ac->ev.addWrite = source_add_write;
+  ac->ev.delWrite = source_del_write;
+  ac->ev.cleanup = source_cleanup;
+  ac->ev.data = redis;
+  /* No fd removal and re-adding (each an eventfd write) around every dispatch. */
+  g_source_set_can_recurse (&redis->source, TRUE);
+  return &redis->source;
+}
+
 static void
 connect_cb (const redisAsyncContext *ac, int status)
 {
@@ -537,14 +586,7 @@ connect_now (PayRedisClient *self)
 
   ac->data = self;
   self->ac = ac;
-  self->source = redis_source_new (ac);
-  /* No fd removal and re-adding (each an eventfd write) around every dispatch. */
-  g_source_set_can_recurse (self->source, TRUE);
-  ac->ev.addRead = source_add_read;
-  ac->ev.delRead = source_del_read;
-  ac->ev.addWrite = source_add_write;
-  ac->ev.delWrite = source_del_write;
-  ac->ev.cleanup = source_cleanup;
+  self->source = source_new (ac);
   g_source_attach (self->source, self->context);
   /* After the source is attached: setting the connect callback arms the write event. */
   redisAsyncSetConnectCallback (ac, connect_cb);
