@@ -29,17 +29,16 @@ wanted (const PayLogSettings *settings, GLogLevelFlags level)
 }
 
 #define STAMP_BYTES sizeof "2026-01-01T00:00:00.000000Z"
+#define STAMP_SECOND_BYTES sizeof "2026-01-01T00:00:00."
 
-/* RFC 3339 UTC time with microseconds. One log line per request makes this hot:
- * GDateTime's formatter costs several times more than gmtime_r, and snprintf more than
- * putting the digits down. */
+/* The date and time of @second (Unix time, UTC) to the second, RFC 3339, with the dot
+ * before the fraction: "2026-01-01T00:00:00.". */
 static void
-format_stamp (gchar out[STAMP_BYTES])
+format_second (gint64 second, gchar out[STAMP_SECOND_BYTES])
 {
-  gint64 now = g_get_real_time ();
-  time_t secs = (time_t) (now / G_USEC_PER_SEC);
+  time_t secs = (time_t) second;
   struct tm tm;
-  PayText text = pay_text_init (out, STAMP_BYTES);
+  PayText text = pay_text_init (out, STAMP_SECOND_BYTES);
 
   gmtime_r (&secs, &tm);
   pay_text_put_uint (&text, (guint64) tm.tm_year + 1900, 4);
@@ -54,27 +53,63 @@ format_stamp (gchar out[STAMP_BYTES])
   pay_text_put (&text, ":");
   pay_text_put_uint (&text, (guint64) tm.tm_sec, 2);
   pay_text_put (&text, ".");
+}
+
+/* RFC 3339 UTC time with microseconds. One log line per request makes this hot:
+ * GDateTime's formatter costs several times more than gmtime_r, and snprintf more than
+ * putting the digits down; with @log (its lock held), the date and time to the second
+ * are formatted once per second. */
+static void
+format_stamp (PayLog *log, gchar out[STAMP_BYTES])
+{
+  gint64 now = g_get_real_time ();
+  gint64 second = now / G_USEC_PER_SEC;
+  PayText text = pay_text_init (out, STAMP_BYTES);
+
+  G_STATIC_ASSERT (sizeof log->stamp_text >= STAMP_SECOND_BYTES);
+  if (log == NULL)
+    {
+      gchar prefix[STAMP_SECOND_BYTES];
+
+      format_second (second, prefix);
+      pay_text_put_len (&text, prefix, STAMP_SECOND_BYTES - 1);
+    }
+  else
+    {
+      if (log->stamp_second != second)
+        {
+          format_second (second, log->stamp_text);
+          log->stamp_second = second;
+        }
+      pay_text_put_len (&text, log->stamp_text, STAMP_SECOND_BYTES - 1);
+    }
   pay_text_put_uint (&text, (guint64) (now % G_USEC_PER_SEC), 6);
   pay_text_put (&text, "Z");
 }
 
-gchar *
-pay_log_format (const PayLogSettings *settings,
-                GLogLevelFlags        level,
-                const GLogField      *fields,
-                gsize                 n_fields)
+/* Appends one record as the writer prints it (no trailing newline) to @out; @log (its
+ * lock held) or NULL, for the stamp. */
+static void
+append_line (PayLog               *log,
+             const PayLogSettings *settings,
+             GLogLevelFlags        level,
+             const GLogField      *fields,
+             gsize                 n_fields,
+             GString              *out)
 {
   gchar stamp[STAMP_BYTES];
   const gchar *domain = "payment", *message = "";
   g_autoptr(JsonBuilder) builder = NULL;
-  g_autoptr(GString) text = NULL;
 
-  format_stamp (stamp);
+  format_stamp (log, stamp);
+  /* The keys are compared without g_strcmp0(): this runs for every field of every line. */
   for (gsize i = 0; i < n_fields; i++)
     {
-      if (g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0)
+      const gchar *key = fields[i].key;
+
+      if (key[0] == 'G' && strcmp (key, "GLIB_DOMAIN") == 0)
         domain = fields[i].value;
-      else if (g_strcmp0 (fields[i].key, "MESSAGE") == 0)
+      else if (key[0] == 'M' && strcmp (key, "MESSAGE") == 0)
         message = fields[i].value;
     }
 
@@ -84,17 +119,14 @@ pay_log_format (const PayLogSettings *settings,
       gsize name_len = strlen (name);
 
       /* "STAMP LEVEL    DOMAIN: MESSAGE", the level padded to 8 columns. */
-      text = g_string_sized_new (STAMP_BYTES + 10 + strlen (domain) + strlen (message) + 2);
-      g_string_append_len (text, stamp, STAMP_BYTES - 1);
-      g_string_append_c (text, ' ');
-      g_string_append_len (text, name, (gssize) name_len);
-      for (gsize i = name_len; i < 8; i++)
-        g_string_append_c (text, ' ');
-      g_string_append_c (text, ' ');
-      g_string_append (text, domain);
-      g_string_append (text, ": ");
-      g_string_append (text, message);
-      return g_string_free (g_steal_pointer (&text), FALSE);
+      g_string_append_len (out, stamp, STAMP_BYTES - 1);
+      g_string_append_c (out, ' ');
+      g_string_append_len (out, name, (gssize) name_len);
+      g_string_append_len (out, "         ", (gssize) (name_len < 8 ? 9 - name_len : 1));
+      g_string_append (out, domain);
+      g_string_append_len (out, ": ", 2);
+      g_string_append (out, message);
+      return;
     }
 
   builder = json_builder_new ();
@@ -123,10 +155,24 @@ pay_log_format (const PayLogSettings *settings,
   {
     g_autoptr(JsonGenerator) generator = json_generator_new ();
     g_autoptr(JsonNode) root = json_builder_get_root (builder);
+    g_autofree gchar *json = NULL;
 
     json_generator_set_root (generator, root);
-    return json_generator_to_data (generator, NULL);
+    json = json_generator_to_data (generator, NULL);
+    g_string_append (out, json);
   }
+}
+
+gchar *
+pay_log_format (const PayLogSettings *settings,
+                GLogLevelFlags        level,
+                const GLogField      *fields,
+                gsize                 n_fields)
+{
+  GString *out = g_string_sized_new (128);
+
+  append_line (NULL, settings, level, fields, n_fields, out);
+  return g_string_free (out, FALSE);
 }
 
 #define PENDING_MAX_BYTES (64 * 1024)
@@ -158,46 +204,38 @@ flush_locked (PayLog *log)
   g_string_truncate (log->pending, 0);
 }
 
-/* Either waits in log->pending, or goes out at once (after what waits), in one write(2)
- * per record: lines from different threads never interleave (up to PIPE_BUF bytes on a
- * pipe), and nothing sits in a stdio buffer. */
-static void
-emit (PayLog *log, GLogLevelFlags level, gchar *line)
-{
-  gsize len = strlen (line);
-  gboolean buffer = log->pending != NULL
-                    && (level & (G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG)) != 0
-                    && (level & ~(G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG) & G_LOG_LEVEL_MASK) == 0
-                    && g_main_context_is_owner (log->context);
-
-  g_mutex_lock (&log->lock);
-  if (buffer)
-    {
-      g_string_append_len (log->pending, line, (gssize) len);
-      g_string_append_c (log->pending, '\n');
-      if (log->pending->len >= PENDING_MAX_BYTES)
-        flush_locked (log);
-    }
-  else
-    {
-      flush_locked (log);
-      line[len] = '\n';   /* replaces the NUL; pay_log_format's strings have room for it */
-      write_all (line, len + 1);
-      line[len] = '\0';
-    }
-  g_mutex_unlock (&log->lock);
-}
-
+/* Writes one record: it waits in log->pending, or goes out at once with what waits
+ * before it, in one write(2): lines from different threads never interleave (up to
+ * PIPE_BUF bytes on a pipe), and nothing sits in a stdio buffer. The line is formatted
+ * straight into log->pending, under the lock (which also guards the stamp's cache). */
 static GLogWriterOutput
 writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
 {
   PayLog *log = user_data;
-  g_autofree gchar *line = NULL;
 
   if (!wanted (&log->settings, level))
     return G_LOG_WRITER_HANDLED;
-  line = pay_log_format (&log->settings, level, fields, n_fields);
-  emit (log, level, line);
+  g_mutex_lock (&log->lock);
+  if (log->pending != NULL)
+    {
+      gboolean buffer = (level & (G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG)) != 0
+                        && (level & ~(G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG) & G_LOG_LEVEL_MASK) == 0
+                        && g_main_context_is_owner (log->context);
+
+      append_line (log, &log->settings, level, fields, n_fields, log->pending);
+      g_string_append_c (log->pending, '\n');
+      if (!buffer || log->pending->len >= PENDING_MAX_BYTES)
+        flush_locked (log);
+    }
+  else
+    {
+      g_autoptr(GString) line = g_string_sized_new (128);
+
+      append_line (log, &log->settings, level, fields, n_fields, line);
+      g_string_append_c (line, '\n');
+      write_all (line->str, line->len);
+    }
+  g_mutex_unlock (&log->lock);
   return G_LOG_WRITER_HANDLED;
 }
 
@@ -206,6 +244,7 @@ pay_log_install (PayLog *log, const PayLogSettings *settings)
 {
   memset (log, 0, sizeof *log);
   log->settings = *settings;
+  log->stamp_second = -1;
   g_mutex_init (&log->lock);
   g_log_set_writer_func (writer, log, NULL);
 }

@@ -18,6 +18,8 @@ typedef struct {
   GString       *pending;       /* info and debug lines of the loop's thread, unwritten */
   GMainContext  *context;       /* whose owning thread buffers; NULL: none does */
   GSource       *flush_source;
+  gint64         stamp_second;  /* the second stamp_text shows (under lock) */
+  gchar          stamp_text[24];   /* "YYYY-MM-DDTHH:MM:SS.", reused within the second */
 } PayLog;
 
 /* Installs the writer for the whole process: lines go straight to stderr, one write(2)
