@@ -263,31 +263,143 @@ store_handed_over (gpointer data)
 
 /* ---- lookups ------------------------------------------------------------------------ */
 
-/* One pay_cache_lookup_async(): by order id, the order key first, then the record. */
-typedef struct {
-  PayCache           *self;
-  gboolean            by_order;
-  gint64              order_id;
-  gchar               tx[PAY_UUID_STRLEN + 1];
-  PayCacheLookupFunc  callback;
-  gpointer            user_data;
-} Lookup;
+/* One lookup (by order id: the order key first, then the record), and the GAsyncResult
+ * PayPaymentCache's lookup_async answers with. A small GObject of its own rather than a
+ * GTask and its task data: a query answered from the cache made and freed two GTasks,
+ * the largest cost of its path after the reply's encoding. */
+#define PAY_TYPE_CACHE_LOOKUP (pay_cache_lookup_get_type ())
+G_DECLARE_FINAL_TYPE (PayCacheLookup, pay_cache_lookup, PAY, CACHE_LOOKUP, GObject)
+
+struct _PayCacheLookup
+{
+  GObject              parent_instance;
+
+  PayCache            *self;         /* strong */
+  gboolean             by_order;
+  gint64               order_id;
+  gchar                tx[PAY_UUID_STRLEN + 1];
+  PayCacheLookupFunc   func;         /* pay_cache_lookup_async()'s, or NULL */
+  GAsyncReadyCallback  ready;        /* else lookup_async's */
+  gpointer             user_data;
+  gboolean             starting;     /* in lookup_async: an answer now waits for an idle */
+
+  /* The outcome, for lookup_finish */
+  gboolean             hit;
+  PayPayment           payment;
+  GError              *error;
+};
+
+static void pay_cache_lookup_async_result_init (GAsyncResultIface *iface);
+G_DEFINE_FINAL_TYPE_WITH_CODE (PayCacheLookup, pay_cache_lookup, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_ASYNC_RESULT,
+                                                      pay_cache_lookup_async_result_init))
+
+static void payment_cache_lookup_async (PayPaymentCache *cache, const PayQueryRequest *key,
+                                        GAsyncReadyCallback callback, gpointer user_data);
 
 static void
-lookup_finish (Lookup *lookup, const PayPayment *payment, gboolean failed)
+pay_cache_lookup_init (PayCacheLookup *lookup)
 {
-  g_autoptr(GError) error = NULL;
+}
 
+static void
+pay_cache_lookup_finalize (GObject *object)
+{
+  PayCacheLookup *lookup = PAY_CACHE_LOOKUP (object);
+
+  g_clear_error (&lookup->error);
+  g_clear_object (&lookup->self);
+  G_OBJECT_CLASS (pay_cache_lookup_parent_class)->finalize (object);
+}
+
+static void
+pay_cache_lookup_class_init (PayCacheLookupClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = pay_cache_lookup_finalize;
+}
+
+static gpointer
+lookup_get_user_data (GAsyncResult *result)
+{
+  return PAY_CACHE_LOOKUP (result)->user_data;
+}
+
+static GObject *
+lookup_get_source_object (GAsyncResult *result)
+{
+  return g_object_ref (G_OBJECT (PAY_CACHE_LOOKUP (result)->self));
+}
+
+static gboolean
+lookup_is_tagged (GAsyncResult *result, gpointer source_tag)
+{
+  return source_tag == payment_cache_lookup_async;
+}
+
+static void
+pay_cache_lookup_async_result_init (GAsyncResultIface *iface)
+{
+  iface->get_user_data = lookup_get_user_data;
+  iface->get_source_object = lookup_get_source_object;
+  iface->is_tagged = lookup_is_tagged;
+}
+
+static PayCacheLookup *
+lookup_new (PayCache *self, const PayQueryRequest *key, gpointer user_data)
+{
+  PayCacheLookup *lookup = g_object_new (PAY_TYPE_CACHE_LOOKUP, NULL);
+
+  lookup->self = g_object_ref (self);
+  lookup->by_order = key->transaction_id == NULL;
+  lookup->order_id = key->order_id;
+  lookup->user_data = user_data;
+  return lookup;
+}
+
+/* Calls lookup_async's callback with @data, the lookup, and drops it. */
+static gboolean
+lookup_deliver (gpointer data)
+{
+  PayCacheLookup *lookup = data;
+
+  lookup->ready (G_OBJECT (lookup->self), G_ASYNC_RESULT (lookup), lookup->user_data);
+  g_object_unref (lookup);
+  return G_SOURCE_REMOVE;
+}
+
+/* Ends @lookup (taken) with @payment (a hit), NULL (a miss) or a failure. */
+static void
+lookup_finish (PayCacheLookup *lookup, const PayPayment *payment, gboolean failed)
+{
   if (failed)
-    error = g_error_new_literal (PAY_ERROR, PAY_ERROR_CACHE_READ, "cache read failed");
-  lookup->callback (payment, error, lookup->user_data);
-  g_object_unref (lookup->self);
-  g_free (lookup);
+    lookup->error = g_error_new_literal (PAY_ERROR, PAY_ERROR_CACHE_READ, "cache read failed");
+  if (lookup->func != NULL)
+    {
+      lookup->func (payment, lookup->error, lookup->user_data);
+      g_object_unref (lookup);
+      return;
+    }
+  lookup->hit = payment != NULL;
+  if (payment != NULL)
+    lookup->payment = *payment;
+  if (!lookup->starting)
+    {
+      lookup_deliver (lookup);
+      return;
+    }
+  /* Answered before lookup_async returns (not connected, an id no record has): the
+   * callback runs from the context, as the interface promises. */
+  {
+    g_autoptr(GSource) idle = g_idle_source_new ();
+
+    g_source_set_callback (idle, lookup_deliver, lookup, NULL);
+    g_source_attach (idle, lookup->self->context);
+  }
 }
 
 /* Finishes @lookup with the record in @values / @lens (HMGET's answer), checked. */
 static void
-lookup_check_record (Lookup *lookup, const gchar *const *values, const gsize *lens)
+lookup_check_record (PayCacheLookup *lookup, const gchar *const *values, const gsize *lens)
 {
   g_autoptr(GError) decode_error = NULL;
   PayPayment payment;
@@ -312,7 +424,7 @@ static void
 lookup_got_record (PayRedisClient *client, const redisReply *reply, const GError *error,
                    gpointer user_data)
 {
-  Lookup *lookup = user_data;
+  PayCacheLookup *lookup = user_data;
   const gchar *values[PAY_CACHE_RECORD_N_FIELDS];
   gsize lens[PAY_CACHE_RECORD_N_FIELDS];
   gboolean any = FALSE;
@@ -381,7 +493,7 @@ format_hmget (PayCache *self)
 
 /* Sends HMGET payment:tx:<tx> and the record's fields. */
 static void
-lookup_record (Lookup *lookup)
+lookup_record (PayCacheLookup *lookup)
 {
   PayCache *self = lookup->self;
 
@@ -394,7 +506,7 @@ static void
 lookup_got_order (PayRedisClient *client, const redisReply *reply, const GError *error,
                   gpointer user_data)
 {
-  Lookup *lookup = user_data;
+  PayCacheLookup *lookup = user_data;
   g_autofree gchar *refused = NULL;
 
   if (error == NULL && reply->type != REDIS_REPLY_NIL && reply->type != REDIS_REPLY_STRING)
@@ -560,23 +672,12 @@ pay_cache_store_async (PayCache          *self,
                               store_handed_over);
 }
 
-void
-pay_cache_lookup_async (PayCache              *self,
-                        const PayQueryRequest *key,
-                        PayCacheLookupFunc     callback,
-                        gpointer               user_data)
+/* Sends @lookup's first command; its answer comes through lookup_finish(). */
+static void
+lookup_start (PayCacheLookup *lookup, const PayQueryRequest *key)
 {
-  Lookup *lookup;
+  PayCache *self = lookup->self;
 
-  g_return_if_fail (PAY_IS_CACHE (self));
-  g_return_if_fail (key != NULL && callback != NULL);
-
-  lookup = g_new0 (Lookup, 1);
-  lookup->self = g_object_ref (self);
-  lookup->by_order = key->transaction_id == NULL;
-  lookup->order_id = key->order_id;
-  lookup->callback = callback;
-  lookup->user_data = user_data;
   if (!lookup->by_order)
     {
       /* No record has a transaction id of another length. */
@@ -585,7 +686,7 @@ pay_cache_lookup_async (PayCache              *self,
           lookup_finish (lookup, NULL, FALSE);
           return;
         }
-      g_strlcpy (lookup->tx, key->transaction_id, sizeof lookup->tx);
+      memcpy (lookup->tx, key->transaction_id, PAY_UUID_STRLEN + 1);
       lookup_record (lookup);
     }
   else
@@ -603,23 +704,23 @@ pay_cache_lookup_async (PayCache              *self,
     }
 }
 
-/* ---- PayPaymentCache: thin wrappers over the public API above ----------------------- */
-
-static void
-payment_cache_looked_up (const PayPayment *payment, const GError *error, gpointer user_data)
+void
+pay_cache_lookup_async (PayCache              *self,
+                        const PayQueryRequest *key,
+                        PayCacheLookupFunc     callback,
+                        gpointer               user_data)
 {
-  GTask *task = user_data;
+  PayCacheLookup *lookup;
 
-  if (error != NULL)
-    g_task_return_error (task, g_error_copy (error));
-  else
-    {
-      if (payment != NULL)
-        *(PayPayment *) g_task_get_task_data (task) = *payment;
-      g_task_return_boolean (task, payment != NULL);
-    }
-  g_object_unref (task);
+  g_return_if_fail (PAY_IS_CACHE (self));
+  g_return_if_fail (key != NULL && callback != NULL);
+
+  lookup = lookup_new (self, key, user_data);
+  lookup->func = callback;
+  lookup_start (lookup, key);
 }
+
+/* ---- PayPaymentCache: thin wrappers over the public API above ----------------------- */
 
 static void
 payment_cache_lookup_async (PayPaymentCache       *cache,
@@ -627,11 +728,13 @@ payment_cache_lookup_async (PayPaymentCache       *cache,
                             GAsyncReadyCallback    callback,
                             gpointer               user_data)
 {
-  GTask *task = g_task_new (cache, NULL, callback, user_data);
+  PayCacheLookup *lookup = lookup_new (PAY_CACHE (cache), key, user_data);
 
-  g_task_set_source_tag (task, payment_cache_lookup_async);
-  g_task_set_task_data (task, g_new0 (PayPayment, 1), g_free);
-  pay_cache_lookup_async (PAY_CACHE (cache), key, payment_cache_looked_up, task);
+  lookup->ready = callback;
+  lookup->starting = TRUE;
+  lookup_start (g_object_ref (lookup), key);
+  lookup->starting = FALSE;
+  g_object_unref (lookup);
 }
 
 static gboolean
@@ -641,18 +744,20 @@ payment_cache_lookup_finish (PayPaymentCache *cache,
                              gboolean        *hit,
                              GError         **error)
 {
-  GError *local_error = NULL;
+  PayCacheLookup *lookup;
 
-  g_return_val_if_fail (g_task_is_valid (result, cache), FALSE);
+  g_return_val_if_fail (PAY_IS_CACHE_LOOKUP (result), FALSE);
+  lookup = PAY_CACHE_LOOKUP (result);
+  g_return_val_if_fail (lookup->self == PAY_CACHE (cache), FALSE);
 
-  *hit = g_task_propagate_boolean (G_TASK (result), &local_error);
-  if (local_error != NULL)
+  if (lookup->error != NULL)
     {
-      g_propagate_error (error, local_error);
+      g_propagate_error (error, g_steal_pointer (&lookup->error));
       return FALSE;
     }
-  if (*hit)
-    *out = *(PayPayment *) g_task_get_task_data (G_TASK (result));
+  *hit = lookup->hit;
+  if (lookup->hit)
+    *out = lookup->payment;
   return TRUE;
 }
 
