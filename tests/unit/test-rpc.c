@@ -1015,6 +1015,40 @@ test_transport_short_read_fails (void)
   g_assert_cmpuint (pay_frame_transport_remaining (transport), ==, 0);
 }
 
+/* Writes of every size land in order in the output, also when the output is appended
+ * to and truncated between them, and past the room the transport reserves at a time. */
+static void
+test_transport_writes (void)
+{
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+  g_autoptr(GByteArray) want = g_byte_array_new ();
+  g_autoptr(PayFrameTransport) transport = pay_frame_transport_new (NULL, 0, out);
+  ThriftTransport *t = THRIFT_TRANSPORT (transport);
+  guint8 big[3000];
+
+  for (gsize i = 0; i < sizeof big; i++)
+    big[i] = (guint8) (i * 7);
+  for (guint32 len = 0; len <= 9; len++)
+    {
+      g_assert_true (thrift_transport_write (t, big + len, len, NULL));
+      g_byte_array_append (want, big + len, len);
+    }
+  g_byte_array_append (out, (const guint8 *) "xy", 2);
+  g_byte_array_append (want, (const guint8 *) "xy", 2);
+  g_assert_true (thrift_transport_write (t, big, sizeof big, NULL));
+  g_byte_array_append (want, big, sizeof big);
+  g_assert_cmpmem (out->data, out->len, want->data, want->len);
+
+  g_byte_array_set_size (out, 1);
+  g_byte_array_set_size (want, 1);
+  for (guint i = 0; i < 400; i++)
+    {
+      g_assert_true (thrift_transport_write (t, big + i, 4, NULL));
+      g_byte_array_append (want, big + i, 4);
+    }
+  g_assert_cmpmem (out->data, out->len, want->data, want->len);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1063,5 +1097,6 @@ main (int argc, char **argv)
   g_test_add_func ("/payment/rpc/ttheader/bad-magic", test_ttheader_bad_magic);
   g_test_add_func ("/payment/rpc/buffered/limits", test_buffered_limits);
   g_test_add_func ("/payment/rpc/transport/short-read-fails", test_transport_short_read_fails);
+  g_test_add_func ("/payment/rpc/transport/writes", test_transport_writes);
   return g_test_run ();
 }

@@ -10,7 +10,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (PayFrameTransport, pay_frame_transport, PAY, FRAME_TRANSPORT, ThriftTransport)
 
 /* Reads come from @input (borrowed: it must outlive the transport; may be NULL for a
- * write-only transport); writes append to @output (borrowed). Unlike ThriftMemoryBuffer,
+ * write-only transport); writes append to @output (borrowed; while the transport has
+ * it, it may be appended to or truncated, but not stolen or freed). Unlike ThriftMemoryBuffer,
  * a read asking for more bytes than remain fails instead of returning 0, so a length
  * pointing past the end can never spin read_all forever (docs/THRIFT_C_GLIB.md, defect 2). */
 PayFrameTransport *pay_frame_transport_new (const guint8 *input,
