@@ -291,6 +291,63 @@ test_commands (Fixture *f, gconstpointer data)
   g_assert_cmpuint (pay_redis_client_get_error_count (f->client), ==, 0);
 }
 
+/* What check_large_reply() saw: the reply a script returns, a nested array with an
+ * integer and strings larger than a reply's block. */
+static void
+check_large_reply (PayRedisClient *client, const redisReply *reply, const GError *error,
+                   gpointer user_data)
+{
+  gboolean *checked = user_data;
+  const redisReply *inner;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (reply->type, ==, REDIS_REPLY_ARRAY);
+  g_assert_cmpuint (reply->elements, ==, 301);
+  g_assert_cmpint (reply->element[0]->type, ==, REDIS_REPLY_INTEGER);
+  g_assert_cmpint (reply->element[0]->integer, ==, 7);
+  inner = reply->element[1];
+  g_assert_cmpint (inner->type, ==, REDIS_REPLY_ARRAY);
+  g_assert_cmpuint (inner->elements, ==, 2);
+  g_assert_cmpstr (inner->element[0]->str, ==, "a");
+  g_assert_cmpuint (inner->element[1]->len, ==, 5000);
+  for (gsize i = 0; i < 5000; i++)
+    g_assert_cmpint (inner->element[1]->str[i], ==, 'x');
+  g_assert_cmpint (inner->element[1]->str[5000], ==, '\0');
+  for (gsize i = 2; i < reply->elements; i++)
+    {
+      g_autofree gchar *want = g_strdup_printf ("v%" G_GSIZE_FORMAT, i);
+
+      g_assert_cmpint (reply->element[i]->type, ==, REDIS_REPLY_STRING);
+      g_assert_cmpstr (reply->element[i]->str, ==, want);
+    }
+  *checked = TRUE;
+}
+
+static gboolean
+is_true (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+/* A reply larger than the memory one reply is built in, nested, with every element
+ * type, arrives whole. */
+static void
+test_large_reply (Fixture *f, gconstpointer data)
+{
+  const char *argv[] = {
+    "EVAL",
+    "local t = {7, {'a', string.rep('x', 5000)}} "
+    "for i = 2, 300 do t[#t + 1] = 'v' .. i end return t",
+    "0",
+  };
+  gboolean checked = FALSE;
+
+  f->client = connected_client (f, 5000, 0, NULL, NULL);
+  pay_redis_client_command (f->client, G_N_ELEMENTS (argv), argv, NULL, check_large_reply,
+                            &checked);
+  run_until (is_true, &checked);
+}
+
 /* A command with no reply within timeout_ms fails, and so does the one behind it; a
  * connection that answers nothing at all is dropped (a failure counted) and a new one
  * made. */
@@ -378,6 +435,8 @@ main (int argc, char *argv[])
               test_not_connected, fixture_teardown);
   g_test_add ("/payment/redis-client/commands", Fixture, NULL, fixture_setup, test_commands,
               fixture_teardown);
+  g_test_add ("/payment/redis-client/large-reply", Fixture, NULL, fixture_setup,
+              test_large_reply, fixture_teardown);
   g_test_add ("/payment/redis-client/deadline", Fixture, NULL, fixture_setup, test_deadline,
               fixture_teardown);
   g_test_add ("/payment/redis-client/reconnect", Fixture, NULL, fixture_setup, test_reconnect,
