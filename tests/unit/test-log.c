@@ -203,6 +203,24 @@ test_buffered_writer (void)
   g_test_trap_assert_passed ();
 }
 
+/* A transaction id is kept as given, cut to what the record holds; NULL is none. */
+static void
+test_record_transaction_id (void)
+{
+  PayRequestRecord record = { 0 };
+  gchar longer[PAY_REQUEST_ID_BYTES + 10];
+
+  memset (longer, 'a', sizeof longer - 1);
+  longer[sizeof longer - 1] = '\0';
+  pay_request_record_set_transaction_id (&record, longer);
+  g_assert_cmpuint (strlen (record.transaction_id), ==, PAY_REQUEST_ID_BYTES - 1);
+  g_assert_true (strncmp (record.transaction_id, longer, PAY_REQUEST_ID_BYTES - 1) == 0);
+  pay_request_record_set_transaction_id (&record, "tx-2");
+  g_assert_cmpstr (record.transaction_id, ==, "tx-2");
+  pay_request_record_set_transaction_id (&record, NULL);
+  g_assert_cmpstr (record.transaction_id, ==, "");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -215,6 +233,7 @@ main (int argc, char **argv)
   g_test_add_func ("/log/text/cut-off", test_text_cut_off);
   g_test_add_func ("/log/format/text", test_text_format);
   g_test_add_data_func ("/log/request-line", &caught, test_request_line);
+  g_test_add_func ("/log/request-record/transaction-id", test_record_transaction_id);
   g_test_add_func ("/log/writer/buffered", test_buffered_writer);
   return g_test_run ();
 }
