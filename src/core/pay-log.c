@@ -117,15 +117,29 @@ append_line (PayLog               *log,
     {
       const gchar *name = level_name (level);
       gsize name_len = strlen (name);
+      gsize pad = name_len < 8 ? 9 - name_len : 1;
+      gsize domain_len = strlen (domain);
+      gsize message_len = strlen (message);
+      gsize at = out->len;
+      gchar *p;
 
-      /* "STAMP LEVEL    DOMAIN: MESSAGE", the level padded to 8 columns. */
-      g_string_append_len (out, stamp, STAMP_BYTES - 1);
-      g_string_append_c (out, ' ');
-      g_string_append_len (out, name, (gssize) name_len);
-      g_string_append_len (out, "         ", (gssize) (name_len < 8 ? 9 - name_len : 1));
-      g_string_append (out, domain);
-      g_string_append_len (out, ": ", 2);
-      g_string_append (out, message);
+      /* "STAMP LEVEL    DOMAIN: MESSAGE", the level padded to 8 columns; the room for
+       * the whole line made once, the pieces copied into it. */
+      g_string_set_size (out, at + (STAMP_BYTES - 1) + 1 + name_len + pad + domain_len + 2
+                              + message_len);
+      p = out->str + at;
+      memcpy (p, stamp, STAMP_BYTES - 1);
+      p += STAMP_BYTES - 1;
+      *p++ = ' ';
+      memcpy (p, name, name_len);
+      p += name_len;
+      memset (p, ' ', pad);
+      p += pad;
+      memcpy (p, domain, domain_len);
+      p += domain_len;
+      *p++ = ':';
+      *p++ = ' ';
+      memcpy (p, message, message_len);
       return;
     }
 
