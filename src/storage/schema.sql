@@ -7,7 +7,8 @@
 -- Trigger payments_charge_event writes a charge's payment_events row, in the INSERT's own
 -- implicit transaction: the service sends a charge as one row of an autocommitted INSERT
 -- into payments (alone, or with other charges that arrived together; an explicit
--- transaction with a second INSERT measured half the throughput), and a payment row
+-- transaction with a second INSERT costs a round trip and a statement more; BENCHMARKS.md
+-- has the figures), and a payment row
 -- inserted by anyone gets its event, exactly when the row commits.
 -- Charge events take their event_id from MariaDB's UUID() (version 1); refund events keep
 -- the service's UUID v4. Creating the trigger needs the TRIGGER privilege, and with binary
