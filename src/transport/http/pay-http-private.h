@@ -10,26 +10,12 @@
 
 G_BEGIN_DECLS
 
-struct _PayHttpServer
-{
-  GObject     parent_instance;
-
-  PayService     *service;
-  SoupServer     *soup;
-  GSocketService *listener;
-  GSocket        *anchor[2];    /* see add_keepalive_anchor() */
-  GHashTable     *sockets;      /* "ip:port" of the peer -> GSocket (not owned; see on_incoming) */
-  guint16         port;
-
-  PayMetrics        *metrics;
-  GPtrArray         *route_labels;    /* "METHOD /path" per route, parallel to routes[] */
-  PayMetricsMethod **route_metrics;   /* parallel to routes[] */
-  PayMetricsMethod  *unmatched_metrics;
-  PayHttpConsulStateFunc consul_state;
-  gpointer           consul_state_data;
-  guint              active;          /* requests between their headers and their end */
-  gboolean           draining;
-};
+/* What the endpoints need of their server (pay-http-server.c keeps its instance struct
+ * to itself). */
+PayService  *pay_http_server_get_service      (PayHttpServer *self);
+PayMetrics  *pay_http_server_get_metrics      (PayHttpServer *self);
+/* The Consul registration's state for /health: "disabled" when none was given. */
+const gchar *pay_http_server_get_consul_state (PayHttpServer *self);
 
 /* What we keep per request, attached to its SoupServerMessage. */
 typedef struct {

@@ -87,8 +87,8 @@ pay_http_handle_charge (PayHttpServer *self, SoupServerMessage *msg, PayHttpExch
   soup_server_message_pause (msg);
   /* The service copies the request before returning, so @body may go now. A charge that
    * fails validation is answered at once. */
-  if (!pay_service_charge_begin (self->service, &body->request, NULL, on_charge_done, call,
-                                 &error))
+  if (!pay_service_charge_begin (pay_http_server_get_service (self), &body->request, NULL,
+                                 on_charge_done, call, &error))
     {
       pay_http_respond_gerror (msg, error);
       soup_server_message_unpause (msg);
@@ -179,7 +179,7 @@ pay_http_handle_query (PayHttpServer *self, SoupServerMessage *msg, PayHttpExcha
 
   exchange->record.order_id = request.has_order_id ? request.order_id : 0;
   pay_request_record_set_transaction_id (&exchange->record, request.transaction_id);
-  pay_service_query_async (self->service, &request, NULL, on_query_done,
+  pay_service_query_async (pay_http_server_get_service (self), &request, NULL, on_query_done,
                            call_start (self, msg, exchange));
 }
 
@@ -213,20 +213,19 @@ pay_http_handle_refund (PayHttpServer *self, SoupServerMessage *msg, PayHttpExch
       return;
     }
   pay_request_record_set_transaction_id (&exchange->record, body->request.transaction_id);
-  pay_service_refund_async (self->service, &body->request, NULL, on_refund_done,
-                            call_start (self, msg, exchange));
+  pay_service_refund_async (pay_http_server_get_service (self), &body->request, NULL,
+                            on_refund_done, call_start (self, msg, exchange));
 }
 
 /* GET /health: from the service's last observations, without waiting on anything. */
 void
 pay_http_handle_health (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange)
 {
-  gboolean mysql_up = pay_service_storage_ok (self->service);
-  gboolean redis_up = pay_service_cache_ok (self->service);
+  gboolean mysql_up = pay_service_storage_ok (pay_http_server_get_service (self));
+  gboolean redis_up = pay_service_cache_ok (pay_http_server_get_service (self));
   const gchar *status = !mysql_up ? "unavailable" : redis_up ? "ok" : "degraded";
   gsize length;
-  const gchar *consul = self->consul_state != NULL
-                        ? self->consul_state (self->consul_state_data) : "disabled";
+  const gchar *consul = pay_http_server_get_consul_state (self);
   gchar *data = pay_json_encode_health (status, mysql_up, redis_up, consul, &length);
 
   if (!mysql_up)
@@ -240,7 +239,7 @@ pay_http_handle_health (PayHttpServer *self, SoupServerMessage *msg, PayHttpExch
 void
 pay_http_handle_metrics (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange)
 {
-  gchar *text = pay_metrics_render (self->metrics);
+  gchar *text = pay_metrics_render (pay_http_server_get_metrics (self));
 
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
   soup_server_message_set_response (msg, PAY_METRICS_CONTENT_TYPE, SOUP_MEMORY_TAKE,

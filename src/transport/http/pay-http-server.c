@@ -43,6 +43,27 @@ enum {
 
 static guint signals[N_SIGNALS];
 
+struct _PayHttpServer
+{
+  GObject     parent_instance;
+
+  PayService     *service;
+  SoupServer     *soup;
+  GSocketService *listener;
+  GSocket        *anchor[2];    /* see add_keepalive_anchor() */
+  GHashTable     *sockets;      /* "ip:port" of the peer -> GSocket (not owned; see on_incoming) */
+  guint16         port;
+
+  PayMetrics        *metrics;
+  GPtrArray         *route_labels;    /* "METHOD /path" per route, parallel to routes[] */
+  PayMetricsMethod **route_metrics;   /* parallel to routes[] */
+  PayMetricsMethod  *unmatched_metrics;
+  PayHttpConsulStateFunc consul_state;
+  gpointer           consul_state_data;
+  guint              active;          /* requests between their headers and their end */
+  gboolean           draining;
+};
+
 G_DEFINE_FINAL_TYPE (PayHttpServer, pay_http_server, G_TYPE_OBJECT)
 
 typedef void (*PayHttpRouteFunc) (PayHttpServer     *self,
@@ -708,4 +729,22 @@ pay_http_server_stop (PayHttpServer *self)
   if (self->soup != NULL)
     soup_server_disconnect (self->soup);
   self->port = 0;
+}
+
+PayService *
+pay_http_server_get_service (PayHttpServer *self)
+{
+  return self->service;
+}
+
+PayMetrics *
+pay_http_server_get_metrics (PayHttpServer *self)
+{
+  return self->metrics;
+}
+
+const gchar *
+pay_http_server_get_consul_state (PayHttpServer *self)
+{
+  return self->consul_state != NULL ? self->consul_state (self->consul_state_data) : "disabled";
 }
