@@ -1,5 +1,6 @@
 /* pay-money.c: conversion between API amounts (double, major units) and integer cents,
- * with the acceptance rule of docs/CONTRACT.md section 3 "Amounts". */
+ * with the acceptance rule of docs/CONTRACT.md section 3 "Amounts", and the decimal
+ * form amounts are written in. */
 #include "domain/pay-money.h"
 
 #include <math.h>
@@ -79,4 +80,25 @@ pay_money_from_cents (gint64 cents)
   /* One correctly rounded division: the nearest double to the decimal value, so it
    * prints back as the same two decimals. */
   return (gdouble) cents / PAY_MONEY_CENTS_PER_UNIT;
+}
+
+gsize
+pay_money_format_major (gint64 cents,
+                        gchar  buf[PAY_MONEY_FORMAT_BYTES])
+{
+  gint64 whole;
+  gint fraction;
+
+  g_return_val_if_fail (cents >= 0, 0);
+
+  /* Integer arithmetic, not a double: the decimal is exact by construction. */
+  whole = cents / PAY_MONEY_CENTS_PER_UNIT;
+  fraction = (gint) (cents % PAY_MONEY_CENTS_PER_UNIT);
+  if (fraction == 0)
+    return (gsize) g_snprintf (buf, PAY_MONEY_FORMAT_BYTES, "%" G_GINT64_FORMAT, whole);
+  if (fraction % 10 == 0)
+    return (gsize) g_snprintf (buf, PAY_MONEY_FORMAT_BYTES, "%" G_GINT64_FORMAT ".%d",
+                               whole, fraction / 10);
+  return (gsize) g_snprintf (buf, PAY_MONEY_FORMAT_BYTES, "%" G_GINT64_FORMAT ".%02d",
+                             whole, fraction);
 }

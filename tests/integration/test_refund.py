@@ -198,6 +198,28 @@ def test_http_refund_bad_bodies(service):
     assert r.status == 405 and r.code == 4004008, r
 
 
+def test_http_amounts_are_written_exactly(service):
+    """Every amount in an HTTP body is the shortest decimal of its cents (docs/CONTRACT.md
+    section 4): a 19.99 charge reads 19.99, not 19.989999999999998; a 5.10 refund 5.1,
+    not 5.0999999999999996; no refund yet is 0. Checked on the body's text, which a JSON
+    parser would round."""
+    ok, tx, _ = httpapi.charge(service.http_port, data.charge(amount=19.99))
+    assert ok == "ok", tx
+    path = f"/payment/query?transaction_id={tx}"
+    r = httpapi.request(service.http_port, "GET", path)
+    assert r.status == 200, r
+    assert '"amount":19.99,"refunded_amount":0,' in r.raw, r.raw
+
+    r = httpapi.request(service.http_port, "POST", "/payment/refund",
+                        {"transaction_id": tx, "refund_request_id": key(), "amount": 5.10})
+    assert r.status == 200, r
+    assert '"amount":5.1,"total_refunded":5.1,' in r.raw, r.raw
+
+    r = httpapi.request(service.http_port, "GET", path)
+    assert r.status == 200, r
+    assert '"amount":19.99,"refunded_amount":5.1,' in r.raw, r.raw
+
+
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_query_after_refund_sees_it_even_when_cached(transport, service, redis):
     tx, req = new_charge(service, amount=80.0)

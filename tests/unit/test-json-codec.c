@@ -387,6 +387,14 @@ test_encode_payment_info (void)
   g_assert_cmpstr (json_object_get_string_member (object, "card_last4"), ==, "4242");
   g_assert_cmpint (json_object_get_int_member (object, "created_at"), ==, 1700000000000);
   g_assert_cmpint (json_object_get_int_member (object, "updated_at"), ==, 1700000000123);
+  /* Byte for byte: amounts as the shortest decimal of their cents, not 19.989999999999998. */
+  g_assert_cmpstr (text, ==,
+                   "{\"transaction_id\":\"0b9f0d1e-5c7a-4f3e-9a45-2f6d2b8c1e77\","
+                   "\"order_id\":1001,\"user_id\":7,\"amount\":19.99,\"refunded_amount\":0.01,"
+                   "\"status\":\"PARTIALLY_REFUNDED\",\"payment_method\":\"credit_card\","
+                   "\"card_brand\":\"visa\",\"card_last4\":\"4242\","
+                   "\"created_at\":1700000000000,\"updated_at\":1700000000123}");
+  g_assert_cmpuint (length, ==, strlen (text));
 }
 
 static void
@@ -408,6 +416,39 @@ test_encode_refund_response (void)
   g_assert_cmpfloat (json_object_get_double_member (object, "amount"), ==, 10.0);
   g_assert_cmpfloat (json_object_get_double_member (object, "total_refunded"), ==, 100.0);
   g_assert_cmpstr (json_object_get_string_member (object, "status"), ==, "REFUNDED");
+  /* Byte for byte: whole amounts without a point (10, not 10.0). */
+  g_assert_cmpstr (text, ==,
+                   "{\"refund_id\":\"11111111-2222-4333-8444-555555555555\","
+                   "\"transaction_id\":\"0b9f0d1e-5c7a-4f3e-9a45-2f6d2b8c1e77\","
+                   "\"amount\":10,\"total_refunded\":100,\"status\":\"REFUNDED\"}");
+  g_assert_cmpuint (length, ==, strlen (text));
+}
+
+/* A string that needs escaping is written in a body with money exactly as JsonGenerator
+ * writes it in any other body. */
+static void
+test_encode_money_body_strings (void)
+{
+  const gchar *hostile = "a\"b\\c/\n\t\x01\x1f\x7f\xc3\xa9\xe2\x82\xac";
+  PayPayment payment = { .transaction_id = "t", .status = PAY_STATUS_PAID };
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree gchar *reference = NULL;
+  g_autofree gchar *text = NULL;
+
+  g_strlcpy (payment.payment_method, hostile, sizeof payment.payment_method);
+  text = pay_json_encode_payment_info (&payment, NULL);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "payment_method");
+  json_builder_add_string_value (builder, hostile);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  reference = json_generator_to_data (generator, NULL);
+  /* {"payment_method":"..."} without its braces. */
+  reference[strlen (reference) - 1] = '\0';
+  g_assert_nonnull (strstr (text, reference + 1));
 }
 
 typedef struct {
@@ -484,6 +525,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/payment/http/json/encode/health", test_encode_health);
   g_test_add_func ("/payment/http/json/encode/payment-info", test_encode_payment_info);
   g_test_add_func ("/payment/http/json/encode/refund-response", test_encode_refund_response);
+  g_test_add_func ("/payment/http/json/encode/money-body-strings", test_encode_money_body_strings);
   for (gsize i = 0; i < G_N_ELEMENTS (refund_decode_cases); i++)
     {
       g_autofree gchar *path = g_strdup_printf ("/payment/http/json/decode-refund/%s",

@@ -1,5 +1,5 @@
 /* test-money.c: table-driven tests of the amount-to-cents rule (docs/CONTRACT.md section 3
- * "Amounts") and of the cents-to-double conversion. */
+ * "Amounts"), of the cents-to-double conversion and of the decimal amounts are written as. */
 #include <math.h>
 #include <string.h>
 
@@ -12,6 +12,10 @@
 #define UNCHANGED         G_GINT64_CONSTANT (-4242)
 /* How many cent values the round-trip test walks through. */
 #define ROUND_TRIP_CENTS  200000
+/* Every cent value up to this one is formatted and read back. */
+#define FORMAT_ALL_CENTS  100000
+/* The largest payment.max_amount the configuration accepts, in cents. */
+#define CONFIG_MAX_CENTS  G_GINT64_CONSTANT (1000000000000000)
 
 typedef struct {
   const gchar *name;
@@ -134,6 +138,110 @@ test_round_trip (void)
     }
 }
 
+typedef struct {
+  gint64       cents;
+  const gchar *literal;
+} FormatCase;
+
+static const FormatCase format_cases[] = {
+  { 0,                   "0" },
+  { 1,                   "0.01" },
+  { 10,                  "0.1" },
+  { 99,                  "0.99" },
+  { 100,                 "1" },
+  { 500,                 "5" },
+  { 510,                 "5.1" },
+  { 1999,                "19.99" },
+  { 2000,                "20" },
+  { 100000000,           "1000000" },
+  { CONFIG_MAX_CENTS,    "10000000000000" },
+  { CONFIG_MAX_CENTS - 1, "9999999999999.99" },
+  { G_MAXINT64,          "92233720368547758.07" },
+};
+
+static void
+test_format_case (gconstpointer data)
+{
+  const FormatCase *c = data;
+  gchar buf[PAY_MONEY_FORMAT_BYTES];
+  gsize length = pay_money_format_major (c->cents, buf);
+
+  g_assert_cmpstr (buf, ==, c->literal);
+  g_assert_cmpuint (length, ==, strlen (c->literal));
+}
+
+/* Reads @text as a client would (a double) and rounds it to cents; -1 when @text is
+ * not a number through to its end. */
+static gint64
+read_back_cents (const gchar *text)
+{
+  gchar *end = NULL;
+  gdouble amount = g_ascii_strtod (text, &end);
+
+  if (end == text || *end != '\0' || !isfinite (amount))
+    return -1;
+  return (gint64) round (amount * 100);
+}
+
+/* @cents written by pay_money_format_major() reads back to @cents, has the shape of
+ * the contract (no trailing zero, no trailing point, no leading zero but the one
+ * before the point), and no shorter decimal reads back to @cents: the two decimals
+ * one digit shorter around it (the literal cut by its last digit, and that plus one
+ * in its last kept place) read back to other cents. */
+static void
+assert_formats_exactly (gint64 cents)
+{
+  gchar buf[PAY_MONEY_FORMAT_BYTES];
+  gsize length = pay_money_format_major (cents, buf);
+  const gchar *point = strchr (buf, '.');
+
+  g_assert_cmpuint (length, ==, strlen (buf));
+  g_assert_cmpint (read_back_cents (buf), ==, cents);
+  g_assert_true (g_ascii_isdigit (buf[0]));
+  g_assert_false (buf[0] == '0' && length > 1 && buf[1] != '.');
+
+  if (point != NULL)
+    {
+      gsize decimals = length - (gsize) (point - buf) - 1;
+      gint64 unit = decimals == 1 ? 100 : 10;   /* cents in the last kept place */
+      gint64 floor_cents = cents - cents % unit;
+      gchar shorter[PAY_MONEY_FORMAT_BYTES];
+
+      g_assert_cmpuint (decimals, >=, 1);
+      g_assert_cmpuint (decimals, <=, 2);
+      g_assert_cmpint (buf[length - 1], !=, '0');
+
+      /* The literal cut by its last digit (and its point when no digit is left). */
+      memcpy (shorter, buf, length - 1);
+      shorter[decimals == 1 ? length - 2 : length - 1] = '\0';
+      g_assert_cmpint (read_back_cents (shorter), ==, floor_cents);
+      g_assert_cmpint (floor_cents, !=, cents);
+      g_assert_cmpint (floor_cents + unit, !=, cents);
+    }
+  else
+    {
+      g_assert_cmpint (cents % 100, ==, 0);
+    }
+}
+
+static void
+test_format_all_cents (void)
+{
+  for (gint64 cents = 0; cents <= FORMAT_ALL_CENTS; cents++)
+    assert_formats_exactly (cents);
+}
+
+/* Around every power of ten up to the configuration's largest maximum, and below that
+ * maximum itself. */
+static void
+test_format_large_cents (void)
+{
+  for (gint64 power = 100000; power <= CONFIG_MAX_CENTS; power *= 10)
+    for (gint64 cents = power - 1000; cents <= power + 1000; cents++)
+      if (cents <= CONFIG_MAX_CENTS)
+        assert_formats_exactly (cents);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -153,6 +261,15 @@ main (int argc, char *argv[])
       g_test_add_data_func (path, &from_cents_cases[i], test_from_cents_case);
     }
   g_test_add_func ("/payment/money/round-trip", test_round_trip);
+  for (gsize i = 0; i < G_N_ELEMENTS (format_cases); i++)
+    {
+      g_autofree gchar *path =
+        g_strdup_printf ("/payment/money/format/%" G_GINT64_FORMAT, format_cases[i].cents);
+
+      g_test_add_data_func (path, &format_cases[i], test_format_case);
+    }
+  g_test_add_func ("/payment/money/format/all-cents", test_format_all_cents);
+  g_test_add_func ("/payment/money/format/large-cents", test_format_large_cents);
 
   return g_test_run ();
 }

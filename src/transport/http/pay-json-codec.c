@@ -553,66 +553,109 @@ pay_json_encode_charge_response (const gchar *transaction_id, gsize *length)
   return builder_to_data (builder, length);
 }
 
+/* The objects that carry money are written member by member: an amount must appear as
+ * its exact decimal (pay_money_format_major), which a JsonNode cannot hold, since
+ * JsonGenerator prints every double with 17 significant digits (19.99 would read
+ * 19.989999999999998). Strings still go through JsonGenerator, so they are escaped
+ * exactly as in the other bodies; integers are printed as JsonGenerator prints them. */
+typedef struct {
+  GString       *out;
+  JsonGenerator *generator;
+} ObjectWriter;
+
 static void
-add_member_string (JsonBuilder *builder, const gchar *name, const gchar *value)
+writer_begin (ObjectWriter *writer)
 {
-  json_builder_set_member_name (builder, name);
-  json_builder_add_string_value (builder, value);
+  writer->out = g_string_new ("{");
+  writer->generator = json_generator_new ();
+}
+
+/* @name is one of this file's member names: plain ASCII, nothing to escape. */
+static void
+writer_name (ObjectWriter *writer, const gchar *name)
+{
+  if (writer->out->len > 1)
+    g_string_append_c (writer->out, ',');
+  g_string_append_printf (writer->out, "\"%s\":", name);
+}
+
+/* A fresh node each time: json-glib 1.6 shares a node's value with the generator's copy
+ * of it, so re-initialising one node would free the value the generator still holds. */
+static void
+writer_add_string (ObjectWriter *writer, const gchar *name, const gchar *value)
+{
+  g_autoptr(JsonNode) node = json_node_init_string (json_node_alloc (), value);
+
+  writer_name (writer, name);
+  json_generator_set_root (writer->generator, node);
+  json_generator_to_gstring (writer->generator, writer->out);
 }
 
 static void
-add_member_int (JsonBuilder *builder, const gchar *name, gint64 value)
+writer_add_int (ObjectWriter *writer, const gchar *name, gint64 value)
 {
-  json_builder_set_member_name (builder, name);
-  json_builder_add_int_value (builder, value);
+  writer_name (writer, name);
+  g_string_append_printf (writer->out, "%" G_GINT64_FORMAT, value);
 }
 
 /* Money leaves the service here, as major units. */
 static void
-add_member_money (JsonBuilder *builder, const gchar *name, gint64 cents)
+writer_add_money (ObjectWriter *writer, const gchar *name, gint64 cents)
 {
-  json_builder_set_member_name (builder, name);
-  json_builder_add_double_value (builder, pay_money_from_cents (cents));
+  gchar literal[PAY_MONEY_FORMAT_BYTES];
+  gsize length = pay_money_format_major (cents, literal);
+
+  writer_name (writer, name);
+  g_string_append_len (writer->out, literal, (gssize) length);
+}
+
+/* Closes the object and returns its text; @writer is spent. */
+static gchar *
+writer_end (ObjectWriter *writer, gsize *length)
+{
+  g_string_append_c (writer->out, '}');
+  g_clear_object (&writer->generator);
+  if (length != NULL)
+    *length = writer->out->len;
+  return g_string_free (g_steal_pointer (&writer->out), FALSE);
 }
 
 gchar *
 pay_json_encode_payment_info (const PayPayment *payment, gsize *length)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
+  ObjectWriter writer;
 
   g_return_val_if_fail (payment != NULL, NULL);
 
-  json_builder_begin_object (builder);
-  add_member_string (builder, "transaction_id", payment->transaction_id);
-  add_member_int (builder, "order_id", payment->order_id);
-  add_member_int (builder, "user_id", payment->user_id);
-  add_member_money (builder, "amount", payment->amount_cents);
-  add_member_money (builder, "refunded_amount", payment->refunded_cents);
-  add_member_string (builder, "status", pay_status_to_string (payment->status));
-  add_member_string (builder, "payment_method", payment->payment_method);
-  add_member_string (builder, "card_brand", payment->card_brand);
-  add_member_string (builder, "card_last4", payment->card_last4);
-  add_member_int (builder, "created_at", payment->created_at_ms);
-  add_member_int (builder, "updated_at", payment->updated_at_ms);
-  json_builder_end_object (builder);
-  return builder_to_data (builder, length);
+  writer_begin (&writer);
+  writer_add_string (&writer, "transaction_id", payment->transaction_id);
+  writer_add_int (&writer, "order_id", payment->order_id);
+  writer_add_int (&writer, "user_id", payment->user_id);
+  writer_add_money (&writer, "amount", payment->amount_cents);
+  writer_add_money (&writer, "refunded_amount", payment->refunded_cents);
+  writer_add_string (&writer, "status", pay_status_to_string (payment->status));
+  writer_add_string (&writer, "payment_method", payment->payment_method);
+  writer_add_string (&writer, "card_brand", payment->card_brand);
+  writer_add_string (&writer, "card_last4", payment->card_last4);
+  writer_add_int (&writer, "created_at", payment->created_at_ms);
+  writer_add_int (&writer, "updated_at", payment->updated_at_ms);
+  return writer_end (&writer, length);
 }
 
 gchar *
 pay_json_encode_refund_response (const PayRefund *refund, gsize *length)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
+  ObjectWriter writer;
 
   g_return_val_if_fail (refund != NULL, NULL);
 
-  json_builder_begin_object (builder);
-  add_member_string (builder, "refund_id", refund->refund_id);
-  add_member_string (builder, "transaction_id", refund->transaction_id);
-  add_member_money (builder, "amount", refund->amount_cents);
-  add_member_money (builder, "total_refunded", refund->total_refunded_cents);
-  add_member_string (builder, "status", pay_status_to_string (refund->status));
-  json_builder_end_object (builder);
-  return builder_to_data (builder, length);
+  writer_begin (&writer);
+  writer_add_string (&writer, "refund_id", refund->refund_id);
+  writer_add_string (&writer, "transaction_id", refund->transaction_id);
+  writer_add_money (&writer, "amount", refund->amount_cents);
+  writer_add_money (&writer, "total_refunded", refund->total_refunded_cents);
+  writer_add_string (&writer, "status", pay_status_to_string (refund->status));
+  return writer_end (&writer, length);
 }
 
 gchar *
