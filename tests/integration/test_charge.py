@@ -4,12 +4,13 @@ error code Charge can give on each transport, plus the HTTP-level 404/405/413 bo
 import json
 import math
 import re
+import struct
 
 import pytest
 
 from support import data, httpapi
 from support.pay import assert_cached, payment_row
-from support.rpc import RpcClient, charge_call, decode_reply, connect, read_frame
+from support.rpc import RpcClient, call_raw, charge_call, decode_reply, connect, read_frame
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
@@ -290,3 +291,49 @@ def test_http_keep_alive(service):
         head, reply = _read_http_response(s)
         assert head.startswith(b"HTTP/1.1 200"), head
         assert "transaction_id" in json.loads(reply)
+
+
+# ---- strings a C string cannot hold whole: 4004003 over RPC ----
+
+def _rows_of_order(mariadb, database, order):
+    return int(mariadb.query(f"SELECT COUNT(*) FROM payments WHERE order_id = {int(order)}",
+                             database)[0][0])
+
+
+def _charge_with_text(order, card_number, method):
+    """A framed Charge call whose card number and payment_method are the given bytes,
+    written in place of same-length placeholders (Thrift's Python library writes only
+    valid UTF-8 itself)."""
+    card_ph, method_ph = "4" * len(card_number), "m" * len(method)
+    call = charge_call(data.charge(order=order, card=card_ph, payment_method=method_ph))
+    for ph, raw in ((card_ph.encode(), card_number), (method_ph.encode(), method)):
+        tagged = struct.pack(">i", len(ph)) + ph
+        assert call.count(tagged) == 1, call
+        call = call.replace(tagged, struct.pack(">i", len(raw)) + raw)
+    return call
+
+
+@pytest.mark.parametrize("label,card,method", [
+    ("nul-in-card", data.VISA.encode() + b"\x00junk", b"credit_card"),
+    ("nul-in-method", data.VISA.encode(), b"credit_card\x00x"),
+    ("invalid-utf8-in-card", data.VISA.encode() + b"\xff", b"credit_card"),
+    ("overlong-utf8-in-method", data.VISA.encode(), b"credit_card\xc0\xaf"),
+])
+def test_rpc_string_a_c_string_cannot_hold_is_invalid_request(label, card, method, service,
+                                                               mariadb, database):
+    """Before: a NUL cut the value short (the charge went through with the text before
+    it), and invalid UTF-8 reached the card rules (4004001)."""
+    order = data.order_id()
+    reply = call_raw(service.rpc_port, _charge_with_text(order, card, method))
+    assert reply.result is not None and reply.result.err is not None, reply
+    assert reply.result.err.code == 4004003, reply
+    assert _rows_of_order(mariadb, database, order) == 0
+
+
+def test_rpc_crafted_charge_with_clean_text_is_charged(service, mariadb, database):
+    """The same crafted message with clean text is charged: the test above can fail."""
+    order = data.order_id()
+    reply = call_raw(service.rpc_port, _charge_with_text(order, data.VISA.encode(),
+                                                         b"credit_card"))
+    assert reply.result is not None and reply.result.err is None, reply
+    assert _rows_of_order(mariadb, database, order) == 1

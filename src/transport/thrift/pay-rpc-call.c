@@ -227,6 +227,7 @@ pay_rpc_call_begin (PayRpcCall                 *call,
   call->name = info->name;
   call->name_len = info->name_len;
   call->seqid = info->seqid;
+  call->bad_text = info->bad_text;
   call->status = (PayReplyStatus) { 0, PAY_METRICS_CODE_APPLICATION_ERROR, NULL };
   g_byte_array_set_size (call->reply, 0);
 
@@ -282,7 +283,13 @@ pay_rpc_call_dispatch (PayRpcCall *call)
   if (!read_args (call, call->method, args))
     return call->state = PAY_RPC_CALL_FAILED;
   call->state = PAY_RPC_CALL_STARTING;
-  call->method->start (call->dispatcher->target, call, args);
+  /* Text a C string cannot hold whole is refused before the method sees it: 4004003
+   * (docs/CONTRACT.md). */
+  if (call->bad_text)
+    pay_rpc_call_return (call, g_error_new_literal (PAY_ERROR, PAY_ERROR_INVALID_REQUEST,
+                                                    "a string holds a NUL or is not UTF-8"));
+  else
+    call->method->start (call->dispatcher->target, call, args);
   call->method->clear_args (args);
   if (call->state == PAY_RPC_CALL_STARTING)
     call->state = PAY_RPC_CALL_PENDING;

@@ -83,6 +83,7 @@ struct _PayRpcCall
   const guint8       *name;         /* as the message has it (not NUL-terminated) */
   gsize               name_len;
   gint32              seqid;
+  gboolean            bad_text;     /* a string argument holds a NUL or is not UTF-8 */
   PayFrame            frame;        /* the request as it came (its framing) */
   PayRequestRecord    record;       /* the methods note the ids they decode here */
   gboolean            recording;    /* started and not finished: counted in flight */

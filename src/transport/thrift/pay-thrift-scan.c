@@ -1,6 +1,8 @@
 /* pay-thrift-scan.c: bounds-checked strict-binary message walker. */
 #include "transport/thrift/pay-thrift-scan.h"
 
+#include <string.h>
+
 enum {
   T_STOP = 0, T_BOOL = 2, T_BYTE = 3, T_DOUBLE = 4, T_I16 = 6, T_I32 = 8, T_I64 = 10,
   T_STRING = 11, T_STRUCT = 12, T_MAP = 13, T_SET = 14, T_LIST = 15,
@@ -10,6 +12,7 @@ typedef struct {
   const guint8 *p;
   const guint8 *end;
   gboolean      malformed;   /* set when a value is impossible, not merely cut short */
+  gboolean      bad_text;    /* a string value holds a NUL or is not UTF-8 */
 } Cursor;
 
 static gboolean
@@ -140,11 +143,22 @@ skip_value (Cursor *c, guint8 type, guint depth)
     case T_BOOL: case T_BYTE: case T_I16: case T_I32: case T_DOUBLE: case T_I64:
       return take (c, fixed_size (type), NULL);
     case T_STRING:
-      if (!take_i32 (c, &len))
-        return FALSE;
-      if (len < 0)
-        return fail_malformed (c);
-      return take (c, (gsize) len, NULL);
+      {
+        const guint8 *text;
+
+        if (!take_i32 (c, &len))
+          return FALSE;
+        if (len < 0)
+          return fail_malformed (c);
+        if (!take (c, (gsize) len, &text))
+          return FALSE;
+        /* Well-formed Thrift, but not text this service can hold: C strings end at a
+         * NUL, so "4111…\0junk" would be read as a shorter value than was sent. */
+        if (!c->bad_text && (memchr (text, 0, (gsize) len) != NULL ||
+                             !g_utf8_validate_len ((const gchar *) text, (gsize) len, NULL)))
+          c->bad_text = TRUE;
+        return TRUE;
+      }
     case T_STRUCT:
       return skip_struct (c, depth + 1);
     case T_MAP:
@@ -172,7 +186,7 @@ skip_value (Cursor *c, guint8 type, guint depth)
 PayThriftScanResult
 pay_thrift_scan_message (const guint8 *buf, gsize len, PayThriftMessageInfo *info)
 {
-  Cursor c = { buf, buf + len, FALSE };
+  Cursor c = { buf, buf + len, FALSE, FALSE };
   gint32 version, name_len, seqid;
   const guint8 *name;
 
@@ -181,6 +195,7 @@ pay_thrift_scan_message (const guint8 *buf, gsize len, PayThriftMessageInfo *inf
   info->seqid = 0;
   info->length = 0;
   info->type = 0;
+  info->bad_text = FALSE;
 
   if (!take_i32 (&c, &version))
     return len > 0 && buf[0] != 0x80 ? PAY_THRIFT_SCAN_BAD_HEADER : PAY_THRIFT_SCAN_INCOMPLETE;
@@ -204,5 +219,6 @@ pay_thrift_scan_message (const guint8 *buf, gsize len, PayThriftMessageInfo *inf
     return c.malformed ? PAY_THRIFT_SCAN_BAD_BODY : PAY_THRIFT_SCAN_INCOMPLETE;
 
   info->length = (gsize) (c.p - buf);
+  info->bad_text = c.bad_text;
   return PAY_THRIFT_SCAN_COMPLETE;
 }

@@ -29,6 +29,7 @@ typedef struct {
   gsize        name_len;
   gint32       seqid;
   gsize        length;            /* whole message, when COMPLETE */
+  gboolean     bad_text;          /* COMPLETE: a string value holds a NUL or is not UTF-8 */
 } PayThriftMessageInfo;
 
 /* Scans the message at the start of @buf. The header fields of @info are valid for
