@@ -215,14 +215,16 @@ class _Server:
 
 
 class MariaDB(_Server):
-    """A private mariadbd: root@127.0.0.1 with an empty password, over TCP."""
+    """A private mariadbd: root@127.0.0.1 with an empty password, over TCP.
+    @server_args are extra mariadbd options (such as "--autocommit=0"), after ours."""
 
     name = "mariadb"
     user = "root"
     password = ""
 
-    def __init__(self, directory, port=None):
+    def __init__(self, directory, port=None, server_args=()):
         super().__init__(directory, port)
+        self.server_args = list(server_args)
         self.datadir = os.path.join(self.dir, "data")
         self.socket = os.path.join(self.dir, "mariadb.sock")
         self.pidfile = os.path.join(self.dir, "mariadb.pid")
@@ -261,7 +263,7 @@ class MariaDB(_Server):
                 + os.environ.get("DEVSERVERS_INNODB_BUFFER_POOL", "64M"),
                 "--max-connections=500",
                 "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci",
-                f"--log-error={self.log_path}"] + self._root_args()
+                f"--log-error={self.log_path}"] + self._root_args() + self.server_args
 
     def _ready(self):
         r = subprocess.run(self.client_args() + ["-e", "SELECT 1"],

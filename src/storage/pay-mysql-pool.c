@@ -276,15 +276,32 @@ conn_connect (PayMysqlPool *pool, gboolean use_database, GError **error)
       return NULL;
     }
 
-  session_sql = g_strdup_printf ("SET SESSION innodb_lock_wait_timeout = %u, "
-                                 "sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'",
+  /* Every session states what the code relies on instead of taking the server's
+   * defaults, in one round trip:
+   * - autocommit=1: a charge is one autocommitted INSERT (its trigger writes the event in
+   *   the same implicit transaction) and is answered as committed once it returns; with a
+   *   server default of autocommit=0 it would stay uncommitted, invisible to other
+   *   sessions, and be lost when the connection closed. Refunds use explicit
+   *   transactions (pay_mysql_transaction()).
+   * - READ COMMITTED: locking reads take no gap locks, so refunds of different payments
+   *   never block each other, and no transaction pays a round trip to set its level. The
+   *   variable is tx_isolation on MariaDB (before 11.1 its only name) and
+   *   transaction_isolation on MySQL (8.0 dropped tx_isolation); SET TRANSACTION ISOLATION
+   *   LEVEL would take a statement of its own.
+   * - sql_mode: a value that does not fit its column is an error, never a silently
+   *   truncated or clipped one.
+   * - time_zone +00:00: the charge trigger's fallback time (UNIX_TIMESTAMP of
+   *   CURRENT_TIMESTAMP) then converts without the session zone's DST ambiguity.
+   * - innodb_lock_wait_timeout: from the configuration. */
+  session_sql = g_strdup_printf ("SET SESSION autocommit = 1, "
+                                 "%s = 'READ-COMMITTED', "
+                                 "sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', "
+                                 "time_zone = '+00:00', "
+                                 "innodb_lock_wait_timeout = %u",
+                                 mariadb_connection (mysql) ? "tx_isolation"
+                                                            : "transaction_isolation",
                                  s->lock_wait_timeout_seconds);
-  /* READ COMMITTED for the whole session: locking reads take no gap locks, so refunds of
-   * different payments never block each other, and no transaction pays a round trip
-   * to set its level. */
-  if (!pay_mysql_conn_query (conn, session_sql, NULL, error) ||
-      !pay_mysql_conn_query (conn, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
-                             NULL, error))
+  if (!pay_mysql_conn_query (conn, session_sql, NULL, error))
     {
       /* Not connection-level by its number, but a session we could not set up is no
        * session to use. */
@@ -419,6 +436,14 @@ pay_mysql_conn_query (PayMysqlConn *conn,
 }
 
 void
+pay_mysql_conn_retire (PayMysqlConn *conn)
+{
+  g_return_if_fail (conn != NULL);
+
+  conn->broken = TRUE;
+}
+
+void
 pay_mysql_conn_rollback (PayMysqlConn *conn)
 {
   g_return_if_fail (conn != NULL);
@@ -429,7 +454,7 @@ pay_mysql_conn_rollback (PayMysqlConn *conn)
     {
       g_debug ("MySQL ROLLBACK failed: %s (error %u); dropping the connection",
                mysql_error (conn->mysql), mysql_errno (conn->mysql));
-      conn->broken = TRUE;
+      pay_mysql_conn_retire (conn);
     }
 }
 

@@ -120,6 +120,11 @@ gboolean pay_mysql_conn_query (PayMysqlConn *conn,
  * connection never goes back to the pool inside a transaction. */
 void     pay_mysql_conn_rollback (PayMysqlConn *conn);
 
+/* Marks @conn broken: the pool closes it at checkin instead of handing it out again
+ * (the server then rolls back whatever the session left open). The pool's other
+ * connections are untouched. */
+void     pay_mysql_conn_retire (PayMysqlConn *conn);
+
 /* One round trip; FALSE (without logging) when the connection is dead. */
 gboolean pay_mysql_conn_ping (PayMysqlConn *conn);
 

@@ -142,8 +142,10 @@ pay_mysql_transaction (PayMysqlConn    *conn,
     }
   if (!pay_mysql_conn_query (conn, "COMMIT", server_errno, error))
     {
-      /* Whatever the COMMIT did, the connection leaves no transaction open. */
+      /* The outcome is unknown, and so is the session's state: end whatever it has
+       * open (a caller that retries a deadlock on @conn starts clean), and retire it. */
       pay_mysql_conn_rollback (conn);
+      pay_mysql_conn_retire (conn);
       return FALSE;
     }
   return TRUE;

@@ -70,7 +70,8 @@ typedef gboolean (*PayMysqlTxnFunc) (PayMysqlConn *conn,
  * @body or the COMMIT fails, so @conn leaves no transaction open. READ COMMITTED: locking reads take no gap locks, so transactions on
  * different payments never deadlock on index gaps, and every plain read sees the latest
  * committed rows. A failed COMMIT is PAY_ERROR_STORAGE_UNAVAILABLE: the outcome is then
- * unknown to the caller. */
+ * unknown to the caller, and @conn is retired (pay_mysql_conn_retire()), as it is when
+ * the ROLLBACK fails: a session in an unknown state never goes back to the pool. */
 gboolean pay_mysql_transaction (PayMysqlConn    *conn,
                                 PayMysqlTxnFunc  body,
                                 gpointer         data,
