@@ -470,10 +470,14 @@ refund_stored (GObject *source, GAsyncResult *result, gpointer user_data)
       if (!pay_refund_is_replay (&op->refund, op->draft.has_requested,
                                  op->draft.requested_cents,
                                  op->draft.has_reason ? op->draft.reason : NULL))
-        error = g_error_new_literal (PAY_ERROR, PAY_ERROR_REFUND_CONFLICT,
-                                     "refund_request_id already used with a different amount or reason");
-      finish (task, error);
-      return;
+        {
+          finish (task, g_error_new_literal (PAY_ERROR, PAY_ERROR_REFUND_CONFLICT,
+                                             "refund_request_id already used with a different amount or reason"));
+          return;
+        }
+      /* The first answer's cache update may have failed: a replay writes the record again,
+       * as the refund did (the write never replaces a record with more refunded). */
+      break;
     case PAY_REFUND_REFUSED:
       finish (task, refund_refused (op));
       return;
@@ -481,8 +485,8 @@ refund_stored (GObject *source, GAsyncResult *result, gpointer user_data)
     default:
       break;
     }
-  /* Committed. The cache is updated before the reply leaves, so a query that follows the
-   * reply, on any instance, sees the refund. */
+  /* Committed (now or, for a replay, before). The cache is updated before the reply
+   * leaves, so a query that follows the reply, on any instance, sees the refund. */
   pay_payment_cache_store_async (self->cache, &op->payment, FALSE, refund_cached, task);
 }
 

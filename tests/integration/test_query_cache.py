@@ -164,3 +164,24 @@ def test_strict_mode(fresh_service, redis_back, mariadb, database):
     # the replay of the refund that answered 4005004 returns its reply now
     res = refund("rpc", strict, tx, k, amount=5.0)
     assert res[0] == "ok" and res[1]["total_refunded"] == 10.0, res
+
+
+@pytest.mark.parametrize("transport", ["rpc", "http"])
+def test_refund_replay_writes_the_record_again(transport, service, redis):
+    """A refund whose cache update was lost (here: the record set back to its pre-refund
+    state, as a Redis that refused the write would have left it) is shown by queries
+    until a replay of the same refund writes the record again. Before, a replay left
+    the stale record for its whole TTL."""
+    tx, req = new_charge(service, amount=40.0)
+    poll(lambda: cached(redis, tx, req["order_id"]), 10.0, what="the charge's record")
+    key = f"k-{data.order_id()}"
+    res = refund(transport, service, tx, key, amount=15.0)
+    assert res[0] == "ok" and res[1]["total_refunded"] == 15.0, res
+    with redis.client() as c:
+        c.command("HSET", TX_PREFIX + tx, "refunded_cents", "0", "status", "PAID")
+    stale = query(transport, service, tx=tx)[1]
+    assert stale["refunded_amount"] == 0 and stale["status"] == "PAID", stale
+    res = refund(transport, service, tx, key, amount=15.0)
+    assert res[0] == "ok" and res[1]["total_refunded"] == 15.0, res
+    info = query(transport, service, tx=tx)[1]
+    assert info["refunded_amount"] == 15.0 and info["status"] == "PARTIALLY_REFUNDED", info
