@@ -1,8 +1,9 @@
 /* fuzz-rpc.c: libFuzzer target for the whole RPC input path, as a connection runs it but
  * without sockets or storage: framing detection (framed, buffered, TTHeader with its info
  * blocks), the bounded message scan, and for every message that scans COMPLETE its call
- * (arguments decoded once, a stub method table answering at once or later, the reply
- * written from the outcome), then the reply wrapped in the request's framing (with and
+ * (arguments decoded once, a stand-in method table answering at once or later: no
+ * service and no storage, the target exercises the transport; the reply written from
+ * the outcome), then the reply wrapped in the request's framing (with and
  * without the draining flag). The input is one byte stream: requests are taken from it
  * one after another while the framing says READY, exactly like pipelined requests on
  * one connection. */
@@ -21,7 +22,7 @@
 
 #define FUZZ_MAX_FRAME (64 * 1024)
 
-/* ---- a stub method table: answers from the decoded request, so every struct is
+/* ---- a stand-in method table: answers from the decoded request, so every struct is
  * touched, at once or (order ids 1 mod 3) after the call went PENDING -------------- */
 
 static gboolean deferred;   /* the call in progress answers when serve() says so */
@@ -29,7 +30,7 @@ static gdouble refund_amount;   /* the wire's double as is (NaN and infinities
                                  * included), which PayRefund's cents cannot hold */
 
 static void
-stub_return (PayRpcCall *call, gint64 order_id, const gchar *failure)
+standin_return (PayRpcCall *call, gint64 order_id, const gchar *failure)
 {
   GError *error = failure != NULL
     ? g_error_new_literal (PAY_ERROR, PAY_ERROR_INVALID_CARD, failure) : NULL;
@@ -53,7 +54,7 @@ fuzz_charge (gpointer target, PayRpcCall *call, ThriftStruct *args)
              req->__isset_payment_method && req->payment_method != NULL
                ? req->payment_method : "00000000-0000-4000-8000-000000000001",
              sizeof call->payment.transaction_id);
-  stub_return (call, req->order_id,
+  standin_return (call, req->order_id,
                req->order_id % 3 == 0 ? (number != NULL ? number : "no card") : NULL);
 }
 
@@ -66,7 +67,7 @@ fuzz_query_payment (gpointer target, PayRpcCall *call, ThriftStruct *args)
              req->__isset_transaction_id && req->transaction_id != NULL ? req->transaction_id : "tx",
              sizeof call->payment.transaction_id);
   call->payment.order_id = req->__isset_order_id ? req->order_id : 1;
-  stub_return (call, call->payment.order_id,
+  standin_return (call, call->payment.order_id,
                req->__isset_transaction_id == req->__isset_order_id
                  ? "exactly one of transaction_id and order_id" : NULL);
 }
@@ -81,7 +82,7 @@ fuzz_refund (gpointer target, PayRpcCall *call, ThriftStruct *args)
   g_strlcpy (call->refund.transaction_id, req->transaction_id != NULL ? req->transaction_id : "",
              sizeof call->refund.transaction_id);
   refund_amount = req->__isset_amount ? req->amount : 0.0;
-  stub_return (call, 0, !req->__isset_refund_request_id || req->refund_request_id == NULL
+  standin_return (call, 0, !req->__isset_refund_request_id || req->refund_request_id == NULL
                           ? "refund_request_id required" : NULL);
 }
 
