@@ -42,7 +42,7 @@ struct _PayMysqlPool
   GQueue  idle;               /* PayMysqlConn*, most recently used first */
   guint   open;               /* connections open or being opened, idle or not */
   guint   size;
-  guint   generation;         /* bumped to retire every connection opened before */
+  guint   generation;         /* close_idle() bumps it: retires every connection opened before */
   guint   waiting;            /* threads waiting in checkout for a connection */
 
   gint    healthy;            /* atomic: FALSE after a connection-level failure */
@@ -174,27 +174,20 @@ pool_note_success (PayMysqlPool *pool)
     g_message ("MySQL available again");
 }
 
-/* Retires every connection opened so far (after a connection-level failure, the others
- * are likely dead too). */
-static void
-pool_bump_generation (PayMysqlPool *pool)
-{
-  g_mutex_lock (&pool->lock);
-  pool->generation++;
-  g_mutex_unlock (&pool->lock);
-}
-
 gboolean
 pay_mysql_conn_fail (PayMysqlConn *conn,
                      guint         mysql_errno,
                      const gchar  *detail,
                      GError      **error)
 {
+  /* Only @conn: a killed session or a lost socket says nothing of its siblings, and a
+   * server restart is found on each idle one at its checkout (conn_looks_alive()), with
+   * no request failing for it. Retiring them all made every connection reconnect and
+   * prepare its statements again after one fault. */
   if (is_connection_fatal (mysql_errno))
     {
       conn->broken = TRUE;
       pool_note_failure (conn->pool, mysql_errno, detail);
-      pool_bump_generation (conn->pool);
     }
   else
     {
@@ -601,10 +594,8 @@ pay_mysql_pool_checkout (PayMysqlPool *pool, GError **error)
                pay_mysql_conn_ping (conn)))
             return conn;
 
-          /* Died while idle (a restart, the server's wait_timeout): its siblings are
-           * likely dead too. Discard it and try the next. */
-          if (!stale)
-            pool_bump_generation (pool);
+          /* Died while idle (a restart, the server's wait_timeout, a KILL): discard it
+           * alone and try the next, which gets the same check. */
           pool_discard (pool, conn);
           g_mutex_lock (&pool->lock);
           continue;
@@ -665,7 +656,7 @@ pay_mysql_pool_try_checkout (PayMysqlPool *pool, gboolean *busy)
 
   if (conn != NULL && !conn_looks_alive (conn))
     {
-      /* Died while idle: the blocking checkout discards it and the siblings. */
+      /* Died while idle: the blocking checkout discards it. */
       g_mutex_lock (&pool->lock);
       g_queue_push_head (&pool->idle, conn);
       g_mutex_unlock (&pool->lock);
