@@ -210,9 +210,10 @@ set_timeout_option (MYSQL *mysql, enum mysql_option option, guint seconds)
     mysql_options (mysql, option, &value);
 }
 
-/* Connects and sets the session up. The returned connection belongs to no pool slot. */
+/* Connects and sets the session up. The returned connection belongs to no pool slot.
+ * On failure *@server_errno (when not NULL) gets MySQL's error number. */
 static PayMysqlConn *
-conn_connect (PayMysqlPool *pool, gboolean use_database, GError **error)
+conn_connect (PayMysqlPool *pool, gboolean use_database, guint *server_errno, GError **error)
 {
   const PayMysqlSettings *s = &pool->settings;
   g_autofree gchar *session_sql = NULL;
@@ -264,6 +265,8 @@ conn_connect (PayMysqlPool *pool, gboolean use_database, GError **error)
                           s->port, s->socket != NULL && s->socket[0] != '\0' ? s->socket : NULL,
                           0) == NULL)
     {
+      if (server_errno != NULL)
+        *server_errno = mysql_errno (mysql);
       pay_mysql_conn_fail (conn, mysql_errno (mysql), mysql_error (mysql), error);
       pay_mysql_conn_close (conn);
       return NULL;
@@ -294,7 +297,7 @@ conn_connect (PayMysqlPool *pool, gboolean use_database, GError **error)
                                  mariadb_connection (mysql) ? "tx_isolation"
                                                             : "transaction_isolation",
                                  s->lock_wait_timeout_seconds);
-  if (!pay_mysql_conn_query (conn, session_sql, NULL, error))
+  if (!pay_mysql_conn_query (conn, session_sql, server_errno, error))
     {
       /* Not connection-level by its number, but a session we could not set up is no
        * session to use. */
@@ -312,7 +315,7 @@ pay_mysql_conn_open (PayMysqlPool *pool, gboolean use_database, GError **error)
   g_return_val_if_fail (pool != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return conn_connect (pool, use_database, error);
+  return conn_connect (pool, use_database, NULL, error);
 }
 
 void
@@ -359,7 +362,8 @@ pay_mysql_conn_get_handle (PayMysqlConn *conn)
 }
 
 MYSQL_STMT *
-pay_mysql_conn_prepare (PayMysqlConn *conn, const gchar *sql, GError **error)
+pay_mysql_conn_prepare (PayMysqlConn *conn, const gchar *sql, guint *server_errno,
+                        GError **error)
 {
   g_autoptr(MYSQL_STMT) stmt = NULL;
   MYSQL_STMT *cached;
@@ -379,6 +383,8 @@ pay_mysql_conn_prepare (PayMysqlConn *conn, const gchar *sql, GError **error)
     }
   if (mysql_stmt_prepare (stmt, sql, strlen (sql)) != 0)
     {
+      if (server_errno != NULL)
+        *server_errno = mysql_stmt_errno (stmt);
       pay_mysql_conn_fail (conn, mysql_stmt_errno (stmt), mysql_stmt_error (stmt), error);
       return NULL;
     }
@@ -567,7 +573,7 @@ pool_discard (PayMysqlPool *pool, PayMysqlConn *conn)
 }
 
 PayMysqlConn *
-pay_mysql_pool_checkout (PayMysqlPool *pool, GError **error)
+pay_mysql_pool_checkout (PayMysqlPool *pool, guint *server_errno, GError **error)
 {
   guint wait_seconds;
   gint64 deadline;
@@ -608,7 +614,7 @@ pay_mysql_pool_checkout (PayMysqlPool *pool, GError **error)
           pool->open++;
           g_mutex_unlock (&pool->lock);
 
-          conn = conn_connect (pool, TRUE, error);
+          conn = conn_connect (pool, TRUE, server_errno, error);
           if (conn == NULL)
             {
               g_mutex_lock (&pool->lock);

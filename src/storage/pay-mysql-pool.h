@@ -46,9 +46,11 @@ const PayMysqlSettings *pay_mysql_pool_get_settings (PayMysqlPool *pool);
 /* Hands out a connection for the calling thread's exclusive use: an idle one (checked
  * with a ping when it sat idle a while), else a new one while fewer than pool_size are
  * open, else waits up to connect_timeout_seconds for one to come back. Fails with
- * PAY_ERROR_STORAGE_UNAVAILABLE when MySQL cannot be reached or the wait times out.
- * Give it back with pay_mysql_pool_checkin(). */
-PayMysqlConn *pay_mysql_pool_checkout (PayMysqlPool *pool, GError **error);
+ * PAY_ERROR_STORAGE_UNAVAILABLE when MySQL cannot be reached or the wait times out,
+ * with the server's error number of a failed connect in *@server_errno (when not NULL;
+ * left alone otherwise): ER_BAD_DB_ERROR tells the database has gone. Give it back with
+ * pay_mysql_pool_checkin(). */
+PayMysqlConn *pay_mysql_pool_checkout (PayMysqlPool *pool, guint *server_errno, GError **error);
 
 /* Returns @conn to the pool, or closes it when it is broken (see pay_mysql_conn_fail())
  * or older than the last pay_mysql_pool_close_idle(). Takes ownership of @conn. */
@@ -101,8 +103,11 @@ gpointer pay_mysql_conn_get_attachment (PayMysqlConn   *conn);
 
 /* The prepared statement for @sql on @conn, prepared on first use and cached for the
  * connection's life; @sql must be a static string (it is the cache key). Owned by
- * @conn: never close it. NULL with PAY_ERROR_STORAGE_UNAVAILABLE on failure. */
-MYSQL_STMT *pay_mysql_conn_prepare (PayMysqlConn *conn, const gchar *sql, GError **error);
+ * @conn: never close it. NULL with PAY_ERROR_STORAGE_UNAVAILABLE on failure, and the
+ * server's error number in *@server_errno when not NULL (ER_NO_SUCH_TABLE: a table has
+ * gone). */
+MYSQL_STMT *pay_mysql_conn_prepare (PayMysqlConn *conn, const gchar *sql, guint *server_errno,
+                                    GError **error);
 
 /* The statement for @sql if it has been prepared on @conn already, else NULL. */
 MYSQL_STMT *pay_mysql_conn_get_prepared (PayMysqlConn *conn, const gchar *sql);

@@ -83,7 +83,7 @@ pay_mysql_stmt_run (PayMysqlConn          *conn,
   int rc;
 
   *server_errno = 0;
-  stmt = pay_mysql_conn_prepare (conn, sql, error);
+  stmt = pay_mysql_conn_prepare (conn, sql, server_errno, error);
   if (stmt == NULL)
     return FALSE;
 

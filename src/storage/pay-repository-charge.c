@@ -150,9 +150,18 @@ batch_executed (PayMysqlConn *conn, MYSQL_STMT *stmt, int ret, gpointer user_dat
     pay_repository_duplicate_error (mysql_stmt_error (stmt), &error);
   else if (ret != 0)
     pay_mysql_conn_fail (conn, server_errno, mysql_stmt_error (stmt), &error);
-  if (server_errno == ER_NO_SUCH_TABLE || server_errno == ER_BAD_DB_ERROR)
-    pay_repository_forget_schema (charges->repository);
   pay_mysql_pool_checkin (charges->pool, conn);
+  if (pay_repository_schema_gone (server_errno))
+    {
+      /* The table or the database has gone; the server refused the statement. Run it
+       * again on a worker thread, which sets the schema up first (and retries once
+       * more, see pay_repository_run_pooled()), within the same charges' requests. */
+      g_error_free (error);
+      pay_repository_forget_schema (charges->repository);
+      pay_charge_batch_completed (&charges->batch, batch->n);
+      batch_start (charges, batch, NULL);
+      return;
+    }
   batch_complete (batch, server_errno, error);
 }
 

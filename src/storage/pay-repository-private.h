@@ -13,7 +13,16 @@ G_BEGIN_DECLS
 typedef gboolean (*PayRepositoryWork) (PayMysqlConn *conn, gpointer data, guint *server_errno,
                                        GError **error);
 
-/* Sets the schema up when needed, runs @work on a pooled connection and gives it back. */
+/* A request that finds the schema gone runs this many times in all (the first attempt,
+ * then one after setting the schema up again). */
+#define PAY_REPOSITORY_SCHEMA_ATTEMPTS 2
+
+/* TRUE for the errors that say a table or the database has gone (1146, 1049). */
+gboolean pay_repository_schema_gone (guint server_errno);
+
+/* Sets the schema up when needed, runs @work on a pooled connection and gives it back.
+ * When MySQL says the schema has gone (pay_repository_schema_gone(), at connect, prepare
+ * or execute), sets it up again and runs @work once more. */
 gboolean pay_repository_run_pooled (PayRepository     *self,
                                     PayRepositoryWork  work,
                                     gpointer           data,

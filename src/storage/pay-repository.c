@@ -328,31 +328,60 @@ pay_repository_duplicate_error (const gchar *detail, GError **error)
 
 /* ---- running work on a pooled connection --------------------------------------------- */
 
-/* Sets the schema up when needed, runs @work on a pooled connection and gives it back. */
+gboolean
+pay_repository_schema_gone (guint server_errno)
+{
+  return server_errno == ER_NO_SUCH_TABLE || server_errno == ER_BAD_DB_ERROR;
+}
+
+/* One attempt: checks a connection out, runs @work on it and gives it back. */
+static gboolean
+run_pooled_once (PayRepository     *self,
+                 PayRepositoryWork  work,
+                 gpointer           data,
+                 guint             *server_errno,
+                 GError           **error)
+{
+  PayMysqlConn *conn;
+  gboolean ok;
+
+  *server_errno = 0;
+  if (!pay_repository_ensure_schema (self, error))
+    return FALSE;
+  conn = pay_mysql_pool_checkout (self->pool, server_errno, error);
+  if (conn == NULL)
+    return FALSE;
+  ok = work (conn, data, server_errno, error);
+  pay_mysql_pool_checkin (self->pool, conn);
+  return ok;
+}
+
+/* The repair rule: someone dropped a table or the database under us, and MySQL said so
+ * (1146 or 1049) at connect, prepare or execute time. The server refused the statement,
+ * so nothing of @work was done (a refund's transaction was rolled back): set the schema
+ * up again and run @work once more, within the same request. When that fails too the
+ * request fails (4005005), and the next one starts over. */
 gboolean
 pay_repository_run_pooled (PayRepository     *self,
                            PayRepositoryWork  work,
                            gpointer           data,
                            GError           **error)
 {
-  PayMysqlConn *conn;
-  guint server_errno = 0;
-  gboolean ok;
+  for (guint attempt = 1; ; attempt++)
+    {
+      g_autoptr(GError) local_error = NULL;
+      guint server_errno = 0;
 
-  if (!pay_repository_ensure_schema (self, error))
-    return FALSE;
-
-  conn = pay_mysql_pool_checkout (self->pool, error);
-  if (conn == NULL)
-    return FALSE;
-  ok = work (conn, data, &server_errno, error);
-  pay_mysql_pool_checkin (self->pool, conn);
-
-  /* Someone dropped the table or the database under us: set the schema up again on the
-   * next call instead of failing until restart. */
-  if (server_errno == ER_NO_SUCH_TABLE || server_errno == ER_BAD_DB_ERROR)
-    pay_repository_forget_schema (self);
-  return ok;
+      if (run_pooled_once (self, work, data, &server_errno, &local_error))
+        return TRUE;
+      if (pay_repository_schema_gone (server_errno))
+        pay_repository_forget_schema (self);
+      if (!pay_repository_schema_gone (server_errno) || attempt == PAY_REPOSITORY_SCHEMA_ATTEMPTS)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+    }
 }
 
 /* ---- query ------------------------------------------------------------------------------- */

@@ -81,3 +81,68 @@ def test_a_killed_connection_is_retired_alone(start_service, mariadb):
         assert len(after - before) == 1, (before, after)
     finally:
         svc.stop_and_check()
+
+
+# ---- the schema dropped under the running service ------------------------------------
+
+def kill_service_connections(mariadb, database):
+    """Kills every session using @database (the service's pooled connections) and waits
+    until they are gone, so the next requests connect afresh."""
+    ids = service_connection_ids(mariadb, database)
+    for i in ids:
+        mariadb.query(f"KILL {i}")
+    poll(lambda: not (service_connection_ids(mariadb, database) & ids), 10.0,
+         what=f"sessions {sorted(ids)} gone")
+
+
+def charged_and_stored(service, mariadb, database):
+    """A charge answered ok is in the (set up again) payments table, with its event."""
+    req = data.charge(amount=12.0)
+    with RpcClient(service.rpc_port) as c:
+        res = c.charge(req)
+    assert res[0] == "ok", f"a charge after the schema went: {res}"
+    rows = mariadb.query("SELECT e.event_type FROM payments p JOIN payment_events e"
+                         " ON e.transaction_id = p.transaction_id"
+                         f" WHERE p.transaction_id = '{res[1]}'", database)
+    assert rows == [["charge"]], rows
+    return res[1]
+
+
+def test_a_dropped_database_is_set_up_again_within_the_request(start_service, mariadb):
+    """DROP DATABASE under a warm pool: the next charge meets 1146 on its prepared
+    statement (execute time) and succeeds all the same. Then again with the pool's
+    sessions gone too: the next connect meets 1049 (connect time), and both a refund
+    and a charge still succeed."""
+    database = "payment_drop_db"
+    svc = start_service(database_name=database)
+    try:
+        charged_and_stored(svc, mariadb, database)
+        mariadb.query(f"DROP DATABASE {database}")
+        charged_and_stored(svc, mariadb, database)
+
+        mariadb.query(f"DROP DATABASE {database}")
+        kill_service_connections(mariadb, database)
+        tx = charged_and_stored(svc, mariadb, database)
+        mariadb.query(f"DROP DATABASE {database}")
+        kill_service_connections(mariadb, database)
+        res = refund("rpc", svc, tx, f"drop-{data.order_id()}", amount=1.0)
+        # The database was dropped with the payment in it: not found, from MySQL.
+        assert res[:2] == ("error", 4004004), res
+    finally:
+        svc.stop_and_check()
+
+
+def test_a_dropped_table_is_set_up_again_at_prepare(start_service, mariadb):
+    """DROP TABLE payments, and the pool's sessions gone: the next charge's connection
+    prepares its INSERT and meets 1146 (prepare time). Before, the repair looked only at
+    execute-time errors, and every charge failed until the service restarted."""
+    database = "payment_drop_table"
+    svc = start_service(database_name=database)
+    try:
+        charged_and_stored(svc, mariadb, database)
+        kill_service_connections(mariadb, database)
+        mariadb.query("DROP TABLE payments", database)
+        charged_and_stored(svc, mariadb, database)
+        charged_and_stored(svc, mariadb, database)
+    finally:
+        svc.stop_and_check()
