@@ -139,6 +139,17 @@ new_uuid (gchar out[PAY_UUID_STRLEN + 1], GError **error)
   return TRUE;
 }
 
+/* A transaction id as it came in, in the form ids are stored and compared in: UUIDs are
+ * case-insensitive on input and lower-case on output (RFC 9562), and ours are made
+ * lower-case (new_uuid()), so upper-case ASCII letters are lowered; nothing else
+ * changes (the store compares ids byte for byte: "<id> " is another id). */
+static void
+canonical_transaction_id (gchar *id)
+{
+  for (; *id != '\0'; id++)
+    *id = g_ascii_tolower (*id);
+}
+
 /* ---- operations: one GTask each -------------------------------------------------- */
 
 /* Ends @task (taken) with @error (taken), or with success when it is NULL. */
@@ -364,6 +375,7 @@ pay_service_query_async (PayService            *self,
       /* No payment has a transaction id of another length: a longer one is cut to a
        * length that cannot match either. */
       g_strlcpy (op->tx, request->transaction_id, sizeof op->tx);
+      canonical_transaction_id (op->tx);
       op->request.transaction_id = op->tx;
     }
   if (!finish_if_cancelled (task))
@@ -406,6 +418,7 @@ validate_refund (PayService             *self,
       return FALSE;
     }
   g_strlcpy (draft->transaction_id, request->transaction_id, sizeof draft->transaction_id);
+  canonical_transaction_id (draft->transaction_id);
   g_strlcpy (draft->refund_request_id, request->refund_request_id, sizeof draft->refund_request_id);
   draft->has_reason = request->reason != NULL;
   if (request->reason != NULL)

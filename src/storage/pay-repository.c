@@ -185,6 +185,27 @@ run_schema_statement (PayRepository *self, PayMysqlConn *conn, const gchar *sql,
   return FALSE;
 }
 
+/* Runs @migration's change when its check finds the database needs it. */
+static gboolean
+run_migration (PayMysqlConn *conn, const PaySchemaMigration *migration, GError **error)
+{
+  MYSQL_BIND result;
+  my_bool is_null = 0;
+  gint64 one = 0;
+  gboolean found = FALSE;
+  guint server_errno = 0;
+
+  memset (&result, 0, sizeof result);
+  pay_mysql_bind_result_int64 (&result, &one, &is_null);
+  if (!pay_mysql_stmt_run (conn, migration->check_sql, NULL, &result, &found, NULL, NULL,
+                           &server_errno, error))
+    return FALSE;
+  if (!found)
+    return TRUE;
+  g_message ("converting the schema: %s", migration->sql);
+  return pay_mysql_conn_query (conn, migration->sql, NULL, error);
+}
+
 /* Creates the database when missing, then runs every schema statement, on a connection
  * of its own made without a default database (the database may not exist yet). */
 static gboolean
@@ -223,6 +244,8 @@ run_schema (PayRepository *self, GError **error)
 
   for (guint i = 0; ok && pay_schema_statements[i] != NULL; i++)
     ok = run_schema_statement (self, conn, pay_schema_statements[i], error);
+  for (guint i = 0; ok && pay_schema_migrations[i].sql != NULL; i++)
+    ok = run_migration (conn, &pay_schema_migrations[i], error);
 
   pay_mysql_conn_close (conn);
   return ok;

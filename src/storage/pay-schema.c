@@ -4,13 +4,19 @@
 
 #include "storage/pay-schema.h"
 
-/* order_id is UNIQUE: the database, not the service, is the one guard against charging an
+/* Ids (transaction_id, refund_id, event_id, refund_request_id) are VARBINARY: compared
+ * byte for byte, as the code compares them. A text collation folds case and ignores
+ * trailing spaces, and even a _bin one pads spaces (PAD SPACE), so "<id> " and an
+ * upper-case "<ID>" found the payment of "<id>". The service lower-cases transaction ids
+ * where they come in (UUIDs are case-insensitive on input, RFC 9562).
+ *
+ * order_id is UNIQUE: the database, not the service, is the one guard against charging an
  * order twice. uk_payments_order is declared before uk_payments_tx so that a row violating
  * both reports the order (the key clients can act on). */
 const gchar *const pay_schema_statements[] = {
   "CREATE TABLE IF NOT EXISTS " PAY_SCHEMA_PAYMENTS_TABLE " (\n"
   "  id             BIGINT      NOT NULL AUTO_INCREMENT,\n"
-  "  transaction_id CHAR(36)    NOT NULL,\n"
+  "  transaction_id VARBINARY(36) NOT NULL,\n"
   "  order_id       BIGINT      NOT NULL,\n"
   "  user_id        BIGINT      NOT NULL,\n"
   "  amount_cents   BIGINT      NOT NULL,\n"
@@ -35,8 +41,8 @@ const gchar *const pay_schema_statements[] = {
    * of a text collation. */
   "CREATE TABLE IF NOT EXISTS " PAY_SCHEMA_REFUNDS_TABLE " (\n"
   "  id                   BIGINT         NOT NULL AUTO_INCREMENT,\n"
-  "  refund_id            CHAR(36)       NOT NULL,\n"
-  "  transaction_id       CHAR(36)       NOT NULL,\n"
+  "  refund_id            VARBINARY(36)  NOT NULL,\n"
+  "  transaction_id       VARBINARY(36)  NOT NULL,\n"
   "  refund_request_id    VARBINARY(256) NOT NULL COMMENT 'client key, 1-64 characters of UTF-8',\n"
   "  requested_cents      BIGINT         NULL COMMENT 'NULL: the request named no amount',\n"
   "  reason               VARCHAR(256)   NULL,\n"
@@ -56,11 +62,11 @@ const gchar *const pay_schema_statements[] = {
    * commit order per payment. */
   "CREATE TABLE IF NOT EXISTS " PAY_SCHEMA_EVENTS_TABLE " (\n"
   "  id             BIGINT      NOT NULL AUTO_INCREMENT,\n"
-  "  event_id       CHAR(36)    NOT NULL,\n"
+  "  event_id       VARBINARY(36) NOT NULL,\n"
   "  event_type     VARCHAR(16) NOT NULL COMMENT 'charge or refund',\n"
-  "  transaction_id CHAR(36)    NOT NULL,\n"
+  "  transaction_id VARBINARY(36) NOT NULL,\n"
   "  order_id       BIGINT      NOT NULL,\n"
-  "  refund_id      CHAR(36)    NULL COMMENT 'the refund, for refund events',\n"
+  "  refund_id      VARBINARY(36) NULL COMMENT 'the refund, for refund events',\n"
   "  amount_cents   BIGINT      NOT NULL COMMENT 'charged or refunded by this event',\n"
   "  status         TINYINT     NOT NULL COMMENT 'payment status after the event',\n"
   "  created_at_ms  BIGINT      NOT NULL COMMENT 'Unix time, milliseconds',\n"
@@ -83,4 +89,28 @@ const gchar *const pay_schema_statements[] = {
   "          NEW.amount_cents, NEW.status,\n"
   "          COALESCE(NEW.created_at_ms, ROUND(UNIX_TIMESTAMP(CURRENT_TIMESTAMP(3)) * 1000)))",
   NULL,
+};
+
+/* Databases made before the id columns were VARBINARY: each table's id columns are
+ * converted by one ALTER (one table copy), only while a column is of another type, so a
+ * start on a converted database reads information_schema and changes nothing. */
+const PaySchemaMigration pay_schema_migrations[] = {
+  { "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()"
+    " AND TABLE_NAME = '" PAY_SCHEMA_PAYMENTS_TABLE "' AND DATA_TYPE <> 'varbinary'"
+    " AND COLUMN_NAME = 'transaction_id' LIMIT 1",
+    "ALTER TABLE " PAY_SCHEMA_PAYMENTS_TABLE " MODIFY transaction_id VARBINARY(36) NOT NULL" },
+  { "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()"
+    " AND TABLE_NAME = '" PAY_SCHEMA_REFUNDS_TABLE "' AND DATA_TYPE <> 'varbinary'"
+    " AND COLUMN_NAME IN ('refund_id', 'transaction_id', 'refund_request_id') LIMIT 1",
+    "ALTER TABLE " PAY_SCHEMA_REFUNDS_TABLE " MODIFY refund_id VARBINARY(36) NOT NULL,"
+    " MODIFY transaction_id VARBINARY(36) NOT NULL,"
+    " MODIFY refund_request_id VARBINARY(256) NOT NULL"
+    " COMMENT 'client key, 1-64 characters of UTF-8'" },
+  { "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()"
+    " AND TABLE_NAME = '" PAY_SCHEMA_EVENTS_TABLE "' AND DATA_TYPE <> 'varbinary'"
+    " AND COLUMN_NAME IN ('event_id', 'transaction_id', 'refund_id') LIMIT 1",
+    "ALTER TABLE " PAY_SCHEMA_EVENTS_TABLE " MODIFY event_id VARBINARY(36) NOT NULL,"
+    " MODIFY transaction_id VARBINARY(36) NOT NULL,"
+    " MODIFY refund_id VARBINARY(36) NULL COMMENT 'the refund, for refund events'" },
+  { NULL, NULL },
 };

@@ -28,4 +28,14 @@ G_BEGIN_DECLS
  * an existing database changes nothing. Static strings. */
 extern const gchar *const pay_schema_statements[];
 
+/* A change to a database made by an older schema: @sql runs when @check_sql (a SELECT,
+ * no parameters) returns a row, so running them all again changes nothing. */
+typedef struct {
+  const gchar *check_sql;
+  const gchar *sql;
+} PaySchemaMigration;
+
+/* Run after pay_schema_statements, in order; ends with { NULL, NULL }. Static strings. */
+extern const PaySchemaMigration pay_schema_migrations[];
+
 G_END_DECLS

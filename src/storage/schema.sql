@@ -2,6 +2,8 @@
 -- The service runs the same statements itself (src/storage/pay-schema.c, which must stay
 -- identical to everything below this header; tests/unit/test-schema.c checks it).
 -- Amounts are integer cents; the full card number and the CVV are never stored.
+-- Ids are VARBINARY, compared byte for byte (no case folding, no space padding). A
+-- database made with CHAR(36) ids is converted at start-up (pay_schema_migrations).
 -- Tables: payments (the truth), refunds (one row per refund, with the reply it got),
 -- payment_events (audit trail and outbox: one row per charge and per refund).
 -- Trigger payments_charge_event writes a charge's payment_events row, in the INSERT's own
@@ -16,7 +18,7 @@
 
 CREATE TABLE IF NOT EXISTS payments (
   id             BIGINT      NOT NULL AUTO_INCREMENT,
-  transaction_id CHAR(36)    NOT NULL,
+  transaction_id VARBINARY(36) NOT NULL,
   order_id       BIGINT      NOT NULL,
   user_id        BIGINT      NOT NULL,
   amount_cents   BIGINT      NOT NULL,
@@ -37,8 +39,8 @@ CREATE TABLE IF NOT EXISTS payments (
 
 CREATE TABLE IF NOT EXISTS refunds (
   id                   BIGINT         NOT NULL AUTO_INCREMENT,
-  refund_id            CHAR(36)       NOT NULL,
-  transaction_id       CHAR(36)       NOT NULL,
+  refund_id            VARBINARY(36)  NOT NULL,
+  transaction_id       VARBINARY(36)  NOT NULL,
   refund_request_id    VARBINARY(256) NOT NULL COMMENT 'client key, 1-64 characters of UTF-8',
   requested_cents      BIGINT         NULL COMMENT 'NULL: the request named no amount',
   reason               VARCHAR(256)   NULL,
@@ -55,11 +57,11 @@ CREATE TABLE IF NOT EXISTS refunds (
 
 CREATE TABLE IF NOT EXISTS payment_events (
   id             BIGINT      NOT NULL AUTO_INCREMENT,
-  event_id       CHAR(36)    NOT NULL,
+  event_id       VARBINARY(36) NOT NULL,
   event_type     VARCHAR(16) NOT NULL COMMENT 'charge or refund',
-  transaction_id CHAR(36)    NOT NULL,
+  transaction_id VARBINARY(36) NOT NULL,
   order_id       BIGINT      NOT NULL,
-  refund_id      CHAR(36)    NULL COMMENT 'the refund, for refund events',
+  refund_id      VARBINARY(36) NULL COMMENT 'the refund, for refund events',
   amount_cents   BIGINT      NOT NULL COMMENT 'charged or refunded by this event',
   status         TINYINT     NOT NULL COMMENT 'payment status after the event',
   created_at_ms  BIGINT      NOT NULL COMMENT 'Unix time, milliseconds',

@@ -109,6 +109,39 @@ test_schema_key_names (void)
   g_assert_nonnull (strstr (payments, "CHARSET=utf8mb4"));
 }
 
+/* Every id column is VARBINARY (compared byte for byte), in the schema and in the
+ * migrations that convert older databases; each migration is guarded by its check. */
+static void
+test_schema_binary_ids (void)
+{
+  static const gchar *const ids[] = { "transaction_id ", "refund_id ", "event_id ",
+                                      "refund_request_id " };
+  guint columns = 0;
+
+  for (guint i = 0; pay_schema_statements[i] != NULL; i++)
+    for (const gchar *line = pay_schema_statements[i]; line != NULL; line = strchr (line + 1, '\n'))
+      {
+        const gchar *p = line + strspn (line, "\n ");
+
+        for (guint k = 0; k < G_N_ELEMENTS (ids); k++)
+          if (g_str_has_prefix (p, ids[k]))
+            {
+              g_assert_true (g_str_has_prefix (p + strlen (ids[k]) + strspn (p + strlen (ids[k]), " "),
+                                               "VARBINARY("));
+              columns++;
+            }
+      }
+  g_assert_cmpuint (columns, ==, 7);
+  g_assert_nonnull (pay_schema_migrations[0].sql);
+  for (guint i = 0; pay_schema_migrations[i].sql != NULL; i++)
+    {
+      g_assert_true (g_str_has_prefix (pay_schema_migrations[i].check_sql, "SELECT 1 FROM information_schema.COLUMNS"));
+      g_assert_nonnull (strstr (pay_schema_migrations[i].check_sql, "DATA_TYPE <> 'varbinary'"));
+      g_assert_true (g_str_has_prefix (pay_schema_migrations[i].sql, "ALTER TABLE "));
+      g_assert_null (strstr (pay_schema_migrations[i].sql, "CHAR("));
+    }
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -118,6 +151,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/payment/schema/idempotent", test_schema_idempotent);
   g_test_add_func ("/payment/schema/key-names", test_schema_key_names);
   g_test_add_func ("/payment/schema/charge-event-trigger", test_schema_charge_event_trigger);
+  g_test_add_func ("/payment/schema/binary-ids", test_schema_binary_ids);
 
   return g_test_run ();
 }

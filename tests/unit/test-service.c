@@ -18,6 +18,7 @@
 
 #define TX_A       "6f1c2b9e-0d4a-4e8b-9c3d-2a5b7e8f9a01"   /* the seeded payment */
 #define TX_UNKNOWN "0a0b0c0d-1111-4222-8333-444455556666"   /* a well-formed, unknown one */
+#define TX_A_UPPER "6F1C2B9E-0D4A-4E8B-9C3D-2A5B7E8F9A01"   /* TX_A as a client may write it */
 #define ORDER_A    42
 #define AMOUNT_A   10000                        /* cents */
 
@@ -125,6 +126,13 @@ static const Case cases[] = {
     .calls = "cache.lookup store.query", .misses = 1 },
   { "query/tx-too-long", SEED_CACHED, QUERY (.transaction_id = TX_A "0"), .code = PAY_ERROR_NOT_FOUND,
     .calls = "cache.lookup store.query", .misses = 1 },
+  /* UUIDs are case-insensitive on input: lower-cased before the cache or the store */
+  { "query/upper-case-tx", SEED_CACHED, QUERY (.transaction_id = TX_A_UPPER), .calls = "cache.lookup",
+    .hits = 1, .status = PAY_STATUS_PAID },
+  { "query/upper-case-tx-miss", SEED_PAID, QUERY (.transaction_id = TX_A_UPPER),
+    .calls = "cache.lookup store.query cache.send", .misses = 1, .status = PAY_STATUS_PAID },
+  { "query/tx-trailing-space", SEED_CACHED, QUERY (.transaction_id = TX_A " "),
+    .code = PAY_ERROR_NOT_FOUND, .calls = "cache.lookup store.query", .misses = 1 },
   { "query/cache-read-fails", SEED_CACHED, .cache_read_fault = TRUE, QUERY (.transaction_id = TX_A),
     .calls = "cache.lookup store.query cache.send", .misses = 1, .status = PAY_STATUS_PAID },
   { "query/cache-read-fails-strict", SEED_CACHED, .strict = TRUE, .cache_read_fault = TRUE,
@@ -162,6 +170,8 @@ static const Case cases[] = {
     .calls = "store.refund" },
   { "refund/tx-wrong-length", SEED_PAID, REFUND (.transaction_id = "abc"), .code = PAY_ERROR_NOT_FOUND,
     .calls = "" },
+  { "refund/upper-case-tx", SEED_CACHED, REFUND (.transaction_id = TX_A_UPPER),
+    .calls = "store.refund cache.store", .refund_cents = 2500, .status = PAY_STATUS_PARTIALLY_REFUNDED },
   { "refund/partial", SEED_CACHED, REFUND (), .calls = "store.refund cache.store", .refund_cents = 2500,
     .status = PAY_STATUS_PARTIALLY_REFUNDED },
   { "refund/whole-rest", SEED_CACHED, REFUND (.has_amount = FALSE), .calls = "store.refund cache.store",
