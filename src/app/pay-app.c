@@ -219,6 +219,12 @@ sample_cache_errors (gpointer user_data)
 }
 
 static gdouble
+sample_cache_pending_repairs (gpointer user_data)
+{
+  return pay_service_get_pending_repairs (((PayApp *) user_data)->service);
+}
+
+static gdouble
 sample_mysql_up (gpointer user_data)
 {
   return pay_service_storage_ok (((PayApp *) user_data)->service) ? 1 : 0;
@@ -273,6 +279,9 @@ add_samples (PayApp *self)
     { "payment_cache_errors_total",
       "Redis failures: failed reads and writes, failed connects, lost connections.",
       PAY_METRICS_COUNTER, sample_cache_errors },
+    { "payment_cache_pending_repairs",
+      "Cached records known stale (a refund's cache write failed), read from MySQL until repaired.",
+      PAY_METRICS_GAUGE, sample_cache_pending_repairs },
     { "payment_consul_enabled", "1 when consul.address is set.",
       PAY_METRICS_GAUGE, sample_consul_enabled },
     { "payment_consul_registered", "1 while the Consul agent holds our registration.",
@@ -339,6 +348,7 @@ pay_app_new (const PayConfig *config)
   const PayServiceSettings service_settings = {
     .max_amount_cents = config->payment.max_amount_cents,
     .cache_required = config->cache.required,
+    .cache_ttl_seconds = config->redis.ttl_seconds,
   };
   const PayRpcLimits limits = {
     .max_frame_bytes = config->server.max_frame_bytes,

@@ -25,7 +25,24 @@ struct _PayService
   PayServiceSettings  settings;
   gint                storage_ok;     /* atomic: last observed store state */
   gint                probing;        /* atomic: a probe is running */
+
+  /* Cache repairs (pay_service_get_pending_repairs()); the loop's thread only, but for
+   * n_repairs. */
+  GHashTable         *repairs;        /* transaction id -> Repair*, owned */
+  GHashTable         *repair_orders;  /* &Repair.order_id -> Repair* */
+  GSource            *repair_timer;   /* while repairs are pending */
+  gboolean            repairing;      /* a repair is in flight */
+  gint64              bypass_until_us; /* monotonic: every query reads the store until */
+  gint                n_repairs;      /* atomic copy of the size of repairs */
 };
+
+/* A cached record known to be stale: its key, and how many writes of it failed (a repair
+ * that read the store before the last failure must not clear it). */
+typedef struct {
+  gchar   tx[PAY_UUID_STRLEN + 1];
+  gint64  order_id;
+  guint   failures;
+} Repair;
 
 G_DEFINE_FINAL_TYPE (PayService, pay_service, G_TYPE_OBJECT)
 
@@ -33,6 +50,8 @@ static void
 pay_service_init (PayService *self)
 {
   self->storage_ok = TRUE;
+  self->repairs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  self->repair_orders = g_hash_table_new (g_int64_hash, g_int64_equal);
 }
 
 static void
@@ -40,15 +59,31 @@ pay_service_dispose (GObject *object)
 {
   PayService *self = PAY_SERVICE (object);
 
+  if (self->repair_timer != NULL)
+    {
+      g_source_destroy (self->repair_timer);
+      g_clear_pointer (&self->repair_timer, g_source_unref);
+    }
   g_clear_object (&self->store);
   g_clear_object (&self->cache);
   G_OBJECT_CLASS (pay_service_parent_class)->dispose (object);
 }
 
 static void
+pay_service_finalize (GObject *object)
+{
+  PayService *self = PAY_SERVICE (object);
+
+  g_hash_table_unref (self->repair_orders);
+  g_hash_table_unref (self->repairs);
+  G_OBJECT_CLASS (pay_service_parent_class)->finalize (object);
+}
+
+static void
 pay_service_class_init (PayServiceClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = pay_service_dispose;
+  G_OBJECT_CLASS (klass)->finalize = pay_service_finalize;
 }
 
 PayService *
@@ -63,6 +98,10 @@ pay_service_new (PayPaymentStore *store, PayPaymentCache *cache, const PayServic
   self->store = g_object_ref (store);
   self->cache = g_object_ref (cache);
   self->settings = *settings;
+  if (self->settings.max_pending_repairs == 0)
+    self->settings.max_pending_repairs = PAY_SERVICE_MAX_PENDING_REPAIRS;
+  if (self->settings.repair_interval_ms == 0)
+    self->settings.repair_interval_ms = PAY_SERVICE_REPAIR_INTERVAL_MS;
   return self;
 }
 
@@ -202,6 +241,166 @@ op_task_new (PayService          *self,
   g_task_set_source_tag (task, source_tag);
   g_task_set_check_cancellable (task, FALSE);
   return task;
+}
+
+/* ---- cache repairs -------------------------------------------------------------------
+ *
+ * A refund committed but its cache write failed or timed out: the cached record may still
+ * show the payment before the refund. Its key is kept here; queries for it read the
+ * store, and a timer writes it again from the store until a write succeeds. The list is
+ * bounded: a key that does not fit makes every query read the store until the record it
+ * names has expired (cache_ttl_seconds; never, when records never expire). Nothing here
+ * is needed for correctness across instances: another instance may serve the stale
+ * record meanwhile, until this one repairs it or, if this one dies, until it expires. */
+
+static gboolean repair_tick (gpointer data);
+
+static void
+repair_forget (PayService *self, Repair *repair)
+{
+  g_hash_table_remove (self->repair_orders, &repair->order_id);
+  g_hash_table_remove (self->repairs, repair->tx);   /* frees it */
+  g_atomic_int_set (&self->n_repairs, (gint) g_hash_table_size (self->repairs));
+}
+
+/* @payment's cached record may be stale: keep its key until a write succeeds. */
+static void
+repair_needed (PayService *self, const PayPayment *payment)
+{
+  Repair *repair = g_hash_table_lookup (self->repairs, payment->transaction_id);
+
+  if (repair == NULL && g_hash_table_size (self->repairs) >= self->settings.max_pending_repairs)
+    {
+      guint ttl = self->settings.cache_ttl_seconds;
+
+      if (g_get_monotonic_time () >= self->bypass_until_us)
+        g_warning ("%u cache repairs pending, no room for more: every query reads MySQL "
+                   "for %u s", g_hash_table_size (self->repairs), ttl);
+      self->bypass_until_us = ttl == 0 ? G_MAXINT64
+                                       : g_get_monotonic_time () + ttl * G_TIME_SPAN_SECOND;
+      return;
+    }
+  if (repair == NULL)
+    {
+      repair = g_new0 (Repair, 1);
+      g_strlcpy (repair->tx, payment->transaction_id, sizeof repair->tx);
+      repair->order_id = payment->order_id;
+      g_hash_table_insert (self->repairs, repair->tx, repair);
+      g_hash_table_insert (self->repair_orders, &repair->order_id, repair);
+      g_atomic_int_set (&self->n_repairs, (gint) g_hash_table_size (self->repairs));
+    }
+  repair->failures++;
+  if (self->repair_timer == NULL)
+    {
+      self->repair_timer = g_timeout_source_new (self->settings.repair_interval_ms);
+      g_source_set_callback (self->repair_timer, repair_tick, self, NULL);
+      g_source_attach (self->repair_timer, g_main_context_get_thread_default ());
+    }
+}
+
+/* TRUE when @key's answer must come from the store: its record awaits repair, or the
+ * list overflowed. */
+static gboolean
+repair_bypasses_cache (PayService *self, const PayQueryRequest *key)
+{
+  if (g_get_monotonic_time () < self->bypass_until_us)
+    return TRUE;
+  if (g_hash_table_size (self->repairs) == 0)
+    return FALSE;
+  return key->transaction_id != NULL ? g_hash_table_contains (self->repairs, key->transaction_id)
+                                     : g_hash_table_contains (self->repair_orders, &key->order_id);
+}
+
+/* One repair: the key's record read from the store, then written to the cache. */
+typedef struct {
+  PayService      *self;      /* a reference */
+  gchar            tx[PAY_UUID_STRLEN + 1];
+  PayQueryRequest  key;       /* transaction_id points into tx */
+  guint            failures;  /* the Repair's when the store was read */
+  PayPayment       payment;
+} RepairOp;
+
+static void repair_next (PayService *self);
+
+static void
+repair_done (RepairOp *op, gboolean written)
+{
+  PayService *self = op->self;
+  Repair *repair = g_hash_table_lookup (self->repairs, op->tx);
+
+  if (written && repair != NULL && repair->failures == op->failures)
+    repair_forget (self, repair);
+  self->repairing = FALSE;
+  g_free (op);
+  /* The cache takes writes again: drain the rest now, not one per tick. */
+  if (written)
+    repair_next (self);
+  g_object_unref (self);
+}
+
+static void
+repair_written (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  repair_done (user_data, pay_payment_cache_store_finish (PAY_PAYMENT_CACHE (source), result, NULL));
+}
+
+static void
+repair_read (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  RepairOp *op = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (pay_payment_store_query_finish (PAY_PAYMENT_STORE (source), result, &op->payment, &error))
+    pay_payment_cache_store_async (op->self->cache, &op->payment, FALSE, repair_written, op);
+  else
+    /* Not found: the store has no such payment, so neither may the cache. (A cache
+     * record without a store row cannot come from this service; nothing to write.) */
+    repair_done (op, g_error_matches (error, PAY_ERROR, PAY_ERROR_NOT_FOUND));
+}
+
+/* Starts repairing one pending key, unless one is in flight. */
+static void
+repair_next (PayService *self)
+{
+  GHashTableIter iter;
+  Repair *repair;
+  RepairOp *op;
+
+  if (self->repairing || self->store == NULL)
+    return;
+  g_hash_table_iter_init (&iter, self->repairs);
+  if (!g_hash_table_iter_next (&iter, NULL, (gpointer *) &repair))
+    return;
+  self->repairing = TRUE;
+  op = g_new0 (RepairOp, 1);
+  op->self = g_object_ref (self);
+  g_strlcpy (op->tx, repair->tx, sizeof op->tx);
+  op->key.transaction_id = op->tx;
+  op->failures = repair->failures;
+  pay_payment_store_query_async (self->store, &op->key, repair_read, op);
+}
+
+static gboolean
+repair_tick (gpointer data)
+{
+  PayService *self = data;
+
+  if (g_hash_table_size (self->repairs) == 0)
+    {
+      g_clear_pointer (&self->repair_timer, g_source_unref);
+      return G_SOURCE_REMOVE;
+    }
+  /* Unreachable: no write could succeed, so no read of the store for one. */
+  if (pay_payment_cache_is_available (self->cache))
+    repair_next (self);
+  return G_SOURCE_CONTINUE;
+}
+
+guint
+pay_service_get_pending_repairs (PayService *self)
+{
+  g_return_val_if_fail (PAY_IS_SERVICE (self), 0);
+  return (guint) g_atomic_int_get (&self->n_repairs);
 }
 
 static GError *
@@ -378,7 +577,11 @@ pay_service_query_async (PayService            *self,
       canonical_transaction_id (op->tx);
       op->request.transaction_id = op->tx;
     }
-  if (!finish_if_cancelled (task))
+  if (finish_if_cancelled (task))
+    return;
+  if (repair_bypasses_cache (self, &op->request))
+    pay_payment_store_query_async (self->store, &op->request, query_read, task);
+  else
     pay_payment_cache_lookup_async (self->cache, &op->request, query_looked_up, task);
 }
 
@@ -439,10 +642,13 @@ refund_cached (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   GTask *task = user_data;
   PayService *self = g_task_get_source_object (task);
+  RefundOp *op = g_task_get_task_data (task);
   gboolean ok = pay_payment_cache_store_finish (PAY_PAYMENT_CACHE (source), result, NULL);
 
-  /* Default mode: the failure was logged and counted by the cache, and the record then
-   * ages out with its TTL. */
+  /* The failure was logged and counted by the cache; the record may now hide the
+   * refund: this instance reads the payment from the store until it has repaired it. */
+  if (!ok)
+    repair_needed (self, &op->payment);
   finish (task, !ok && self->settings.cache_required ? cache_write_failed () : NULL);
 }
 

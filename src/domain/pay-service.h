@@ -13,9 +13,17 @@ G_BEGIN_DECLS
 #define PAY_TYPE_SERVICE (pay_service_get_type ())
 G_DECLARE_FINAL_TYPE (PayService, pay_service, PAY, SERVICE, GObject)
 
+/* Cache repairs (see pay_service_get_pending_repairs()): the most keys kept, and how
+ * often a repair is tried while some are pending. */
+#define PAY_SERVICE_MAX_PENDING_REPAIRS 1024
+#define PAY_SERVICE_REPAIR_INTERVAL_MS  500
+
 typedef struct {
   gint64   max_amount_cents;
   gboolean cache_required;
+  guint    cache_ttl_seconds;     /* the cache's record TTL (0: records never expire) */
+  guint    max_pending_repairs;   /* 0: PAY_SERVICE_MAX_PENDING_REPAIRS */
+  guint    repair_interval_ms;    /* 0: PAY_SERVICE_REPAIR_INTERVAL_MS */
 } PayServiceSettings;
 
 /* The service holds a reference on @store and @cache; @settings is copied. */
@@ -78,6 +86,17 @@ gboolean pay_service_refund_finish (PayService   *self,
                                     GAsyncResult *result,
                                     PayRefund    *out,
                                     GError      **error);
+
+/* Cached records this instance knows to be stale and has yet to repair: a refund
+ * committed, but its cache write failed or timed out. Until a key's record is repaired
+ * (written again from the store, as soon as the cache takes writes again, tried every
+ * repair_interval_ms), this instance answers that payment from the store. When a key does
+ * not fit (max_pending_repairs), every query reads the store until cache_ttl_seconds have
+ * passed (the record it could not keep has expired by then). In this process's memory
+ * only, as a best-effort accelerator: correctness never needs it (another instance may
+ * serve the stale record until it is repaired, or until the TTL if this one dies). Any
+ * thread, never blocks. */
+guint pay_service_get_pending_repairs (PayService *self);
 
 /* Storage health as last observed (any thread, never blocks): TRUE while the payment
  * store answers. */

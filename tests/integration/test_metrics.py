@@ -72,7 +72,8 @@ def test_content_type_and_promtool(metrics_service):
                  "payment_mysql_charge_statements_total", "payment_mysql_charge_rows_total",
                  "payment_mysql_charges_waiting",
                  "payment_cache_hits_total", "payment_cache_misses_total",
-                 "payment_cache_errors_total", "payment_consul_registered",
+                 "payment_cache_errors_total", "payment_cache_pending_repairs",
+                 "payment_consul_registered",
                  "payment_build_info"):
         assert f"\n{name}" in r.raw, f"{name} missing"
 

@@ -7,7 +7,7 @@ committed refund is 4005004, with the refund committed."""
 import pytest
 
 from support import data
-from support.pay import TX_PREFIX, ORDER_PREFIX, cached, payment_row
+from support.pay import TX_PREFIX, ORDER_PREFIX, cached, payment_row, read_record
 from support.refunds import event_rows, query, refund, refund_rows
 from support.rpc import RpcClient
 from support.service import poll
@@ -154,6 +154,9 @@ def test_strict_mode(fresh_service, redis_back, mariadb, database):
         ("error", 4005004)
 
     redis.start()
+    # Queries of the refunded payment read MySQL until its record is repaired, so they
+    # answer before Redis is back: wait for the connection first.
+    poll(lambda: metric_sum(strict, "payment_redis_up") == 1, 30.0, what="Redis connected")
 
     def answers():
         res = query("rpc", strict, tx=tx)
@@ -172,6 +175,7 @@ def test_refund_replay_writes_the_record_again(transport, service, redis):
     state, as a Redis that refused the write would have left it) is shown by queries
     until a replay of the same refund writes the record again. Before, a replay left
     the stale record for its whole TTL."""
+    poll(lambda: metric_sum(service, "payment_redis_up") == 1, 30.0, what="Redis connected")
     tx, req = new_charge(service, amount=40.0)
     poll(lambda: cached(redis, tx, req["order_id"]), 10.0, what="the charge's record")
     key = f"k-{data.order_id()}"
@@ -185,3 +189,53 @@ def test_refund_replay_writes_the_record_again(transport, service, redis):
     assert res[0] == "ok" and res[1]["total_refunded"] == 15.0, res
     info = query(transport, service, tx=tx)[1]
     assert info["refunded_amount"] == 15.0 and info["status"] == "PARTIALLY_REFUNDED", info
+
+
+@pytest.fixture
+def redis_takes_writes(redis):
+    """Redis as the test left it, but taking writes again (min-replicas-to-write 0)."""
+    yield redis
+    with redis.client() as c:
+        c.command("CONFIG", "SET", "min-replicas-to-write", "0")
+
+
+def test_a_refund_redis_refused_is_read_from_mysql_until_repaired(service, redis_takes_writes):
+    """Redis refuses writes (min-replicas-to-write 1 with no replica: NOREPLICAS) but
+    answers reads, during a refund. The refund commits; the record in Redis still shows
+    the payment before it. This instance answers that payment from MySQL, by either key
+    and transport, and once Redis takes writes again it writes the record again by itself.
+    Before, every query showed the pre-refund record for its whole TTL."""
+    redis = redis_takes_writes
+    # Connected, and done with the repairs earlier tests left (a refund with Redis down).
+    poll(lambda: metric_sum(service, "payment_redis_up") == 1, 30.0, what="Redis connected")
+    poll(lambda: metric_sum(service, "payment_cache_pending_repairs") == 0, 10.0,
+         what="no repair pending")
+    tx, req = new_charge(service, amount=40.0)
+    order = req["order_id"]
+    poll(lambda: cached(redis, tx, order), 10.0, what="the charge's record")
+    with redis.client() as c:
+        assert c.command("CONFIG", "SET", "min-replicas-to-write", "1") == "OK"
+    res = refund("rpc", service, tx, f"k-{data.order_id()}", amount=15.0)
+    assert res[0] == "ok" and res[1]["total_refunded"] == 15.0, res
+    with redis.client() as c:
+        assert read_record(c, tx)["refunded_cents"] == 0, "Redis took the write"
+    for transport in ("rpc", "http"):
+        for kw in ({"tx": tx}, {"order": order}):
+            info = query(transport, service, **kw)[1]
+            assert info["refunded_amount"] == 15.0 and info["status"] == "PARTIALLY_REFUNDED", \
+                (transport, kw, info)
+    assert metric_sum(service, "payment_cache_pending_repairs") == 1
+
+    with redis.client() as c:
+        assert c.command("CONFIG", "SET", "min-replicas-to-write", "0") == "OK"
+
+    def repaired():
+        with redis.client() as c:
+            rec = read_record(c, tx)
+        return rec is not None and rec["refunded_cents"] == 1500 and rec
+    rec = poll(repaired, 10.0, what="the record written again with the refund")
+    assert rec["status"] == "PARTIALLY_REFUNDED", rec
+    poll(lambda: metric_sum(service, "payment_cache_pending_repairs") == 0, 10.0,
+         what="no repair pending")
+    with redis.client() as c:
+        assert c.command("TTL", TX_PREFIX + tx) > 0

@@ -548,6 +548,114 @@ test_cancelled_after_send (void)
   fixture_teardown (&f);
 }
 
+/* ---- cache repairs ------------------------------------------------------------------------ */
+
+/* Runs @f's query for @query and returns the answer's refunded total. */
+static gint64
+query_refunded (Fixture *f, const PayQueryRequest *query)
+{
+  f->done = FALSE;
+  pay_service_query_async (f->service, query, NULL, on_queried, f);
+  wait_done (f);
+  g_assert_no_error (f->error);
+  return f->payment.refunded_cents;
+}
+
+/* Iterates the loop until @f's cached record of TX_A holds @refunded and no repair is
+ * pending, within a bound (a repair runs within its interval of the cache taking writes). */
+static void
+wait_repaired (Fixture *f, gint64 refunded)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+
+  while (fake_payment_cache_find (f->cache, TX_A)->refunded_cents != refunded ||
+         pay_service_get_pending_repairs (f->service) != 0)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+}
+
+/* A committed refund whose cache write failed: this instance answers that payment from
+ * the store, by either key, until the record is repaired, and repairs it (from the
+ * store) as soon as the cache takes writes again. Then the cache answers again. */
+static void
+test_refund_cache_repair (void)
+{
+  const PayRefundRequest request = { TX_A, TRUE, 25.0, "repair-me", NULL };
+  const PayQueryRequest by_tx = { TX_A, FALSE, 0 };
+  const PayQueryRequest by_order = { NULL, TRUE, ORDER_A };
+  Fixture f = { 0 };
+
+  fixture_setup (&f, SEED_CACHED, FALSE);
+  f.cache->fail_store = TRUE;
+  pay_service_refund_async (f.service, &request, NULL, on_refunded, &f);
+  wait_done (&f);
+  g_assert_no_error (f.error);
+  g_assert_cmpuint (pay_service_get_pending_repairs (f.service), ==, 1);
+  g_assert_cmpint (fake_payment_cache_find (f.cache, TX_A)->refunded_cents, ==, 0);
+
+  g_string_truncate (f.journal, 0);
+  g_assert_cmpint (query_refunded (&f, &by_tx), ==, 2500);
+  g_assert_cmpint (query_refunded (&f, &by_order), ==, 2500);
+  g_assert_cmpstr (calls (&f), ==, "store.query cache.send store.query cache.send");
+  g_assert_cmpuint (f.cache->hits + f.cache->misses, ==, 0);
+
+  f.cache->fail_store = FALSE;
+  wait_repaired (&f, 2500);
+  g_string_truncate (f.journal, 0);
+  g_assert_cmpint (query_refunded (&f, &by_tx), ==, 2500);
+  g_assert_cmpstr (calls (&f), ==, "cache.lookup");
+  fixture_teardown (&f);
+}
+
+/* The list of repairs holds one key at most here. The same key again is the same
+ * repair; another key that does not fit makes the instance read every query from the
+ * store (it cannot name the record it could not keep) until that record has expired. */
+static void
+test_refund_cache_repairs_full (void)
+{
+  PayServiceSettings settings = { .max_amount_cents = MAX_AMOUNT_CENTS, .max_pending_repairs = 1,
+                                  .cache_ttl_seconds = 3600 };
+  const PayRefundRequest refunds[] = {
+    { TX_A, TRUE, 1.0, "full-1", NULL },
+    { TX_A, TRUE, 2.0, "full-2", NULL },
+    { TX_UNKNOWN, TRUE, 3.0, "full-3", NULL },
+  };
+  const PayQueryRequest other = { TX_UNKNOWN, FALSE, 0 };
+  PayPayment second = seeded_payment (SEED_PAID);
+  Fixture f = { 0 };
+
+  fixture_setup (&f, SEED_CACHED, FALSE);
+  g_clear_object (&f.service);
+  f.service = pay_service_new (PAY_PAYMENT_STORE (f.store), PAY_PAYMENT_CACHE (f.cache), &settings);
+  g_strlcpy (second.transaction_id, TX_UNKNOWN, sizeof second.transaction_id);
+  second.order_id = ORDER_A + 1;
+  g_array_append_vals (f.store->payments, &second, 1);
+  f.cache->fail_store = TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS (refunds); i++)
+    {
+      if (i == 2)
+        {
+          /* Not full yet: other keys read the cache first. */
+          g_string_truncate (f.journal, 0);
+          g_assert_cmpint (query_refunded (&f, &other), ==, 0);
+          g_assert_cmpstr (calls (&f), ==, "cache.lookup store.query cache.send");
+          g_test_expect_message ("payment-service", G_LOG_LEVEL_WARNING, "*no room for more*");
+        }
+      f.done = FALSE;
+      pay_service_refund_async (f.service, &refunds[i], NULL, on_refunded, &f);
+      wait_done (&f);
+      g_test_assert_expected_messages ();
+      g_assert_no_error (f.error);
+      g_assert_cmpuint (pay_service_get_pending_repairs (f.service), ==, 1);
+    }
+  g_string_truncate (f.journal, 0);
+  g_assert_cmpint (query_refunded (&f, &other), ==, 300);
+  g_assert_cmpstr (calls (&f), ==, "store.query cache.send");
+  fixture_teardown (&f);
+}
+
 /* ---- health ----------------------------------------------------------------------------- */
 
 static void
@@ -625,6 +733,8 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/service/refund/draft", test_refund_draft);
   g_test_add_func ("/service/refund/twice", test_refund_twice);
+  g_test_add_func ("/service/cache-repair/refund", test_refund_cache_repair);
+  g_test_add_func ("/service/cache-repair/full", test_refund_cache_repairs_full);
   g_test_add_func ("/service/cancelled/before", test_cancelled);
   g_test_add_func ("/service/cancelled/after-send", test_cancelled_after_send);
   g_test_add_func ("/service/health/probe", test_health);
