@@ -31,10 +31,13 @@ struct _PayService
   GHashTable         *repairs;        /* transaction id -> Repair*, owned */
   GHashTable         *repair_orders;  /* &Repair.order_id -> Repair* */
   GSource            *repair_timer;   /* while repairs are pending */
-  gboolean            repairing;      /* a repair is in flight */
+  struct _RepairOp   *repair_op;      /* the repair in flight, or NULL */
   gint64              bypass_until_us; /* monotonic: every query reads the store until */
   gint                n_repairs;      /* atomic copy of the size of repairs */
 };
+
+typedef struct _RepairOp RepairOp;
+static void pay_service_drop_repair_op (PayService *self);
 
 /* A cached record known to be stale: its key, and how many writes of it failed (a repair
  * that read the store before the last failure must not clear it). */
@@ -64,6 +67,7 @@ pay_service_dispose (GObject *object)
       g_source_destroy (self->repair_timer);
       g_clear_pointer (&self->repair_timer, g_source_unref);
     }
+  pay_service_drop_repair_op (self);
   g_clear_object (&self->store);
   g_clear_object (&self->cache);
   G_OBJECT_CLASS (pay_service_parent_class)->dispose (object);
@@ -311,14 +315,16 @@ repair_bypasses_cache (PayService *self, const PayQueryRequest *key)
                                      : g_hash_table_contains (self->repair_orders, &key->order_id);
 }
 
-/* One repair: the key's record read from the store, then written to the cache. */
-typedef struct {
-  PayService      *self;      /* a reference */
+/* One repair: the key's record read from the store, then written to the cache. It does
+ * not keep the service alive: a service disposed meanwhile clears @self, and the op just
+ * ends when its store or cache call comes back. */
+struct _RepairOp {
+  PayService      *self;      /* NULL once the service has gone */
   gchar            tx[PAY_UUID_STRLEN + 1];
   PayQueryRequest  key;       /* transaction_id points into tx */
   guint            failures;  /* the Repair's when the store was read */
   PayPayment       payment;
-} RepairOp;
+};
 
 static void repair_next (PayService *self);
 
@@ -326,16 +332,16 @@ static void
 repair_done (RepairOp *op, gboolean written)
 {
   PayService *self = op->self;
-  Repair *repair = g_hash_table_lookup (self->repairs, op->tx);
+  Repair *repair = self != NULL ? g_hash_table_lookup (self->repairs, op->tx) : NULL;
 
+  if (self != NULL)
+    self->repair_op = NULL;
   if (written && repair != NULL && repair->failures == op->failures)
     repair_forget (self, repair);
-  self->repairing = FALSE;
   g_free (op);
   /* The cache takes writes again: drain the rest now, not one per tick. */
-  if (written)
+  if (written && self != NULL)
     repair_next (self);
-  g_object_unref (self);
 }
 
 static void
@@ -350,12 +356,13 @@ repair_read (GObject *source, GAsyncResult *result, gpointer user_data)
   RepairOp *op = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (pay_payment_store_query_finish (PAY_PAYMENT_STORE (source), result, &op->payment, &error))
-    pay_payment_cache_store_async (op->self->cache, &op->payment, FALSE, repair_written, op);
-  else
-    /* Not found: the store has no such payment, so neither may the cache. (A cache
-     * record without a store row cannot come from this service; nothing to write.) */
+  if (!pay_payment_store_query_finish (PAY_PAYMENT_STORE (source), result, &op->payment, &error))
+    /* Not found: the store has no such payment, so there is nothing to write. */
     repair_done (op, g_error_matches (error, PAY_ERROR, PAY_ERROR_NOT_FOUND));
+  else if (op->self == NULL)
+    repair_done (op, FALSE);
+  else
+    pay_payment_cache_store_async (op->self->cache, &op->payment, FALSE, repair_written, op);
 }
 
 /* Starts repairing one pending key, unless one is in flight. */
@@ -366,18 +373,27 @@ repair_next (PayService *self)
   Repair *repair;
   RepairOp *op;
 
-  if (self->repairing || self->store == NULL)
+  if (self->repair_op != NULL)
     return;
   g_hash_table_iter_init (&iter, self->repairs);
   if (!g_hash_table_iter_next (&iter, NULL, (gpointer *) &repair))
     return;
-  self->repairing = TRUE;
   op = g_new0 (RepairOp, 1);
-  op->self = g_object_ref (self);
+  op->self = self;
   g_strlcpy (op->tx, repair->tx, sizeof op->tx);
   op->key.transaction_id = op->tx;
   op->failures = repair->failures;
+  self->repair_op = op;
   pay_payment_store_query_async (self->store, &op->key, repair_read, op);
+}
+
+/* Detaches the repair in flight, if any, from the service (dispose). */
+static void
+pay_service_drop_repair_op (PayService *self)
+{
+  if (self->repair_op != NULL)
+    self->repair_op->self = NULL;
+  self->repair_op = NULL;
 }
 
 static gboolean
