@@ -279,7 +279,7 @@ repair_needed (PayService *self, const PayPayment *payment)
 
       if (g_get_monotonic_time () >= self->bypass_until_us)
         g_warning ("%u cache repairs pending, no room for more: every query reads MySQL "
-                   "for %u s", g_hash_table_size (self->repairs), ttl);
+                   "for %u s (0: until restart)", g_hash_table_size (self->repairs), ttl);
       self->bypass_until_us = ttl == 0 ? G_MAXINT64
                                        : g_get_monotonic_time () + ttl * G_TIME_SPAN_SECOND;
       return;

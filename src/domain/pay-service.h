@@ -56,9 +56,9 @@ gboolean pay_service_charge_finish (PayService   *self,
                                     PayPayment   *out,
                                     GError      **error);
 
-/* Answers QueryPayment: exactly one key of @request (else PAY_ERROR_INVALID_REQUEST),
- * from the cache when it holds the record (no store query), else from the store,
- * filling the cache. A cache failure falls back to the store, or is
+/* Answers QueryPayment: exactly one key of @request (else PAY_ERROR_INVALID_REQUEST;
+ * a transaction id is lower-cased first), from the cache when it holds the record (no
+ * store query) and the record awaits no repair, else from the store, filling the cache. A cache failure falls back to the store, or is
  * PAY_ERROR_CACHE_READ in strict cache mode. PAY_ERROR_NOT_FOUND for an unknown
  * payment. */
 void     pay_service_query_async  (PayService            *self,
