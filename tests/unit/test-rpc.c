@@ -997,6 +997,142 @@ test_buffered_limits (void)
   g_assert_cmpint (pay_framing_next (msg, len - 2, len - 1, &frame), ==, PAY_FRAME_NEED_MORE);
 }
 
+/* ---- trickled input: work proportional to the bytes ------------------------------- */
+
+/* Work (bytes examined plus steps) a request may cost per byte, however it is split:
+ * each byte is taken once by the framing's scan and once by the message's, each token
+ * adds a step or two, and each call (one per read: at worst one per byte) three. */
+#define WORK_PER_BYTE 8
+
+/* A CALL "Charge" of about @size bytes whose arguments hold, in a field the IDL does not
+ * have, a list of small structs: many tokens, so a scan that starts over from the first
+ * byte on each read costs the square of the size. */
+static GByteArray *
+build_long_message (gsize size)
+{
+  GByteArray *msg = g_byte_array_new ();
+  static const guint8 head[] = { 0x80, 1, 0, 1, 0, 0, 0, 6, 'C', 'h', 'a', 'r', 'g', 'e',
+                                 0, 0, 0, 9 };
+  /* struct { 1: string "abcd"; 2: i32 } */
+  static const guint8 element[] = { 11, 0, 1, 0, 0, 0, 4, 'a', 'b', 'c', 'd', 8, 0, 2, 0, 0, 0, 1, 0 };
+  guint32 count = (guint32) (size / sizeof element);
+
+  g_byte_array_append (msg, head, sizeof head);
+  put_be (msg, 15, 1);                      /* field 99: list<struct> */
+  put_be (msg, 99, 2);
+  put_be (msg, 12, 1);
+  put_be (msg, count, 4);
+  for (guint32 i = 0; i < count; i++)
+    g_byte_array_append (msg, element, sizeof element);
+  put_be (msg, 0, 1);                       /* end of the arguments */
+  return msg;
+}
+
+/* The message of @msg in @framing's request bytes. */
+static GByteArray *
+frame_request (const PayFraming *framing, const GByteArray *msg)
+{
+  GByteArray *out = g_byte_array_new ();
+  PayFrame request = { .framing = framing, .inner_framed = TRUE };
+  PayReplyStatus status = { 0 };
+
+  framing->wrap (&request, &status, msg->data, msg->len, FALSE, out);
+  return out;
+}
+
+/* One request delivered @piece bytes at a time, as reads would bring it, to one reader:
+ * READY exactly at the last byte, the same frame as sent whole, and at most
+ * WORK_PER_BYTE work per byte (the scan of the message once READY included). Before the
+ * scan kept its place, a buffered message trickled in 100-byte pieces cost hundreds of
+ * times its size. */
+static void
+assert_trickle_linear (const GByteArray *bytes, gsize piece)
+{
+  PayFrameReader reader;
+  PayFrame frame, whole;
+  PayThriftMessageInfo info;
+  gsize len = 0;
+
+  g_assert_cmpint (pay_framing_next (bytes->data, bytes->len, MAX_FRAME, &whole), ==, PAY_FRAME_READY);
+  pay_frame_reader_init (&reader);
+  for (;;)
+    {
+      PayFrameStatus status;
+
+      len = MIN (len + piece, bytes->len);
+      status = pay_frame_reader_next (&reader, bytes->data, len, MAX_FRAME, &frame);
+      if (len < bytes->len)
+        g_assert_cmpint (status, ==, PAY_FRAME_NEED_MORE);
+      else
+        {
+          g_assert_cmpint (status, ==, PAY_FRAME_READY);
+          break;
+        }
+    }
+  g_assert_true (frame.framing == whole.framing);
+  g_assert_cmpuint (frame.consumed, ==, bytes->len);
+  g_assert_true (frame.message == whole.message);
+  g_assert_cmpuint (frame.message_len, ==, whole.message_len);
+  g_assert_cmpint (pay_frame_reader_scan (&reader, &frame, &info), ==, PAY_THRIFT_SCAN_COMPLETE);
+  g_assert_cmpuint (info.length, ==, frame.message_len);
+  g_test_message ("%s, %u bytes in %" G_GSIZE_FORMAT "-byte pieces: work %" G_GUINT64_FORMAT,
+                  frame.framing->name, bytes->len, piece, reader.work);
+  g_assert_cmpuint (reader.work, <=, (guint64) WORK_PER_BYTE * bytes->len);
+}
+
+static void
+test_trickle_linear (gconstpointer data)
+{
+  const PayFraming *framing = data;
+  g_autoptr(GByteArray) msg = build_long_message (64 * 1024);
+  g_autoptr(GByteArray) bytes = frame_request (framing, msg);
+  static const gsize pieces[] = { 1, 7, 100, 4096, 1 << 20 };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (pieces); i++)
+    assert_trickle_linear (bytes, pieces[i]);
+}
+
+/* Fed one more byte at a time, a scanner says at each length what a scan from scratch
+ * says, with the same header fields: resuming changes nothing but the cost. */
+static void
+assert_resumes_alike (const guint8 *msg, gsize len)
+{
+  PayThriftScanner scanner = { 0 };
+
+  pay_thrift_scanner_reset (&scanner);
+  for (gsize cut = 0; cut <= len; cut++)
+    {
+      PayThriftMessageInfo fresh, resumed;
+      PayThriftScanResult want = pay_thrift_scan_message (msg, cut, &fresh);
+      PayThriftScanResult got = pay_thrift_scanner_feed (&scanner, msg, cut, &resumed);
+
+      g_assert_cmpint (got, ==, want);
+      g_assert_cmpint (resumed.type, ==, fresh.type);
+      g_assert_cmpmem (resumed.name, resumed.name_len, fresh.name, fresh.name_len);
+      g_assert_true (resumed.name == fresh.name);
+      g_assert_cmpint (resumed.seqid, ==, fresh.seqid);
+      g_assert_cmpuint (resumed.length, ==, fresh.length);
+      g_assert_cmpint (resumed.bad_text, ==, fresh.bad_text);
+      if (got != PAY_THRIFT_SCAN_INCOMPLETE)
+        break;
+    }
+}
+
+static void
+test_scan_resumes_alike (void)
+{
+  g_autoptr(GBytes) request = load_vector ("kitex-server_buffered_case1_request.bin");
+  g_autoptr(GByteArray) msg = build_long_message (2000);
+  static const guint8 bad_text[] = { HDR, 11, 0, 1, 0, 0, 0, 2, 'a', 0, 15, 0, 2, 11, 0, 0, 0, 1,
+                                     0, 0, 0, 1, 0xff, 0 };
+
+  assert_resumes_alike (g_bytes_get_data (request, NULL), g_bytes_get_size (request));
+  assert_resumes_alike (msg->data, msg->len);
+  assert_resumes_alike (bad_text, sizeof bad_text);
+  for (gsize i = 0; i < G_N_ELEMENTS (scan_cases); i++)
+    assert_resumes_alike (scan_cases[i].bytes, scan_cases[i].len);
+}
+
 /* ---- transport --------------------------------------------------------------------- */
 
 static void
@@ -1096,6 +1232,10 @@ main (int argc, char **argv)
   g_test_add_func ("/payment/rpc/ttheader/every-truncation", test_ttheader_every_truncation);
   g_test_add_func ("/payment/rpc/ttheader/bad-magic", test_ttheader_bad_magic);
   g_test_add_func ("/payment/rpc/buffered/limits", test_buffered_limits);
+  g_test_add_data_func ("/payment/rpc/trickle/framed", &pay_framing_framed, test_trickle_linear);
+  g_test_add_data_func ("/payment/rpc/trickle/buffered", &pay_framing_buffered, test_trickle_linear);
+  g_test_add_data_func ("/payment/rpc/trickle/ttheader", &pay_framing_ttheader, test_trickle_linear);
+  g_test_add_func ("/payment/rpc/scan/resumes-alike", test_scan_resumes_alike);
   g_test_add_func ("/payment/rpc/transport/short-read-fails", test_transport_short_read_fails);
   g_test_add_func ("/payment/rpc/transport/writes", test_transport_writes);
   return g_test_run ();

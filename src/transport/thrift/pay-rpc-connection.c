@@ -47,6 +47,7 @@ struct _PayRpcConnection
   gchar             *peer;            /* for logs */
 
   GByteArray        *inbuf;           /* received, not yet consumed */
+  PayFrameReader     reader;          /* how far the request at inbuf's start was read */
   GByteArray        *outbuf;          /* the framed replies being sent (empty: none) */
   gsize              out_sent;        /* bytes of outbuf the socket took */
   GSource           *source;          /* a SocketSource; ready time: the idle timer */
@@ -75,6 +76,7 @@ static void
 pay_rpc_connection_init (PayRpcConnection *self)
 {
   self->inbuf = g_byte_array_new ();
+  pay_frame_reader_init (&self->reader);
   self->outbuf = g_byte_array_new ();
   pay_rpc_call_init (&self->call);
   self->call.resume = resume_call;
@@ -299,8 +301,8 @@ process_next (PayRpcConnection *self)
   PayThriftMessageInfo info;
   PayThriftScanResult scan;
 
-  switch (pay_framing_next (self->inbuf->data, self->inbuf->len,
-                            self->limits.max_frame_bytes, &self->call.frame))
+  switch (pay_frame_reader_next (&self->reader, self->inbuf->data, self->inbuf->len,
+                                 self->limits.max_frame_bytes, &self->call.frame))
     {
     case PAY_FRAME_NEED_MORE:
       if (self->draining)
@@ -325,7 +327,7 @@ process_next (PayRpcConnection *self)
   /* Nothing more is read until this request is answered (NEED_MORE above asks again):
    * what the peer sends meanwhile waits in the kernel's buffers, and then the peer. */
   watch (self, 0);
-  scan = pay_thrift_scan_message (self->call.frame.message, self->call.frame.message_len, &info);
+  scan = pay_frame_reader_scan (&self->reader, &self->call.frame, &info);
   if (scan == PAY_THRIFT_SCAN_COMPLETE && info.length == self->call.frame.message_len)
     {
       if (info.type == PAY_THRIFT_MSG_ONEWAY)
@@ -546,4 +548,11 @@ pay_rpc_connection_close (PayRpcConnection *self)
   g_object_ref (self);
   g_signal_emit (self, signals[SIGNAL_CLOSED], 0);
   g_object_unref (self);
+}
+
+guint64
+pay_rpc_connection_get_scan_work (PayRpcConnection *self)
+{
+  g_return_val_if_fail (PAY_IS_RPC_CONNECTION (self), 0);
+  return self->reader.work;
 }

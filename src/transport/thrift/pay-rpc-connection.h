@@ -32,4 +32,8 @@ void pay_rpc_connection_drain (PayRpcConnection *self);
 /* Closes now, dropping any request in flight. */
 void pay_rpc_connection_close (PayRpcConnection *self);
 
+/* The work (bytes examined plus steps) finding and scanning the requests cost so far:
+ * tests and the fuzz target bound it per byte received. */
+guint64 pay_rpc_connection_get_scan_work (PayRpcConnection *self);
+
 G_END_DECLS

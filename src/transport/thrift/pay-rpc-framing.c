@@ -68,7 +68,8 @@ framed_detect (const guint8 *buf, gsize len)
 }
 
 static PayFrameStatus
-framed_unwrap (const guint8 *buf, gsize len, gsize max_bytes, PayFrame *frame)
+framed_unwrap (PayFrameReader *reader, const guint8 *buf, gsize len, gsize max_bytes,
+               PayFrame *frame)
 {
   guint32 size;
 
@@ -112,13 +113,20 @@ buffered_detect (const guint8 *buf, gsize len)
   return is_strict_binary (buf, len);
 }
 
-/* No length prefix: the message ends where parsing it ends. */
+/* No length prefix: the message ends where parsing it ends. The scan goes on from
+ * where the last read left it, so a message trickled in costs no more than one sent
+ * whole. */
 static PayFrameStatus
-buffered_unwrap (const guint8 *buf, gsize len, gsize max_bytes, PayFrame *frame)
+buffered_unwrap (PayFrameReader *reader, const guint8 *buf, gsize len, gsize max_bytes,
+                 PayFrame *frame)
 {
   PayThriftMessageInfo info;
+  PayThriftScanResult scan;
+  guint64 before = reader->scanner.work;
 
-  switch (pay_thrift_scan_message (buf, MIN (len, max_bytes), &info))
+  scan = pay_thrift_scanner_feed (&reader->scanner, buf, MIN (len, max_bytes), &info);
+  reader->work += reader->scanner.work - before;
+  switch (scan)
     {
     case PAY_THRIFT_SCAN_COMPLETE:
       memset (frame, 0, sizeof *frame);
@@ -226,7 +234,8 @@ walk_info (const guint8 *p, gsize len, InfoVisit visit, gpointer data)
 }
 
 static PayFrameStatus
-ttheader_unwrap (const guint8 *buf, gsize len, gsize max_bytes, PayFrame *frame)
+ttheader_unwrap (PayFrameReader *reader, const guint8 *buf, gsize len, gsize max_bytes,
+                 PayFrame *frame)
 {
   guint32 length;
   gsize header_bytes, total;
@@ -406,15 +415,72 @@ static const PayFraming *const framings[] = {
   &pay_framing_ttheader,
 };
 
-PayFrameStatus
-pay_framing_next (const guint8 *buf, gsize len, gsize max_bytes, PayFrame *frame)
+/* The framing of the request at the start of @buf, or NULL with what to answer. */
+static const PayFraming *
+detect (const guint8 *buf, gsize len, PayFrameStatus *status)
 {
   /* No framing starts with a zero word (an empty Framed or TTHeader request; a bare
    * message starts with 0x80), so four zero bytes are decisive before the sniff. */
+  *status = PAY_FRAME_INVALID;
   if (len >= FRAMED_HEADER_BYTES && read_u32 (buf) == 0)
-    return PAY_FRAME_INVALID;
+    return NULL;
   for (gsize i = 0; i < G_N_ELEMENTS (framings); i++)
     if (framings[i]->detect (buf, len))
-      return framings[i]->unwrap (buf, len, max_bytes, frame);
-  return len < PAY_FRAMING_SNIFF_BYTES ? PAY_FRAME_NEED_MORE : PAY_FRAME_INVALID;
+      return framings[i];
+  if (len < PAY_FRAMING_SNIFF_BYTES)
+    *status = PAY_FRAME_NEED_MORE;
+  return NULL;
+}
+
+void
+pay_frame_reader_init (PayFrameReader *reader)
+{
+  memset (reader, 0, sizeof *reader);
+  pay_thrift_scanner_reset (&reader->scanner);
+}
+
+/* Detection looks at the first PAY_FRAMING_SNIFF_BYTES bytes only, and the framed and
+ * TTHeader unwraps at their fixed header until the whole request is in (then once at
+ * the rest): each call costs a constant, plus, for a buffered request, the scan of the
+ * bytes new since the last. */
+PayFrameStatus
+pay_frame_reader_next (PayFrameReader *reader, const guint8 *buf, gsize len, gsize max_bytes,
+                       PayFrame *frame)
+{
+  PayFrameStatus status;
+
+  reader->work++;
+  if (reader->framing == NULL)
+    reader->framing = detect (buf, len, &status);
+  if (reader->framing == NULL)
+    return status;
+  status = reader->framing->unwrap (reader, buf, len, max_bytes, frame);
+  if (status == PAY_FRAME_NEED_MORE)
+    return status;
+  if (status == PAY_FRAME_READY && reader->framing != &pay_framing_buffered)
+    reader->work += frame->consumed - frame->message_len;   /* the header, walked once */
+  reader->framing = NULL;
+  pay_thrift_scanner_reset (&reader->scanner);
+  return status;
+}
+
+PayFrameStatus
+pay_framing_next (const guint8 *buf, gsize len, gsize max_bytes, PayFrame *frame)
+{
+  PayFrameReader reader;
+
+  pay_frame_reader_init (&reader);
+  return pay_frame_reader_next (&reader, buf, len, max_bytes, frame);
+}
+
+PayThriftScanResult
+pay_frame_reader_scan (PayFrameReader *reader, const PayFrame *frame, PayThriftMessageInfo *info)
+{
+  PayThriftScanner scanner = { 0 };
+  PayThriftScanResult scan;
+
+  pay_thrift_scanner_reset (&scanner);
+  scan = pay_thrift_scanner_feed (&scanner, frame->message, frame->message_len, info);
+  reader->work += scanner.work;
+  return scan;
 }

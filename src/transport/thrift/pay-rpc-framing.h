@@ -12,6 +12,17 @@ G_BEGIN_DECLS
 
 typedef struct _PayFraming PayFraming;
 
+/* Where the request being received stands, kept between reads so that no byte is
+ * examined again each time more arrive: its framing once detected, and for a buffered
+ * request the message scan so far. A connection has one; it starts over by itself
+ * after each request it returns READY. */
+typedef struct {
+  const PayFraming *framing;   /* the request's, once detected; NULL before */
+  PayThriftScanner  scanner;   /* buffered: the scan of the message so far */
+  guint64           work;      /* bytes examined plus steps taken, over the reader's life,
+                                * message scans included: what tests bound per input byte */
+} PayFrameReader;
+
 /* One request as it came off the wire. Pointers point into the input buffer. */
 typedef struct {
   const PayFraming *framing;
@@ -58,8 +69,10 @@ struct _PayFraming {
   /* TRUE when the first PAY_FRAMING_SNIFF_BYTES bytes (or fewer, if the buffer is
    * shorter but already decisive) are this framing's. */
   gboolean       (*detect) (const guint8 *buf, gsize len);
-  /* Extracts the request at the start of @buf, at most @max_bytes of message. */
-  PayFrameStatus (*unwrap) (const guint8 *buf, gsize len, gsize max_bytes, PayFrame *frame);
+  /* Extracts the request at the start of @buf, at most @max_bytes of message; @reader
+   * holds what earlier calls found in a prefix of it. */
+  PayFrameStatus (*unwrap) (PayFrameReader *reader, const guint8 *buf, gsize len,
+                            gsize max_bytes, PayFrame *frame);
   /* Appends @reply, which @status describes, framed as the answer to @request, to
    * @out. @closing: the server will close the connection after this reply (TTHeader
    * then tells the client). */
@@ -80,10 +93,28 @@ gboolean pay_frame_header_value (const PayFrame *frame,
                                  const guint8  **value,
                                  gsize          *value_len);
 
-/* Finds the framing of the request at the start of @buf and unwraps it. */
+/* Finds the framing of the request at the start of @buf and unwraps it, from scratch
+ * (pay_frame_reader_next() with a new reader). */
 PayFrameStatus pay_framing_next (const guint8 *buf,
                                  gsize         len,
                                  gsize         max_bytes,
                                  PayFrame     *frame);
+
+/* Sets up @reader for a connection's first request. */
+void pay_frame_reader_init (PayFrameReader *reader);
+
+/* pay_framing_next() of the request at the start of @buf, of which the calls since the
+ * last READY (or the init) saw a prefix: the bytes they saw are not examined again.
+ * After READY the next call is about the next request. */
+PayFrameStatus pay_frame_reader_next (PayFrameReader *reader,
+                                      const guint8   *buf,
+                                      gsize           len,
+                                      gsize           max_bytes,
+                                      PayFrame       *frame);
+
+/* pay_thrift_scan_message() of the READY @frame's message, its work counted in @reader. */
+PayThriftScanResult pay_frame_reader_scan (PayFrameReader       *reader,
+                                           const PayFrame       *frame,
+                                           PayThriftMessageInfo *info);
 
 G_END_DECLS
