@@ -138,10 +138,10 @@ static void end_call (Buf *b, size_t at)
   memcpy (b->p + at, &n, 4);
 }
 
-static void encode_charge (Buf *b, int32_t seqid, double amount, const char *card,
-                           int64_t order_id, int64_t user_id)
+/* The fields of a ChargeReq (the caller ends the struct). */
+static void put_charge_fields (Buf *b, double amount, const char *card, int64_t order_id,
+                               int64_t user_id)
 {
-  size_t at = begin_call (b, "Charge", seqid);
   put_field (b, T_DOUBLE, 1); put_double (b, amount);
   put_field (b, T_STRUCT, 2);
   put_field (b, T_STRING, 1); put_str (b, card);
@@ -151,6 +151,13 @@ static void encode_charge (Buf *b, int32_t seqid, double amount, const char *car
   put_u8 (b, T_STOP);
   put_field (b, T_I64, 3); put_i64 (b, order_id);
   put_field (b, T_I64, 4); put_i64 (b, user_id);
+}
+
+static void encode_charge (Buf *b, int32_t seqid, double amount, const char *card,
+                           int64_t order_id, int64_t user_id)
+{
+  size_t at = begin_call (b, "Charge", seqid);
+  put_charge_fields (b, amount, card, order_id, user_id);
   end_call (b, at);
 }
 
@@ -726,6 +733,113 @@ static int setup_orders (int n, double amount)
   return 0;
 }
 
+/* ---- trickle: one large bare (buffered) message, whole and in small writes ------------- */
+
+/* A buffered (unframed) Charge of about @size bytes, answered 4004001 without I/O (the
+ * card fails Luhn), whose arguments carry, in a field the IDL does not have, a list of
+ * small structs: many tokens, the shape that made a scan starting over on each read cost
+ * the square of the size. */
+static void encode_trickle_charge (Buf *b, int32_t seqid, size_t size)
+{
+  static const size_t element = 19;            /* struct { 1: string "abcd"; 2: i32 } */
+  size_t count = size > 200 ? (size - 200) / element : 0;
+
+  put_i32 (b, (int32_t) 0x80010001u);
+  put_str (b, "Charge");
+  put_i32 (b, seqid);
+  put_field (b, T_LIST, 99);
+  put_u8 (b, T_STRUCT);
+  put_i32 (b, (int32_t) count);
+  for (size_t i = 0; i < count; i++)
+    {
+      put_field (b, T_STRING, 1); put_str (b, "abcd");
+      put_field (b, T_I32, 2); put_i32 (b, (int32_t) i);
+      put_u8 (b, T_STOP);
+    }
+  put_field (b, T_STRUCT, 1);                  /* args.req */
+  put_charge_fields (b, 1.00, INVALID_CARD, id_base, 1);
+  put_u8 (b, T_STOP);                          /* end of req */
+  put_u8 (b, T_STOP);                          /* end of args */
+}
+
+/* Sends @req in writes of @piece bytes (0: one write) @gap_us apart, then reads the bare
+ * reply. The gap lets the server read each write on its own, as it would from a slow
+ * sender; without it the writes pile up in the socket and are read together. */
+static bool trickle_call (int fd, const Buf *req, size_t piece, unsigned gap_us, Reply *rep)
+{
+  size_t off = 0;
+  while (off < req->len)
+    {
+      size_t n = piece == 0 || req->len - off < piece ? req->len - off : piece;
+      ssize_t k = send (fd, req->p + off, n, MSG_NOSIGNAL);
+      if (k <= 0) { if (k < 0 && errno == EINTR) continue; return false; }
+      off += (size_t) k;
+      if (piece != 0 && gap_us > 0)
+        sleep_until_ns (bench_now_ns () + gap_us * 1000ull);
+    }
+  unsigned char buf[4096];
+  size_t got = 0;
+  do
+    {
+      ssize_t k = recv (fd, buf + got, sizeof buf - got, 0);
+      if (k <= 0) { if (k < 0 && errno == EINTR) continue; return false; }
+      got += (size_t) k;
+      decode_reply (buf, got, rep);   /* a bare reply ends where it decodes whole */
+    }
+  while (rep->kind == R_BAD && got < sizeof buf);
+  return rep->kind == R_PAYMENT_ERROR && rep->code == 4004001;
+}
+
+/* --trickle: opt.requests messages of @size bytes sent whole, then the same number in
+ * writes of @piece bytes, one connection; CPU of every --cpu process per message and
+ * per byte, for each. */
+static int run_trickle (size_t size, size_t piece, unsigned gap_us, CpuProbes *cpu)
+{
+  Buf b = { malloc (size + 1024), 0, size + 1024 };
+  uint64_t n = opt.requests > 0 ? opt.requests : 5;
+  const size_t pieces[2] = { 0, piece };
+  int fd = connect_to ();
+
+  if (fd < 0)
+    {
+      fprintf (stderr, "payment-bench: cannot connect to %s:%d: %s\n", opt.host, opt.port, strerror (errno));
+      return 1;
+    }
+  encode_trickle_charge (&b, 1, size);
+  printf ("trickle: one bare (buffered) Charge of %zu bytes, %" PRIu64 " times each way, answered 4004001;"
+          " writes %u us apart\n", b.len, n, gap_us);
+  for (int mode = 0; mode < 2; mode++)
+    {
+      uint64_t t0 = bench_now_ns ();
+      cpu_probes_sample (cpu, false);
+      for (uint64_t i = 0; i < n; i++)
+        {
+          Reply rep;
+          if (!trickle_call (fd, &b, pieces[mode], gap_us, &rep))
+            {
+              fprintf (stderr, "payment-bench: trickle call failed (reply kind %d, code %d)\n", rep.kind, rep.code);
+              return 1;
+            }
+        }
+      cpu_probes_sample (cpu, true);
+      double wall = (double) (bench_now_ns () - t0) / 1e9;
+      if (pieces[mode] == 0)
+        printf ("  %-18s", "whole (one write)");
+      else
+        printf ("  %5zu-byte writes  ", pieces[mode]);
+      printf (" wall %8.3f ms/msg", wall * 1e3 / (double) n);
+      for (int p = 0; p < cpu->n; p++)
+        {
+          double s = (cpu->end[p] - cpu->start[p]) / (double) n;
+          printf ("   %s CPU %9.3f ms/msg %8.2f ns/byte", cpu->name[p], s * 1e3, s * 1e9 / (double) b.len);
+        }
+      printf ("\n");
+    }
+  close (fd);
+  free (b.p);
+  return 0;
+}
+
 /* ---- main ----------------------------------------------------------------------------------- */
 
 static void usage (FILE *f)
@@ -750,6 +864,12 @@ static void usage (FILE *f)
     "  --timeout S         seconds to wait for outstanding replies at the end (5)\n"
     "  --cpu NAME:PID,...  also report CPU per ok reply of this process and of these\n"
     "                      (JSON cpu_us_per_ok; --duration runs only)\n"
+    "  --trickle BYTES     instead of a scenario: one bare (buffered) Charge of BYTES sent\n"
+    "                      whole, then in --write-bytes writes, --requests times each (5),\n"
+    "                      on one connection; prints CPU per message and per byte of every\n"
+    "                      --cpu process (give the service's pid) for each\n"
+    "  --write-bytes N     --trickle: bytes per write (100)\n"
+    "  --write-gap-us U    --trickle: microseconds between those writes (50)\n"
     "  --json              one JSON line instead of the table\n", MAX_CONNS, MAX_DEPTH);
 }
 
@@ -766,9 +886,13 @@ int main (int argc, char **argv)
     { "setup-only", no_argument, 0, 'S' }, { "order-base", required_argument, 0, 'b' },
     { "timeout", required_argument, 0, 'T' }, { "json", no_argument, 0, 'j' },
     { "cpu", required_argument, 0, 'C' },
+    { "trickle", required_argument, 0, 'L' }, { "write-bytes", required_argument, 0, 'B' },
+    { "write-gap-us", required_argument, 0, 'G' },
     { "help", no_argument, 0, '?' }, { 0, 0, 0, 0 }
   };
   CpuProbes cpu = { 0 };
+  size_t trickle = 0, write_bytes = 100;
+  unsigned write_gap_us = 50;
   int ch;
   while ((ch = getopt_long (argc, argv, "", longopts, NULL)) != -1)
     switch (ch)
@@ -797,6 +921,9 @@ int main (int argc, char **argv)
       case 'b': opt.order_base = strtoll (optarg, NULL, 10); break;
       case 'T': opt.timeout = atof (optarg); break;
       case 'j': opt.json = true; break;
+      case 'L': trickle = strtoull (optarg, NULL, 10); break;
+      case 'B': write_bytes = strtoull (optarg, NULL, 10); break;
+      case 'G': write_gap_us = (unsigned) strtoul (optarg, NULL, 10); break;
       case 'C':
         if (!cpu_probes_parse (&cpu, optarg))
           { fprintf (stderr, "payment-bench: --cpu wants name:pid,...\n"); return 2; }
@@ -825,6 +952,12 @@ int main (int argc, char **argv)
   id_base = opt.order_base > 0 ? opt.order_base : (int64_t) (ticks % 50000000) * 100000000000LL + 1;
   snprintf (run_tag, sizeof run_tag, "b%" PRIx64 "-%d", ticks, (int) getpid ());
 
+  if (trickle > 0)
+    {
+      if (cpu.n == 0)
+        cpu_probes_parse (&cpu, "");
+      return run_trickle (trickle, write_bytes > 0 ? write_bytes : 100, write_gap_us, &cpu);
+    }
   if (opt.scenario == SC_QUERY_HIT || opt.setup_only)
     {
       if (setup_orders (opt.setup_orders, opt.setup_amount > 0 ? opt.setup_amount : 19.99) != 0)
