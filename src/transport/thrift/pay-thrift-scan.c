@@ -96,8 +96,9 @@ close_top (PayThriftScanner *s)
 static Step
 open_value (PayThriftScanner *s, guint8 type, guint depth)
 {
-  /* cannot fill up: depth is checked before a frame opens, and each open one is at
-   * least one deeper than the one below it (docs in the header) */
+  /* Never full: below the value on top, the open structs and containers are each one
+   * deeper than the one under it, and none is deeper than PAY_THRIFT_MAX_DEPTH + 1 (a
+   * value deeper than the limit is refused before it opens anything). */
   if (s->n_open == PAY_THRIFT_SCAN_STACK)
     return STEP_MALFORMED;
   s->open[s->n_open++] = (PayThriftScanFrame) { .kind = OPEN_VALUE, .type = type,
