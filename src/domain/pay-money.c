@@ -67,10 +67,14 @@ pay_money_to_cents (gdouble  amount,
   return TRUE;
 
 above_max:
-  g_set_error (error, PAY_ERROR, PAY_ERROR_INVALID_AMOUNT,
-               "invalid amount: above the maximum of %" G_GINT64_FORMAT ".%02d",
-               max_cents / PAY_MONEY_CENTS_PER_UNIT,
-               (gint) (max_cents % PAY_MONEY_CENTS_PER_UNIT));
+  {
+    gchar max[PAY_MONEY_FORMAT_BYTES];
+
+    /* Written as every amount leaves the service: "5.1", not "5.10". */
+    pay_money_format_major (max_cents, max);
+    g_set_error (error, PAY_ERROR, PAY_ERROR_INVALID_AMOUNT,
+                 "invalid amount: above the maximum of %s", max);
+  }
   return FALSE;
 }
 

@@ -4,6 +4,7 @@
 #include "domain/pay-refund.h"
 
 #include "core/pay-error.h"
+#include "domain/pay-money.h"
 
 gboolean
 pay_refund_plan (gint64          amount_cents,
@@ -29,9 +30,12 @@ pay_refund_plan (gint64          amount_cents,
   refund = has_requested ? requested_cents : balance;
   if (refund > balance)
     {
+      gchar text[PAY_MONEY_FORMAT_BYTES];
+
+      /* Written as every amount leaves the service: "5.1", not "5.10". */
+      pay_money_format_major (balance, text);
       g_set_error (error, PAY_ERROR, PAY_ERROR_REFUND_EXCEEDS,
-                   "refund exceeds the refundable balance of %" G_GINT64_FORMAT ".%02d",
-                   balance / 100, (gint) (balance % 100));
+                   "refund exceeds the refundable balance of %s", text);
       return FALSE;
     }
 

@@ -51,6 +51,36 @@ test_plan (gconstpointer data)
   g_assert_cmpint (plan.status, ==, c->status);
 }
 
+typedef struct {
+  gint64       amount, refunded, requested;
+  const gchar *message;   /* the whole message: the balance as its shortest decimal */
+} BalanceMessageCase;
+
+static const BalanceMessageCase balance_message_cases[] = {
+  { 1000, 490,  511,  "refund exceeds the refundable balance of 5.1" },
+  { 1999, 0,    2000, "refund exceeds the refundable balance of 19.99" },
+  { 10000, 9000, 1001, "refund exceeds the refundable balance of 10" },
+  { 100, 99,    2,    "refund exceeds the refundable balance of 0.01" },
+  { 100, 90,    11,   "refund exceeds the refundable balance of 0.1" },
+};
+
+/* The balance leaves in the message as pay_money_format_major() writes amounts, never
+ * with a fixed two decimals. */
+static void
+test_balance_message (void)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (balance_message_cases); i++)
+    {
+      const BalanceMessageCase *c = &balance_message_cases[i];
+      PayRefundPlan plan = { 0 };
+      g_autoptr(GError) error = NULL;
+
+      g_assert_false (pay_refund_plan (c->amount, c->refunded, TRUE, c->requested, &plan, &error));
+      g_assert_error (error, PAY_ERROR, PAY_ERROR_REFUND_EXCEEDS);
+      g_assert_cmpstr (error->message, ==, c->message);
+    }
+}
+
 static void
 test_status_for (void)
 {
@@ -153,6 +183,7 @@ main (int argc, char *argv[])
       g_autofree gchar *path = g_strdup_printf ("/payment/refund/shape/%s", shape_cases[i].name);
       g_test_add_data_func (path, &shape_cases[i], test_shape);
     }
+  g_test_add_func ("/payment/refund/balance-message", test_balance_message);
   g_test_add_func ("/payment/refund/status-for", test_status_for);
   g_test_add_func ("/payment/refund/replay", test_replay);
   g_test_add_func ("/payment/refund/reason-length", test_reason_length);
