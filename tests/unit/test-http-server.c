@@ -125,10 +125,10 @@ new_message (Fixture *f, const gchar *method, const gchar *path)
   return soup_message_new (method, uri);
 }
 
-/* A request with @body sent with a Content-Length. */
+/* A request with @body sent with a Content-Length and @content_type (NULL: none). */
 static void
-request (Fixture *f, const gchar *method, const gchar *path, const gchar *body, gsize length,
-         Reply *reply)
+request_typed (Fixture *f, const gchar *method, const gchar *path, const gchar *content_type,
+               const gchar *body, gsize length, Reply *reply)
 {
   SoupMessage *msg = new_message (f, method, path);
 
@@ -136,9 +136,17 @@ request (Fixture *f, const gchar *method, const gchar *path, const gchar *body, 
     {
       g_autoptr(GBytes) bytes = g_bytes_new (body, length);
 
-      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+      soup_message_set_request_body_from_bytes (msg, content_type, bytes);
     }
   exchange (f, msg, reply);
+}
+
+/* A JSON request with @body sent with a Content-Length. */
+static void
+request (Fixture *f, const gchar *method, const gchar *path, const gchar *body, gsize length,
+         Reply *reply)
+{
+  request_typed (f, method, path, "application/json", body, length, reply);
 }
 
 /* A request whose @length-byte body goes out with chunked transfer encoding. */
@@ -231,6 +239,49 @@ test_route (Fixture *f, gconstpointer data)
   assert_error_reply (&reply, tc->status, tc->code);
   g_assert_cmpstr (soup_message_headers_get_one (soup_message_get_response_headers (reply.msg), "Allow"),
                    ==, tc->allow);
+  reply_clear (&reply);
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Content-Type                                                                       */
+/* ---------------------------------------------------------------------------------- */
+
+typedef struct {
+  const gchar *name;
+  const gchar *path;
+  const gchar *content_type;   /* NULL: no Content-Type header */
+  guint        status;
+  gint32       code;
+} ContentTypeCase;
+
+/* The body "{}" lacks every field, so a request that gets past the media type is 400. */
+static const ContentTypeCase content_type_cases[] = {
+  { "text-plain", "/payment/charge", "text/plain", 415, PAY_ERROR_UNSUPPORTED_MEDIA_TYPE },
+  { "text-plain-refund", "/payment/refund", "text/plain;charset=UTF-8", 415, PAY_ERROR_UNSUPPORTED_MEDIA_TYPE },
+  { "form", "/payment/charge", "application/x-www-form-urlencoded", 415, PAY_ERROR_UNSUPPORTED_MEDIA_TYPE },
+  { "multipart", "/payment/refund", "multipart/form-data; boundary=x", 415, PAY_ERROR_UNSUPPORTED_MEDIA_TYPE },
+  { "missing", "/payment/charge", NULL, 415, PAY_ERROR_UNSUPPORTED_MEDIA_TYPE },
+  { "json-suffix", "/payment/charge", "application/json-patch+json", 415, PAY_ERROR_UNSUPPORTED_MEDIA_TYPE },
+  { "json-prefix", "/payment/charge", "application/jsonx", 415, PAY_ERROR_UNSUPPORTED_MEDIA_TYPE },
+  { "json", "/payment/charge", "application/json", 400, PAY_ERROR_INVALID_REQUEST },
+  { "json-charset", "/payment/charge", "application/json; charset=utf-8", 400, PAY_ERROR_INVALID_REQUEST },
+  { "json-upper-case", "/payment/refund", "Application/JSON", 400, PAY_ERROR_INVALID_REQUEST },
+  { "unknown-path-first", "/nope", "text/plain", 404, PAY_ERROR_NO_SUCH_ENDPOINT },
+};
+
+static void
+test_content_type (Fixture *f, gconstpointer data)
+{
+  const ContentTypeCase *tc = data;
+  Reply reply = { 0 };
+
+  request_typed (f, "POST", tc->path, tc->content_type, "{}", 2, &reply);
+  assert_error_reply (&reply, tc->status, tc->code);
+  reply_clear (&reply);
+
+  /* The connection still serves the next request. */
+  request (f, "GET", "/nope", NULL, 0, &reply);
+  assert_error_reply (&reply, 404, PAY_ERROR_NO_SUCH_ENDPOINT);
   reply_clear (&reply);
 }
 
@@ -427,6 +478,13 @@ main (int argc, char *argv[])
     {
       g_autofree gchar *path = g_strdup_printf ("/payment/http/server/route/%s", route_cases[i].name);
       g_test_add (path, Fixture, &route_cases[i], fixture_setup, test_route, fixture_teardown);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (content_type_cases); i++)
+    {
+      g_autofree gchar *path = g_strdup_printf ("/payment/http/server/content-type/%s",
+                                                content_type_cases[i].name);
+      g_test_add (path, Fixture, &content_type_cases[i], fixture_setup, test_content_type,
+                  fixture_teardown);
     }
   g_test_add ("/payment/http/server/limit/at-limit", Fixture, NULL,
               fixture_setup, test_body_at_limit, fixture_teardown);

@@ -74,6 +74,17 @@ static const DecodeOk decode_ok[] = {
     "\"credit_card_cvv\":1,\"credit_card_expiration_year\":1,\"credit_card_expiration_month\":1},"
     IDS_OK ",\"payment_method\":\"caf\\u00e9\"}",
     1.0, TRUE, 1, 1, 1, 1, 2, "caf\xc3\xa9" },
+  /* strict grammar: what it still accepts */
+  { "same-name-in-sibling-objects", "{\"amount\":1," CARD_OK "," IDS_OK ",\"a\":{\"x\":1},\"b\":{\"x\":1},\"c\":[{\"x\":1},{\"x\":2}]}",
+    1.0, TRUE, 123, 2030, 12, 1, 2, NULL },
+  { "surrogate-pair", "{\"amount\":1," CARD_OK "," IDS_OK ",\"payment_method\":\"\\ud83d\\ude00\"}",
+    1.0, TRUE, 123, 2030, 12, 1, 2, "\xf0\x9f\x98\x80" },
+  { "del-and-utf8-in-string", "{\"amount\":1," CARD_OK "," IDS_OK ",\"payment_method\":\"\x7f\xe2\x82\xac\"}",
+    1.0, TRUE, 123, 2030, 12, 1, 2, "\x7f\xe2\x82\xac" },
+  { "exact-integer-spellings", "{\"amount\":1," CARD_OK ",\"order_id\":0.7e1,\"user_id\":1000e-3}",
+    1.0, TRUE, 123, 2030, 12, 7, 1, NULL },
+  { "exact-negative-float-id", "{\"amount\":1," CARD_OK ",\"order_id\":-9007199254740992.0,\"user_id\":-0.0}",
+    1.0, TRUE, 123, 2030, 12, -G_GINT64_CONSTANT (9007199254740992), 0, NULL },
 };
 
 static void
@@ -245,6 +256,48 @@ static const DecodeBad decode_bad[] = {
   /* nesting */
   { "nesting-over-limit", "{\"amount\":1," CARD_OK "," IDS_OK ",\"x\":[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]}", 0, "nested deeper" },
   { "deep-nesting", NULL, 0, "nested deeper" },
+  /* strict grammar: duplicate member names, at any depth, compared after unescaping */
+  { "duplicate-amount", "{\"amount\":1,\"amount\":1000," CARD_OK "," IDS_OK "}", 0, "duplicate member \"amount\"" },
+  { "duplicate-escaped", "{\"amount\":1,\"\\u0061mount\":1000," CARD_OK "," IDS_OK "}", 0, "duplicate member" },
+  { "duplicate-in-card", "{\"amount\":1,\"credit_card\":{\"credit_card_number\":\"4\",\"credit_card_number\":\"5\"}," IDS_OK "}", 0, "duplicate member" },
+  { "duplicate-deep", "{\"amount\":1," CARD_OK "," IDS_OK ",\"x\":[[{\"k\":1,\"j\":2,\"k\":3}]]}", 0, "duplicate member" },
+  { "duplicate-null", "{\"amount\":1," CARD_OK "," IDS_OK ",\"payment_method\":null,\"payment_method\":\"x\"}", 0, "duplicate member" },
+  /* strict grammar: a NUL in any string */
+  { "nul-escape-value", "{\"amount\":1," CARD_OK "," IDS_OK ",\"payment_method\":\"credit_card\\u0000x\"}", 0, "NUL" },
+  { "nul-escape-card", "{\"amount\":1,\"credit_card\":{\"credit_card_number\":\"4111111111111111\\u0000\","
+    "\"credit_card_cvv\":1,\"credit_card_expiration_year\":1,\"credit_card_expiration_month\":1}," IDS_OK "}", 0, "NUL" },
+  { "nul-escape-key", "{\"amount\":1," CARD_OK "," IDS_OK ",\"x\\u0000\":1}", 0, "NUL" },
+  { "nul-escape-ignored-member", "{\"amount\":1," CARD_OK "," IDS_OK ",\"x\":[\"\\u0000\"]}", 0, "NUL" },
+  /* strict grammar: integers written as floats must be exactly the integer, within 2^53 */
+  { "order-float-above-2^53", "{\"amount\":1," CARD_OK ",\"order_id\":9007199254740993.0,\"user_id\":2}", 0, "order_id is out of range" },
+  { "order-exponent-above-2^53", "{\"amount\":1," CARD_OK ",\"order_id\":9007199254740993e0,\"user_id\":2}", 0, "order_id is out of range" },
+  { "user-float-below-minus-2^53", "{\"amount\":1," CARD_OK ",\"order_id\":1,\"user_id\":-9007199254740993.0}", 0, "user_id is out of range" },
+  { "order-rounds-to-integer", "{\"amount\":1," CARD_OK ",\"order_id\":1.0000000000000001,\"user_id\":2}", 0, "order_id must be" },
+  { "order-half-rounds-to-even", "{\"amount\":1," CARD_OK ",\"order_id\":4503599627370496.5,\"user_id\":2}", 0, "order_id must be" },
+  { "cvv-tiny-fraction", "{\"amount\":1," CARD_WITH (NUMBER_OK, "\"credit_card_cvv\":123.00000000000001,", YEAR_OK, MONTH_OK) "," IDS_OK "}", 0, "credit_card.credit_card_cvv must be an integer" },
+  /* strict grammar: RFC 8259 beyond what json-glib checks */
+  { "lone-high-surrogate", "{\"amount\":1," CARD_OK "," IDS_OK ",\"payment_method\":\"\\ud800\"}", 0, "surrogate" },
+  { "lone-low-surrogate", "{\"amount\":1," CARD_OK "," IDS_OK ",\"payment_method\":\"\\udc00x\"}", 0, "surrogate" },
+  { "reversed-surrogates", "{\"amount\":1," CARD_OK "," IDS_OK ",\"payment_method\":\"\\udc00\\ud800\"}", 0, "surrogate" },
+  { "utf8-encoded-surrogate", "{\"amount\":1," CARD_OK "," IDS_OK ",\"payment_method\":\"\xed\xa0\x80\"}", 0, "UTF-8" },
+  { "utf8-overlong", "{\"amount\":1," CARD_OK "," IDS_OK ",\"payment_method\":\"\xc0\xaf\"}", 0, "UTF-8" },
+  { "utf8-outside-string", "{\"amount\":1," CARD_OK "," IDS_OK "}\xc2\xa0", 0, "malformed" },
+  { "byte-order-mark", "\xef\xbb\xbf{\"amount\":1," CARD_OK "," IDS_OK "}", 0, "malformed" },
+  { "bad-escape", "{\"amount\":1," CARD_OK "," IDS_OK ",\"payment_method\":\"\\x41\"}", 0, "malformed" },
+  { "short-unicode-escape", "{\"amount\":1," CARD_OK "," IDS_OK ",\"payment_method\":\"\\u00e\"}", 0, "malformed" },
+  { "array-trailing-comma", "{\"amount\":1," CARD_OK "," IDS_OK ",\"x\":[1,]}", 0, "malformed" },
+  { "array-leading-comma", "{\"amount\":1," CARD_OK "," IDS_OK ",\"x\":[,1]}", 0, "malformed" },
+  { "double-comma", "{\"amount\":1,," CARD_OK "," IDS_OK "}", 0, "malformed" },
+  { "missing-comma", "{\"amount\":1 " CARD_OK "," IDS_OK "}", 0, "malformed" },
+  { "array-missing-comma", "{\"amount\":1," CARD_OK "," IDS_OK ",\"x\":[1 2]}", 0, "malformed" },
+  { "missing-value", "{\"amount\":," CARD_OK "," IDS_OK "}", 0, "malformed" },
+  { "number-key", "{1:1,\"amount\":1," CARD_OK "," IDS_OK "}", 0, "malformed" },
+  { "colon-in-array", "{\"amount\":1," CARD_OK "," IDS_OK ",\"x\":[\"a\":1]}", 0, "malformed" },
+  { "uppercase-literal", "{\"amount\":1," CARD_OK "," IDS_OK ",\"x\":True}", 0, "malformed" },
+  { "form-feed-whitespace", "{\"amount\":1,\f" CARD_OK "," IDS_OK "}", 0, "malformed" },
+  { "tab-in-string", "{\"amount\":1," CARD_OK "," IDS_OK ",\"payment_method\":\"a\tb\"}", 0, "control" },
+  { "minus-zero-leading-zero", "{\"amount\":-01," CARD_OK "," IDS_OK "}", 0, "malformed" },
+  { "exponent-sign-only", "{\"amount\":1e+," CARD_OK "," IDS_OK "}", 0, "malformed" },
 };
 
 /* 60000 '[' then as many ']': a stack-exhaustion attempt that fits in the body limit. */

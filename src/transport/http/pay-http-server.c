@@ -344,7 +344,27 @@ request_begin (PayHttpServer *self, SoupServerMessage *msg, const PayHttpRoute *
   pay_metrics_request_started (exchange->metrics);
 }
 
-/* Once the headers are in, before any body: routing errors and a declared body over the
+/* A POST body must be declared application/json (any parameters, the type compared
+ * without regard to case): otherwise 415, before the body is read. A cross-site form can
+ * only send text/plain, urlencoded or multipart bodies without a preflight, so this keeps
+ * browsers from posting charges. Returns whether @msg was answered. */
+static gboolean
+reject_media_type (SoupServerMessage *msg, const PayHttpRoute *route)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const gchar *type;
+
+  if (g_strcmp0 (route->method, SOUP_METHOD_POST) != 0)
+    return FALSE;
+  type = soup_message_headers_get_content_type (headers, NULL);
+  if (type != NULL && g_ascii_strcasecmp (type, PAY_HTTP_CONTENT_TYPE_JSON) == 0)
+    return FALSE;
+  pay_http_respond_error (msg, PAY_ERROR_UNSUPPORTED_MEDIA_TYPE,
+                          "unsupported media type: the body must be application/json");
+  return TRUE;
+}
+
+/* Once the headers are in, before any body: routing errors, the media type and a declared body over the
  * limit are answered now, so the body is never kept. */
 static void
 on_early_request (SoupServer        *soup,
@@ -358,7 +378,7 @@ on_early_request (SoupServer        *soup,
   const PayHttpRoute *route = route_or_reject (msg);
 
   request_begin (self, msg, route);
-  if (route == NULL)
+  if (route == NULL || reject_media_type (msg, route))
     return;
 
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&

@@ -1,5 +1,5 @@
-/* pay-json-codec.c: JSON decoding and encoding of the HTTP API's bodies with json-glib,
- * behind a strict pre-scan that covers what json-glib 1.6 itself lets through. */
+/* pay-json-codec.c: JSON decoding and encoding of the HTTP API's bodies: decoded from the
+ * tree pay-json-strict.c builds, encoded with json-glib. */
 #define G_LOG_DOMAIN "payment-http"
 
 #include "transport/http/pay-json-codec.h"
@@ -10,23 +10,7 @@
 
 #include "core/pay-error.h"
 #include "domain/pay-money.h"
-
-/* Longest key echoed back in an error message. */
-#define PAY_JSON_MAX_KEY_IN_MESSAGE 64
-/* Largest magnitude at which every integer is exactly representable as a double. */
-#define PAY_JSON_MAX_EXACT_DOUBLE 9007199254740992.0 /* 2^53 */
-/* Longest decimal int64 literal: "-9223372036854775808". */
-#define PAY_JSON_MAX_INT64_CHARS 20
-
-/* ---------------------------------------------------------------------------------- */
-/* Strict pre-scan                                                                    */
-/* ---------------------------------------------------------------------------------- */
-
-/* json-glib 1.6 parses through GScanner: it accepts comments, hex and octal numbers,
- * single-quoted strings and data after the root value, wraps integers that overflow
- * int64 without an error, and recurses once per nesting level with no limit (a 64 KiB
- * body of '[' would exhaust the stack). This one linear pass over the text refuses all
- * of that before json-glib runs; json-glib then checks the grammar proper and UTF-8. */
+#include "transport/http/pay-json-strict.h"
 
 static gboolean
 fail_invalid (GError **error, const gchar *format, ...) G_GNUC_PRINTF (2, 3);
@@ -44,232 +28,32 @@ fail_invalid (GError **error, const gchar *format, ...)
   return FALSE;
 }
 
-/* The key a number belongs to, made safe for an error message; "" when none. */
-static gchar *
-key_for_message (const gchar *key, gsize key_len)
-{
-  g_autofree gchar *valid = NULL;
-
-  if (key == NULL)
-    return g_strdup ("");
-  valid = g_utf8_make_valid (key, MIN (key_len, PAY_JSON_MAX_KEY_IN_MESSAGE));
-  return g_strdup_printf ("%s: ", valid);
-}
-
-/* Scans one number token at @data[*pos]; on success *pos is past it. */
-static gboolean
-scan_number (const gchar *data, gsize length, gsize *pos,
-             const gchar *key, gsize key_len, GError **error)
-{
-  gsize i = *pos;
-  gsize start = i;
-  gboolean integer = TRUE;
-
-  if (data[i] == '-')
-    i++;
-  if (i < length && data[i] == '0')
-    i++;
-  else if (i < length && data[i] >= '1' && data[i] <= '9')
-    while (i < length && g_ascii_isdigit (data[i]))
-      i++;
-  else
-    return fail_invalid (error, "malformed JSON: bad number at offset %" G_GSIZE_FORMAT, start);
-
-  if (i < length && data[i] == '.')
-    {
-      integer = FALSE;
-      i++;
-      if (i >= length || !g_ascii_isdigit (data[i]))
-        return fail_invalid (error, "malformed JSON: bad number at offset %" G_GSIZE_FORMAT, start);
-      while (i < length && g_ascii_isdigit (data[i]))
-        i++;
-    }
-  if (i < length && (data[i] == 'e' || data[i] == 'E'))
-    {
-      integer = FALSE;
-      i++;
-      if (i < length && (data[i] == '+' || data[i] == '-'))
-        i++;
-      if (i >= length || !g_ascii_isdigit (data[i]))
-        return fail_invalid (error, "malformed JSON: bad number at offset %" G_GSIZE_FORMAT, start);
-      while (i < length && g_ascii_isdigit (data[i]))
-        i++;
-    }
-  /* "0x10", "01", "1.2.3": the token must end at a delimiter. */
-  if (i < length && (g_ascii_isalnum (data[i]) || data[i] == '.' || data[i] == '_'))
-    return fail_invalid (error, "malformed JSON: bad number at offset %" G_GSIZE_FORMAT, start);
-
-  if (integer)
-    {
-      gchar literal[PAY_JSON_MAX_INT64_CHARS + 1];
-      gsize len = i - start;
-      gint64 ignored;
-
-      if (len > PAY_JSON_MAX_INT64_CHARS)
-        goto out_of_range;
-      memcpy (literal, data + start, len);
-      literal[len] = '\0';
-      if (!g_ascii_string_to_signed (literal, 10, G_MININT64, G_MAXINT64, &ignored, NULL))
-        goto out_of_range;
-    }
-
-  *pos = i;
-  return TRUE;
-
-out_of_range:
-  {
-    g_autofree gchar *prefix = key_for_message (key, key_len);
-    return fail_invalid (error, "%sinteger out of the int64 range", prefix);
-  }
-}
-
-/* Checks @data against the parts of RFC 8259 json-glib 1.6 does not enforce, plus the
- * PAY_JSON_MAX_DEPTH nesting limit. */
-static gboolean
-prescan (const gchar *data, gsize length, GError **error)
-{
-  guint depth = 0;
-  gboolean root_done = FALSE;
-  const gchar *last_string = NULL;
-  gsize last_string_len = 0;
-  const gchar *key = NULL;
-  gsize key_len = 0;
-  gsize i = 0;
-
-  while (i < length)
-    {
-      gchar c = data[i];
-      gboolean value_start = FALSE;
-
-      if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
-        {
-          i++;
-          continue;
-        }
-
-      if (root_done)
-        return fail_invalid (error, "malformed JSON: data after the end at offset %" G_GSIZE_FORMAT, i);
-
-      switch (c)
-        {
-        case '{':
-        case '[':
-          if (++depth > PAY_JSON_MAX_DEPTH)
-            return fail_invalid (error, "JSON nested deeper than %d levels", PAY_JSON_MAX_DEPTH);
-          i++;
-          break;
-
-        case '}':
-        case ']':
-          if (depth == 0)
-            return fail_invalid (error, "malformed JSON: unbalanced '%c' at offset %" G_GSIZE_FORMAT, c, i);
-          depth--;
-          i++;
-          root_done = depth == 0;
-          break;
-
-        case ':':
-          key = last_string;
-          key_len = last_string_len;
-          i++;
-          break;
-
-        case ',':
-          i++;
-          break;
-
-        case '"':
-          value_start = TRUE;
-          last_string = data + ++i;
-          while (i < length && data[i] != '"')
-            {
-              if ((guchar) data[i] < 0x20)
-                return fail_invalid (error, "malformed JSON: control character in a string at offset %" G_GSIZE_FORMAT, i);
-              if (data[i] == '\\')
-                i++;
-              i++;
-            }
-          if (i >= length)
-            return fail_invalid (error, "malformed JSON: unterminated string");
-          last_string_len = (gsize) (data + i - last_string);
-          i++;
-          break;
-
-        case '-':
-        case '0': case '1': case '2': case '3': case '4':
-        case '5': case '6': case '7': case '8': case '9':
-          value_start = TRUE;
-          if (!scan_number (data, length, &i, key, key_len, error))
-            return FALSE;
-          break;
-
-        case 't':
-        case 'f':
-        case 'n':
-          {
-            static const gchar *const literals[] = { "true", "false", "null" };
-            gboolean matched = FALSE;
-
-            value_start = TRUE;
-            for (guint k = 0; k < G_N_ELEMENTS (literals) && !matched; k++)
-              {
-                gsize n = strlen (literals[k]);
-
-                if (length - i >= n && memcmp (data + i, literals[k], n) == 0 &&
-                    (length - i == n || !g_ascii_isalnum (data[i + n])))
-                  {
-                    i += n;
-                    matched = TRUE;
-                  }
-              }
-            if (!matched)
-              return fail_invalid (error, "malformed JSON: unexpected word at offset %" G_GSIZE_FORMAT, i);
-          }
-          break;
-
-        default:
-          return fail_invalid (error, "malformed JSON: unexpected character at offset %" G_GSIZE_FORMAT, i);
-        }
-
-      if (value_start && depth == 0)
-        root_done = TRUE;
-    }
-
-  if (depth != 0)
-    return fail_invalid (error, "malformed JSON: unexpected end of data");
-  return TRUE;
-}
-
 /* ---------------------------------------------------------------------------------- */
 /* Decoding helpers (shared by every request type)                                    */
 /* ---------------------------------------------------------------------------------- */
 
-/* Parses @data into @parser and returns its root object (owned by @parser). */
+/* Parses @data strictly into *@root and returns its object (owned by *@root). */
 static JsonObject *
-parse_object (JsonParser *parser, const gchar *data, gsize length, GError **error)
+parse_object (JsonNode **root, const gchar *data, gsize length, GError **error)
 {
-  g_autoptr(GError) parse_error = NULL;
-  JsonNode *root;
+  gsize i = 0;
 
-  if (!prescan (data, length, error))
-    return NULL;
-  if (length > G_MAXSSIZE)
-    {
-      fail_invalid (error, "body too large");
-      return NULL;
-    }
-  if (!json_parser_load_from_data (parser, data, (gssize) length, &parse_error))
-    {
-      fail_invalid (error, "malformed JSON: %s", parse_error->message);
-      return NULL;
-    }
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  /* An empty body is the commonest mistake; say what it should have been. */
+  while (i < length && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r'))
+    i++;
+  if (i == length)
     {
       fail_invalid (error, "the body must be a JSON object");
       return NULL;
     }
-  return json_node_get_object (root);
+  if ((*root = pay_json_strict_parse (data, length, error)) == NULL)
+    return NULL;
+  if (!JSON_NODE_HOLDS_OBJECT (*root))
+    {
+      fail_invalid (error, "the body must be a JSON object");
+      return NULL;
+    }
+  return json_node_get_object (*root);
 }
 
 /* The member @name of @object, or NULL when it is absent or null. */
@@ -320,13 +104,14 @@ node_to_int64 (JsonNode *node, const gchar *field, gboolean digits_ok,
     {
       gdouble value = json_node_get_double (node);
 
-      if (!isfinite (value) || floor (value) != value)
-        return fail_invalid (error, "%s must be %s", field, expected);
-      if (fabs (value) > PAY_JSON_MAX_EXACT_DOUBLE ||
-          value < (gdouble) min || value > (gdouble) max)
+      /* The parser made every literal that is exactly an integer within ±2^53 an
+       * int64, so a double here is never one: a huge integral one is out of range
+       * (9007199254740993.0 reads as 2^53), any other is not an integer (1.5, or
+       * 1.0000000000000001, which reads as 1). */
+      if (isfinite (value) && floor (value) == value &&
+          fabs (value) >= (gdouble) PAY_JSON_MAX_EXACT_INTEGER)
         return fail_invalid (error, "%s is out of range", field);
-      *out = (gint64) value;
-      return TRUE;
+      return fail_invalid (error, "%s must be %s", field, expected);
     }
   if (type == G_TYPE_STRING && digits_ok)
     {
@@ -435,7 +220,7 @@ decode_card (JsonNode *card_node, PayChargeBody *body, GError **error)
 PayChargeBody *
 pay_json_decode_charge (const gchar *data, gsize length, GError **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(JsonNode) tree = NULL;
   g_autoptr(PayChargeBody) body = g_new0 (PayChargeBody, 1);
   PayChargeRequest *req = &body->request;
   JsonObject *root;
@@ -444,7 +229,7 @@ pay_json_decode_charge (const gchar *data, gsize length, GError **error)
   g_return_val_if_fail (data != NULL || length == 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!(root = parse_object (parser, data != NULL ? data : "", length, error)))
+  if (!(root = parse_object (&tree, data != NULL ? data : "", length, error)))
     return NULL;
 
   if (!(node = require_member (root, "amount", "amount", error)) ||
@@ -490,7 +275,7 @@ pay_refund_body_free (PayRefundBody *body)
 PayRefundBody *
 pay_json_decode_refund (const gchar *data, gsize length, GError **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(JsonNode) tree = NULL;
   g_autoptr(PayRefundBody) body = g_new0 (PayRefundBody, 1);
   PayRefundRequest *req = &body->request;
   JsonObject *root;
@@ -499,7 +284,7 @@ pay_json_decode_refund (const gchar *data, gsize length, GError **error)
   g_return_val_if_fail (data != NULL || length == 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!(root = parse_object (parser, data != NULL ? data : "", length, error)))
+  if (!(root = parse_object (&tree, data != NULL ? data : "", length, error)))
     return NULL;
 
   if (!(node = require_member (root, "transaction_id", "transaction_id", error)) ||

@@ -5,13 +5,9 @@
 #include <glib.h>
 
 #include "domain/pay-types.h"
+#include "transport/http/pay-json-strict.h"
 
 G_BEGIN_DECLS
-
-/* Deepest nesting of arrays and objects accepted anywhere in a body. A ChargeReq needs 2;
- * the margin is for clients that send extra fields. Deeper bodies are 4004003, and are
- * refused before json-glib (whose 1.6 parser recurses without a limit) sees them. */
-#define PAY_JSON_MAX_DEPTH 16
 
 /* A decoded ChargeReq. @request is the view handed to the service; its strings point
  * into this struct, so it is valid as long as the body is. */
@@ -24,18 +20,19 @@ typedef struct {
 /* Decodes a ChargeReq from @data (@length bytes, need not be NUL-terminated).
  *
  * Rules (each failure is PAY_ERROR_INVALID_REQUEST with a message naming the field):
- * - the body is one strict JSON object (RFC 8259: no comments, hex, single quotes or
- *   trailing data), nesting at most PAY_JSON_MAX_DEPTH;
+ * - the body is one JSON object under pay_json_strict_parse()'s grammar (RFC 8259
+ *   exactly; no duplicate member names, no NUL in a string, nesting at most
+ *   PAY_JSON_MAX_DEPTH);
  * - `amount` is a JSON number (integers are fine); NaN/inf/precision are the service's
  *   business (4004002), so a huge exponent decodes to inf and is rejected there;
  * - `order_id` and `user_id` are JSON integers or strings of ASCII digits, within int64;
  * - `credit_card_cvv`, `credit_card_expiration_year` and `_month` are JSON integers
  *   within int32;
  * - an integer field also accepts a JSON number with a zero fraction (`1.0`, `1e3`), as
- *   some clients print every number as a double, provided it is within ±2^53 where a
- *   double is still exact; `1.5` is a wrong type;
- * - any integer literal outside int64 is refused wherever it appears, because json-glib
- *   1.6 would silently wrap it (`-9223372036854775809` reads as INT64_MAX);
+ *   some clients print every number as a double, provided its decimal value is exactly
+ *   an integer within ±2^53 (`9007199254740993.0` is out of range, not rounded);
+ *   `1.5` and `1.0000000000000001` are a wrong type;
+ * - any integer literal outside int64 is refused wherever it appears;
  * - a member that is `null` counts as absent; unknown members are ignored;
  * - `credit_card` absent (or null) gives has_card FALSE: the service rejects that, so the
  *   order of checks stays the service's. When present, all four card fields are required.

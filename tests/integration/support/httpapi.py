@@ -23,14 +23,17 @@ class HttpResult:
 
 
 def request(port, method, path, body=None, headers=None, timeout=15.0):
-    """@body: bytes/str sent as is, or any other value sent as JSON."""
+    """@body: bytes/str sent as is, or any other value sent as JSON; either way declared
+    application/json unless @headers say otherwise (a header given as None is not sent)."""
     h = {"Connection": "close"}
+    if body is not None:
+        h["Content-Type"] = "application/json"
     if body is not None and not isinstance(body, (bytes, str)):
         body = json.dumps(body)
-        h["Content-Type"] = "application/json"
     if isinstance(body, str):
         body = body.encode()
     h.update(headers or {})
+    h = {k: v for k, v in h.items() if v is not None}
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         c.request(method, path, body=body, headers=h)
