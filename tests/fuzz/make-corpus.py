@@ -4,6 +4,9 @@ corpus/rpc/  : the Kitex request vectors of tests/vectors/kitex/ (every framing)
                hand-encoded QueryPayment/Refund/unknown-method calls in every framing,
                TTHeader headers with every info block, pipelined streams;
 corpus/json/ : ChargeReq and RefundReq bodies, valid and invalid, like tests/unit/test-json-codec.c's.
+corpus/http/ : raw HTTP/1.1 client streams: every route, pipelined requests, chunked bodies,
+               query strings, media types, Expect: 100-continue, and bodies past the 64 KiB
+               limit and the 1 MiB drain limit written with fuzz-http.c's "\0R" expansion.
 Standard library only; the outputs are small (a few KiB in all)."""
 
 import glob
@@ -121,6 +124,81 @@ JSON = {
 }
 
 
+def repeat(byte, count):
+    """fuzz-http.c's expansion: @byte repeated @count times."""
+    return b"\0R" + count.to_bytes(3, "big") + byte
+
+
+def http(method, path, body=None, headers=(), content_type=b"application/json", version=b"1.1"):
+    head = method + b" " + path + b" HTTP/" + version + b"\r\nHost: x\r\n"
+    for h in headers:
+        head += h + b"\r\n"
+    if body is not None:
+        if content_type is not None:
+            head += b"Content-Type: " + content_type + b"\r\n"
+        head += b"Content-Length: " + str(len(body)).encode() + b"\r\n"
+    return head + b"\r\n" + (body or b"")
+
+
+def chunked(path, chunks, content_type=b"application/json"):
+    out = (b"POST " + path + b" HTTP/1.1\r\nHost: x\r\nContent-Type: " + content_type +
+           b"\r\nTransfer-Encoding: chunked\r\n\r\n")
+    for c in chunks:
+        out += b"%x\r\n" % len(c) + c + b"\r\n"
+    return out + b"0\r\n\r\n"
+
+
+CHARGE = JSON["ok"]
+REFUND = JSON["refund-ok"]
+HTTP = {
+    "health": http(b"GET", b"/health"),
+    "metrics": http(b"GET", b"/metrics"),
+    "head-health": http(b"HEAD", b"/health"),
+    "charge": http(b"POST", b"/payment/charge", CHARGE),
+    "charge-charset": http(b"POST", b"/payment/charge", CHARGE,
+                           content_type=b"application/json; charset=utf-8"),
+    "charge-text-plain": http(b"POST", b"/payment/charge", CHARGE, content_type=b"text/plain"),
+    "charge-no-type": http(b"POST", b"/payment/charge", CHARGE, content_type=None),
+    "charge-duplicate": http(b"POST", b"/payment/charge", CHARGE[:-1] + b',"amount":5000}'),
+    "charge-chunked": chunked(b"/payment/charge", [CHARGE[:10], CHARGE[10:70], CHARGE[70:]]),
+    "refund": http(b"POST", b"/payment/refund", REFUND),
+    "refund-chunked": chunked(b"/payment/refund", [REFUND[:1], REFUND[1:]]),
+    "query-tx": http(b"GET", b"/payment/query?transaction_id=8e0237d4-60c0-49f5-a975-1759e545db71"),
+    "query-order": http(b"GET", b"/payment/query?order_id=1001"),
+    "query-both": http(b"GET", b"/payment/query?order_id=1&transaction_id=x"),
+    "query-bad": http(b"GET", b"/payment/query?order_id=%zz&&=&order_id=2"),
+    "pipelined": (http(b"POST", b"/payment/charge", CHARGE) + http(b"GET", b"/payment/query?order_id=1001")
+                  + http(b"POST", b"/payment/refund", REFUND.replace(b"8e0237d4-60c0-49f5-a975-1759e545db71", b"x"))
+                  + http(b"GET", b"/health") + http(b"DELETE", b"/health") + http(b"GET", b"/nope")),
+    "over-limit": (b"POST /payment/charge HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   b"Content-Length: 70000\r\n\r\n" + repeat(b" ", 70000) + http(b"GET", b"/health")),
+    "at-limit": (b"POST /payment/charge HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: 65536\r\n\r\n{" + repeat(b" ", 65534) + b"}"),
+    "chunked-over-limit": (b"POST /payment/charge HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                           b"Transfer-Encoding: chunked\r\n\r\n11000\r\n" + repeat(b"a", 0x11000)
+                           + b"\r\n0\r\n\r\n"),
+    "chunked-past-drain": (b"POST /payment/refund HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                           b"Transfer-Encoding: chunked\r\n\r\n120000\r\n" + repeat(b"a", 0x120000)
+                           + b"\r\n0\r\n\r\n"),
+    "expect-continue": (b"POST /payment/charge HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        b"Expect: 100-continue\r\nContent-Length: " + str(len(CHARGE)).encode()
+                        + b"\r\n\r\n" + CHARGE),
+    "expect-continue-over": (b"POST /payment/charge HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                             b"Content-Type: application/json\r\nContent-Length: 999999\r\n\r\n"),
+    "http10": http(b"GET", b"/health", version=b"1.0"),
+    "bad-request-line": b"GET /health\r\n\r\n",
+    "bad-header": b"GET /health HTTP/1.1\r\nHost x\r\n\r\n",
+    "two-lengths": (b"POST /payment/charge HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}"),
+    "length-and-chunked": (b"POST /payment/charge HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                           b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"),
+    "bad-chunk": (b"POST /payment/charge HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"),
+    "cut-short": http(b"POST", b"/payment/charge", CHARGE)[:-20],
+    "connection-close": http(b"GET", b"/health", headers=[b"Connection: close"]) + http(b"GET", b"/health"),
+}
+
+
 def reset(d):
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
@@ -138,4 +216,10 @@ reset(js)
 for name, data in JSON.items():
     with open(os.path.join(js, name + ".json"), "wb") as f:
         f.write(data)
-print(f"{len(os.listdir(rpc))} rpc seeds, {len(os.listdir(js))} json seeds")
+web = os.path.join(HERE, "corpus", "http")
+reset(web)
+for name, data in HTTP.items():
+    with open(os.path.join(web, name + ".http"), "wb") as f:
+        f.write(data)
+print(f"{len(os.listdir(rpc))} rpc seeds, {len(os.listdir(js))} json seeds, "
+      f"{len(os.listdir(web))} http seeds")

@@ -629,6 +629,27 @@ on_connection_gone (gpointer data, GObject *where_the_object_was)
   g_free (entry);
 }
 
+static gboolean add_keepalive_anchor (PayHttpServer *self, GError **error);
+
+/* Hands @connection to libsoup and maps its peer address to its socket (peer_socket). */
+static gboolean
+serve_connection (PayHttpServer *self, GSocketConnection *connection,
+                  GSocketAddress *local, GSocketAddress *remote, GError **error)
+{
+  PeerEntry *entry;
+
+  if (!soup_server_accept_iostream (self->soup, G_IO_STREAM (connection), local, remote, error))
+    return FALSE;
+  /* libsoup now owns the stream; the entry lives exactly as long as the connection. */
+  entry = g_new0 (PeerEntry, 1);
+  entry->sockets = g_hash_table_ref (self->sockets);
+  entry->key = peer_key (remote);
+  entry->socket = g_socket_connection_get_socket (connection);
+  g_hash_table_insert (self->sockets, g_strdup (entry->key), entry->socket);
+  g_object_weak_ref (G_OBJECT (connection), on_connection_gone, entry);
+  return TRUE;
+}
+
 /* We accept connections ourselves and hand them to libsoup: libsoup 3.2.3's own listener
  * (soup_server_listen) leaks the accepted GSocket of every connection (listen_watch in
  * soup-listener.c never unrefs it: 344 bytes each under valgrind), while
@@ -643,23 +664,30 @@ on_incoming (GSocketService    *listener,
   g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
   g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
   g_autoptr(GError) error = NULL;
-  PeerEntry *entry;
 
   if (!G_IS_INET_SOCKET_ADDRESS (local) || !G_IS_INET_SOCKET_ADDRESS (remote) ||
-      !soup_server_accept_iostream (self->soup, G_IO_STREAM (connection), local, remote, &error))
+      !serve_connection (self, connection, local, remote, &error))
     {
       g_debug ("dropping HTTP connection: %s", error != NULL ? error->message : "no address");
       g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
-      return TRUE;
     }
-  /* libsoup now owns the stream; the entry lives exactly as long as the connection. */
-  entry = g_new0 (PeerEntry, 1);
-  entry->sockets = g_hash_table_ref (self->sockets);
-  entry->key = peer_key (remote);
-  entry->socket = g_socket_connection_get_socket (connection);
-  g_hash_table_insert (self->sockets, g_strdup (entry->key), entry->socket);
-  g_object_weak_ref (G_OBJECT (connection), on_connection_gone, entry);
   return TRUE;
+}
+
+gboolean
+pay_http_server_accept_connection (PayHttpServer     *self,
+                                   GSocketConnection *connection,
+                                   GSocketAddress    *local,
+                                   GSocketAddress    *remote,
+                                   GError           **error)
+{
+  g_return_val_if_fail (PAY_IS_HTTP_SERVER (self), FALSE);
+  g_return_val_if_fail (G_IS_INET_SOCKET_ADDRESS (local) && G_IS_INET_SOCKET_ADDRESS (remote), FALSE);
+
+  /* Connections handed in this way are kept alive as the listener's are. */
+  if (self->anchor[0] == NULL && !add_keepalive_anchor (self, error))
+    return FALSE;
+  return serve_connection (self, connection, local, remote, error);
 }
 
 /* libsoup 3.2.3 keeps a connection alive after a response only while the server has a

@@ -31,6 +31,16 @@ gboolean pay_http_server_listen (PayHttpServer *self,
                                  guint16        port,
                                  GError       **error);
 
+/* Serves @connection, accepted elsewhere, as if the listener had taken it, with
+ * @local and @remote (inet addresses) as its ends: the HTTP fuzz target feeds the real
+ * server one end of a socketpair this way. Returns FALSE with @error set if libsoup
+ * refuses the stream. */
+gboolean pay_http_server_accept_connection (PayHttpServer     *self,
+                                            GSocketConnection *connection,
+                                            GSocketAddress    *local,
+                                            GSocketAddress    *remote,
+                                            GError           **error);
+
 /* The port actually bound (useful when 0 was asked for); 0 before listen. */
 guint16 pay_http_server_get_port (PayHttpServer *self);
 
