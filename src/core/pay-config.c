@@ -23,6 +23,8 @@ G_DEFINE_QUARK (pay-config-error-quark, pay_config_error)
 #define PAY_CONFIG_POOL_SIZE_MIN          1
 #define PAY_CONFIG_POOL_SIZE_MAX          256
 #define PAY_CONFIG_REDIS_DB_MAX           G_MAXINT
+/* Per port. Each connection is a descriptor of the one process (see RLIMIT_NOFILE). */
+#define PAY_CONFIG_MAX_CONNECTIONS_MAX    1000000
 /* Amounts travel as doubles, which hold every cent exactly only below 2^53 cents; stay
  * well under that. */
 #define PAY_CONFIG_MAX_AMOUNT_CENTS_MAX   G_GINT64_CONSTANT (1000000000000000)
@@ -102,6 +104,10 @@ static const ConfigKey config_keys[] = {
   UINT     ("server", "max_frame_bytes",           "1048576",   server.max_frame_bytes,
             PAY_CONFIG_MAX_FRAME_MIN, PAY_CONFIG_MAX_FRAME_MAX),
   TIMEOUT  ("server", "idle_timeout_seconds",      "600",       server.idle_timeout_seconds),
+  TIMEOUT  ("server", "read_timeout_seconds",      "10",        server.read_timeout_seconds),
+  TIMEOUT  ("server", "http_idle_timeout_seconds", "60",        server.http_idle_timeout_seconds),
+  UINT     ("server", "max_connections",           "4096",      server.max_connections,
+            1, PAY_CONFIG_MAX_CONNECTIONS_MAX),
   TIMEOUT  ("server", "shutdown_grace_seconds",    "10",        server.shutdown_grace_seconds),
 
   STRING   ("mysql",  "host",                      "127.0.0.1", mysql.host),

@@ -43,7 +43,10 @@ typedef struct {
     guint16  rpc_port;
     guint16  http_port;
     guint32  max_frame_bytes;
-    guint    idle_timeout_seconds;
+    guint    idle_timeout_seconds;      /* RPC */
+    guint    read_timeout_seconds;      /* a request whole, from its first byte; both ports */
+    guint    http_idle_timeout_seconds;
+    guint    max_connections;           /* per port */
     guint    shutdown_grace_seconds;
   } server;
   PayMysqlSettings mysql;

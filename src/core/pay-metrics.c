@@ -60,7 +60,9 @@ struct _PayMetrics
   GMutex      lock;           /* registration and rendering, never the hot path */
   GPtrArray  *methods;        /* PayMetricsMethod*, owned, in registration order */
   GArray     *samples;        /* Sample */
-  atomic_int  rpc_connections;
+  atomic_int  connections[PAY_METRICS_N_PORTS];
+  atomic_uint_fast64_t refused[PAY_METRICS_N_PORTS];
+  atomic_uint_fast64_t timeouts[PAY_METRICS_N_PORTS][PAY_METRICS_N_TIMEOUTS];
   atomic_uint_fast64_t rpc_reply_writes;
 };
 
@@ -174,17 +176,32 @@ pay_metrics_request_finished (PayMetricsMethod *method, gint32 code, gint64 dura
 }
 
 void
-pay_metrics_rpc_connection_opened (PayMetrics *self)
+pay_metrics_connection_opened (PayMetrics *self, PayMetricsPort port)
 {
-  g_return_if_fail (PAY_IS_METRICS (self));
-  atomic_fetch_add_explicit (&self->rpc_connections, 1, memory_order_relaxed);
+  g_return_if_fail (PAY_IS_METRICS (self) && port < PAY_METRICS_N_PORTS);
+  atomic_fetch_add_explicit (&self->connections[port], 1, memory_order_relaxed);
 }
 
 void
-pay_metrics_rpc_connection_closed (PayMetrics *self)
+pay_metrics_connection_closed (PayMetrics *self, PayMetricsPort port)
 {
-  g_return_if_fail (PAY_IS_METRICS (self));
-  atomic_fetch_sub_explicit (&self->rpc_connections, 1, memory_order_relaxed);
+  g_return_if_fail (PAY_IS_METRICS (self) && port < PAY_METRICS_N_PORTS);
+  atomic_fetch_sub_explicit (&self->connections[port], 1, memory_order_relaxed);
+}
+
+void
+pay_metrics_connection_refused (PayMetrics *self, PayMetricsPort port)
+{
+  g_return_if_fail (PAY_IS_METRICS (self) && port < PAY_METRICS_N_PORTS);
+  atomic_fetch_add_explicit (&self->refused[port], 1, memory_order_relaxed);
+}
+
+void
+pay_metrics_connection_timed_out (PayMetrics *self, PayMetricsPort port, PayMetricsTimeout timeout)
+{
+  g_return_if_fail (PAY_IS_METRICS (self) && port < PAY_METRICS_N_PORTS &&
+                    timeout < PAY_METRICS_N_TIMEOUTS);
+  atomic_fetch_add_explicit (&self->timeouts[port][timeout], 1, memory_order_relaxed);
 }
 
 void
@@ -370,6 +387,45 @@ render_samples (GString *out, GArray *samples)
     }
 }
 
+static const gchar *const port_names[PAY_METRICS_N_PORTS] = { "rpc", "http" };
+static const gchar *const timeout_names[PAY_METRICS_N_TIMEOUTS] = { "read", "idle" };
+
+/* Open connections, refusals past server.max_connections and deadline closes, by port. */
+static void
+render_connections (GString *out, PayMetrics *self)
+{
+  static const gchar *const gauge_help[PAY_METRICS_N_PORTS] = {
+    "Open Thrift RPC connections.", "Open HTTP connections.",
+  };
+
+  for (guint p = 0; p < PAY_METRICS_N_PORTS; p++)
+    {
+      g_autofree gchar *name = g_strdup_printf ("payment_%s_connections", port_names[p]);
+
+      append_header (out, name, gauge_help[p], "gauge");
+      g_string_append_printf (out, "%s %d\n", name,
+                              MAX (atomic_load_explicit (&self->connections[p],
+                                                         memory_order_relaxed), 0));
+    }
+  append_header (out, "payment_connections_refused_total",
+                 "Connections closed at once because their port held server.max_connections.",
+                 "counter");
+  for (guint p = 0; p < PAY_METRICS_N_PORTS; p++)
+    g_string_append_printf (out, "payment_connections_refused_total{port=\"%s\"} %"
+                            G_GUINT64_FORMAT "\n", port_names[p],
+                            (guint64) atomic_load_explicit (&self->refused[p],
+                                                            memory_order_relaxed));
+  append_header (out, "payment_connection_timeouts_total",
+                 "Connections closed on a deadline: read (a request not whole in time) or idle.",
+                 "counter");
+  for (guint p = 0; p < PAY_METRICS_N_PORTS; p++)
+    for (guint t = 0; t < PAY_METRICS_N_TIMEOUTS; t++)
+      g_string_append_printf (out, "payment_connection_timeouts_total{port=\"%s\",timeout=\"%s\"} %"
+                              G_GUINT64_FORMAT "\n", port_names[p], timeout_names[t],
+                              (guint64) atomic_load_explicit (&self->timeouts[p][t],
+                                                              memory_order_relaxed));
+}
+
 gchar *
 pay_metrics_render (PayMetrics *self)
 {
@@ -387,10 +443,7 @@ pay_metrics_render (PayMetrics *self)
   render_family (out, self->methods, "payment_requests_in_flight",
                  "Requests being processed now, by transport and method.", "gauge",
                  render_in_flight);
-  append_header (out, "payment_rpc_connections", "Open Thrift RPC connections.", "gauge");
-  g_string_append_printf (out, "payment_rpc_connections %d\n",
-                          MAX (atomic_load_explicit (&self->rpc_connections,
-                                                     memory_order_relaxed), 0));
+  render_connections (out, self);
   append_header (out, "payment_rpc_reply_writes_total",
                  "Socket writes of Thrift replies (pipelined requests answered together share one).",
                  "counter");

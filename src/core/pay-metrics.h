@@ -47,9 +47,31 @@ void pay_metrics_request_finished (PayMetricsMethod *method,
                                    gint32            code,
                                    gint64            duration_us);
 
-/* Open RPC connections, up or down by one. Lock-free, any thread. */
-void pay_metrics_rpc_connection_opened (PayMetrics *self);
-void pay_metrics_rpc_connection_closed (PayMetrics *self);
+/* The listening ports, the "port" label of the connection metrics. */
+typedef enum {
+  PAY_METRICS_PORT_RPC,
+  PAY_METRICS_PORT_HTTP,
+  PAY_METRICS_N_PORTS,
+} PayMetricsPort;
+
+/* Why a connection was closed on a deadline, the "timeout" label. */
+typedef enum {
+  PAY_METRICS_TIMEOUT_READ,   /* a request not whole within server.read_timeout_seconds */
+  PAY_METRICS_TIMEOUT_IDLE,   /* idle past its port's idle timeout */
+  PAY_METRICS_N_TIMEOUTS,
+} PayMetricsTimeout;
+
+/* Open connections of @port, up or down by one. Lock-free, any thread. */
+void pay_metrics_connection_opened (PayMetrics *self, PayMetricsPort port);
+void pay_metrics_connection_closed (PayMetrics *self, PayMetricsPort port);
+
+/* A connection to @port closed at once: the port held server.max_connections. */
+void pay_metrics_connection_refused (PayMetrics *self, PayMetricsPort port);
+
+/* A connection to @port closed on a deadline. */
+void pay_metrics_connection_timed_out (PayMetrics        *self,
+                                       PayMetricsPort     port,
+                                       PayMetricsTimeout  timeout);
 
 /* One socket write of Thrift replies (the replies of pipelined requests answered
  * together share one). Lock-free, any thread. */

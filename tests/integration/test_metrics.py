@@ -15,38 +15,11 @@ import pytest
 
 from support import data, httpapi
 from support.env import devservers
+from support.metrics import samples, scrape, value
 from support.rpc import RpcClient
 from support.service import poll
 
 HTTP_CHARGE = 'method="POST /payment/charge",transport="http"'
-
-
-def scrape(svc):
-    r = httpapi.request(svc.http_port, "GET", "/metrics")
-    assert r.status == 200, r
-    return r
-
-
-def samples(text):
-    """{(name, frozenset(labels)): value} of every sample line."""
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        series, value = line.rsplit(" ", 1)
-        if "{" in series:
-            name, labels = series.split("{", 1)
-            pairs = frozenset(tuple(kv.split("=", 1)) for kv in labels.rstrip("}").split(","))
-            pairs = frozenset((k, v.strip('"')) for k, v in pairs)
-        else:
-            name, pairs = series, frozenset()
-        out[(name, pairs)] = float(value)
-    return out
-
-
-def value(text, name, **labels):
-    want = frozenset(labels.items())
-    return samples(text).get((name, want), 0.0)
 
 
 @pytest.fixture(scope="module")

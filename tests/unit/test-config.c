@@ -65,6 +65,9 @@ assert_defaults (const PayConfig *config)
   g_assert_cmpuint (config->server.http_port, ==, 8005);
   g_assert_cmpuint (config->server.max_frame_bytes, ==, 1048576);
   g_assert_cmpuint (config->server.idle_timeout_seconds, ==, 600);
+  g_assert_cmpuint (config->server.read_timeout_seconds, ==, 10);
+  g_assert_cmpuint (config->server.http_idle_timeout_seconds, ==, 60);
+  g_assert_cmpuint (config->server.max_connections, ==, 4096);
   g_assert_cmpuint (config->server.shutdown_grace_seconds, ==, 10);
 
   g_assert_cmpstr (config->mysql.host, ==, "127.0.0.1");
@@ -148,7 +151,7 @@ test_shipped_file (void)
 
       keys += g_strv_length (names);
     }
-  g_assert_cmpuint (keys, ==, 35);
+  g_assert_cmpuint (keys, ==, 38);
 }
 
 static const gchar every_key_file[] =
@@ -159,6 +162,9 @@ static const gchar every_key_file[] =
   "http_port = 65535\n"
   "max_frame_bytes = 16\n"
   "idle_timeout_seconds = 1\n"
+  "read_timeout_seconds = 2\n"
+  "http_idle_timeout_seconds = 3\n"
+  "max_connections = 1000000\n"
   "shutdown_grace_seconds = 86400\n"
   "[mysql]\n"
   "host=db.internal\n"
@@ -209,6 +215,9 @@ test_file_values (void)
   g_assert_cmpuint (config->server.http_port, ==, 65535);
   g_assert_cmpuint (config->server.max_frame_bytes, ==, 16);
   g_assert_cmpuint (config->server.idle_timeout_seconds, ==, 1);
+  g_assert_cmpuint (config->server.read_timeout_seconds, ==, 2);
+  g_assert_cmpuint (config->server.http_idle_timeout_seconds, ==, 3);
+  g_assert_cmpuint (config->server.max_connections, ==, 1000000);
   g_assert_cmpuint (config->server.shutdown_grace_seconds, ==, 86400);
   g_assert_cmpstr (config->mysql.host, ==, "db.internal");
   g_assert_cmpuint (config->mysql.port, ==, 3307);
@@ -346,6 +355,9 @@ typedef gint64 (*Getter) (const PayConfig *config);
 GETTER (rpc_port, server.rpc_port)
 GETTER (http_port, server.http_port)
 GETTER (max_frame_bytes, server.max_frame_bytes)
+GETTER (read_timeout, server.read_timeout_seconds)
+GETTER (http_idle_timeout, server.http_idle_timeout_seconds)
+GETTER (max_connections, server.max_connections)
 GETTER (mysql_port, mysql.port)
 GETTER (pool_size, mysql.pool_size)
 GETTER (redis_db, redis.db)
@@ -367,6 +379,12 @@ static const GoodCase good_cases[] = {
   { "server",  "rpc_port",        "65535",      get_rpc_port,        65535 },
   { "server",  "http_port",       "0",          get_http_port,       0 },
   { "server",  "max_frame_bytes", "1073741824", get_max_frame_bytes, 1073741824 },
+  { "server",  "read_timeout_seconds", "1",     get_read_timeout,    1 },
+  { "server",  "read_timeout_seconds", "86400", get_read_timeout,    86400 },
+  { "server",  "http_idle_timeout_seconds", "1", get_http_idle_timeout, 1 },
+  { "server",  "http_idle_timeout_seconds", "86400", get_http_idle_timeout, 86400 },
+  { "server",  "max_connections", "1",          get_max_connections, 1 },
+  { "server",  "max_connections", "1000000",    get_max_connections, 1000000 },
   { "mysql",   "port",            "1",          get_mysql_port,      1 },
   { "mysql",   "pool_size",       "1",          get_pool_size,       1 },
   { "mysql",   "pool_size",       "256",        get_pool_size,       256 },
@@ -440,6 +458,14 @@ static const BadCase bad_cases[] = {
   { "server",  "max_frame_bytes",         "1073741825", "out of range" },
   { "server",  "max_frame_bytes",         "1M",         "is not a whole decimal number" },
   { "server",  "idle_timeout_seconds",    "0",          "out of range" },
+  { "server",  "read_timeout_seconds",    "0",          "out of range (1..86400)" },
+  { "server",  "read_timeout_seconds",    "86401",      "out of range (1..86400)" },
+  { "server",  "read_timeout_seconds",    "1.5",        "is not a whole decimal number" },
+  { "server",  "http_idle_timeout_seconds", "0",        "out of range (1..86400)" },
+  { "server",  "http_idle_timeout_seconds", "86401",    "out of range (1..86400)" },
+  { "server",  "max_connections",         "0",          "out of range (1..1000000)" },
+  { "server",  "max_connections",         "1000001",    "out of range (1..1000000)" },
+  { "server",  "max_connections",         "-1",         "is not a whole decimal number" },
   { "server",  "shutdown_grace_seconds",  "0",          "out of range" },
   { "server",  "shutdown_grace_seconds",  "86401",      "out of range" },
   { "server",  "host",                    "",           "must not be empty" },

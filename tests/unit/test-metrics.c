@@ -65,15 +65,26 @@ test_connections_and_samples (void)
   g_autofree gchar *text = NULL;
   g_autofree gchar *cleared = NULL;
 
-  pay_metrics_rpc_connection_opened (metrics);
-  pay_metrics_rpc_connection_opened (metrics);
-  pay_metrics_rpc_connection_closed (metrics);
+  pay_metrics_connection_opened (metrics, PAY_METRICS_PORT_RPC);
+  pay_metrics_connection_opened (metrics, PAY_METRICS_PORT_RPC);
+  pay_metrics_connection_closed (metrics, PAY_METRICS_PORT_RPC);
+  pay_metrics_connection_opened (metrics, PAY_METRICS_PORT_HTTP);
+  pay_metrics_connection_refused (metrics, PAY_METRICS_PORT_HTTP);
+  pay_metrics_connection_refused (metrics, PAY_METRICS_PORT_HTTP);
+  pay_metrics_connection_timed_out (metrics, PAY_METRICS_PORT_RPC, PAY_METRICS_TIMEOUT_READ);
+  pay_metrics_connection_timed_out (metrics, PAY_METRICS_PORT_HTTP, PAY_METRICS_TIMEOUT_IDLE);
   pay_metrics_rpc_reply_written (metrics);
   pay_metrics_rpc_reply_written (metrics);
   pay_metrics_add_sample (metrics, "payment_test_total", "A test counter.",
                           PAY_METRICS_COUNTER, sample_seven, NULL);
   text = pay_metrics_render (metrics);
   g_assert_cmpfloat (sample_value (text, "payment_rpc_connections"), ==, 1);
+  g_assert_cmpfloat (sample_value (text, "payment_http_connections"), ==, 1);
+  g_assert_cmpfloat (sample_value (text, "payment_connections_refused_total{port=\"rpc\"}"), ==, 0);
+  g_assert_cmpfloat (sample_value (text, "payment_connections_refused_total{port=\"http\"}"), ==, 2);
+  g_assert_cmpfloat (sample_value (text, "payment_connection_timeouts_total{port=\"rpc\",timeout=\"read\"}"), ==, 1);
+  g_assert_cmpfloat (sample_value (text, "payment_connection_timeouts_total{port=\"rpc\",timeout=\"idle\"}"), ==, 0);
+  g_assert_cmpfloat (sample_value (text, "payment_connection_timeouts_total{port=\"http\",timeout=\"idle\"}"), ==, 1);
   g_assert_cmpfloat (sample_value (text, "payment_rpc_reply_writes_total"), ==, 2);
   g_assert_cmpfloat (sample_value (text, "payment_test_total"), ==, 7);
   g_assert_nonnull (strstr (text, "# TYPE payment_test_total counter\n"));

@@ -40,7 +40,8 @@ on_connection_closed (PayRpcConnection *connection, gpointer user_data)
 
   g_signal_handlers_disconnect_by_data (connection, self);
   if (g_hash_table_remove (self->connections, connection))
-    pay_metrics_rpc_connection_closed (pay_rpc_dispatcher_get_metrics (self->dispatcher));
+    pay_metrics_connection_closed (pay_rpc_dispatcher_get_metrics (self->dispatcher),
+                                   PAY_METRICS_PORT_RPC);
   if (self->draining && g_hash_table_size (self->connections) == 0)
     g_signal_emit (self, signals[SIGNAL_DRAINED], 0);
 }
@@ -61,7 +62,8 @@ on_incoming (GSocketService    *service,
     }
   connection = pay_rpc_connection_new (socket_connection, self->dispatcher, &self->limits);
   g_hash_table_add (self->connections, connection);
-  pay_metrics_rpc_connection_opened (pay_rpc_dispatcher_get_metrics (self->dispatcher));
+  pay_metrics_connection_opened (pay_rpc_dispatcher_get_metrics (self->dispatcher),
+                                 PAY_METRICS_PORT_RPC);
   g_signal_connect (connection, "closed", G_CALLBACK (on_connection_closed), self);
   pay_rpc_connection_start (connection);
   return TRUE;
