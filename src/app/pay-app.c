@@ -353,6 +353,8 @@ pay_app_new (const PayConfig *config)
   const PayRpcLimits limits = {
     .max_frame_bytes = config->server.max_frame_bytes,
     .idle_timeout_seconds = config->server.idle_timeout_seconds,
+    .read_timeout_seconds = config->server.read_timeout_seconds,
+    .max_connections = config->server.max_connections,
   };
 
   self->config = config;

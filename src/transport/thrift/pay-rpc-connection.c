@@ -9,8 +9,8 @@
  *
  * The socket is watched by one GSource for the connection's whole life, whose events
  * switch between reading, writing and nothing (a field of its GPollFD, changed in place:
- * no syscall, no GTask and no new source per request), and whose ready time is the idle
- * timer. A reply
+ * no syscall, no GTask and no new source per request), and whose ready time is the next
+ * deadline: the idle timer, or the read deadline of a message still arriving. A reply
  * is sent at once, except while requests buffered behind it are answered without I/O:
  * pipelined requests get their replies in one write. Only what the socket does not take
  * waits for it to be writable. */
@@ -50,8 +50,9 @@ struct _PayRpcConnection
   PayFrameReader     reader;          /* how far the request at inbuf's start was read */
   GByteArray        *outbuf;          /* the framed replies being sent (empty: none) */
   gsize              out_sent;        /* bytes of outbuf the socket took */
-  GSource           *source;          /* a SocketSource; ready time: the idle timer */
+  GSource           *source;          /* a SocketSource; ready time: the next deadline */
   gint64             last_active_us;
+  gint64             read_started_us; /* an unfinished message is buffered since (0: none) */
   gboolean           busy;            /* a request is in flight or its reply is being sent */
   PayRpcCall         call;            /* the request in flight; its frame points into inbuf */
   gboolean           processing;      /* process_input() is running (it loops) */
@@ -83,7 +84,7 @@ pay_rpc_connection_init (PayRpcConnection *self)
   self->call.resume_data = self;
 }
 
-/* ---- the socket's source and the idle timer ------------------------------------------ */
+/* ---- the socket's source, the idle timer and the read deadline --------------------- */
 
 /* Notes activity. The idle timer is not moved here: g_source_set_ready_time() wakes the
  * main context (an eventfd write) every time, twice per request; the timer looks at
@@ -105,12 +106,47 @@ watch (PayRpcConnection *self, GIOCondition events)
     ((SocketSource *) self->source)->socket.events = (gushort) events;
 }
 
-static void
-on_idle_timeout (PayRpcConnection *self)
+/* The read deadline: a message must be whole within read_timeout_seconds of the moment
+ * its first byte was seen buffered, however its bytes trickle in (each of which resets
+ * the idle timer). Starts when the framing asks for more with bytes buffered; stops when
+ * a message is whole. */
+static gint64
+read_deadline (PayRpcConnection *self)
 {
+  if (self->read_started_us == 0 || self->limits.read_timeout_seconds == 0)
+    return G_MAXINT64;
+  return self->read_started_us + (gint64) self->limits.read_timeout_seconds * G_USEC_PER_SEC;
+}
+
+static void
+start_read_deadline (PayRpcConnection *self)
+{
+  gint64 due;
+
+  if (self->read_started_us != 0 || self->limits.read_timeout_seconds == 0)
+    return;
+  self->read_started_us = g_get_monotonic_time ();
+  due = g_source_get_ready_time (self->source);
+  /* The timer only ever moves earlier here; on_timer() moves it later. */
+  if (due < 0 || read_deadline (self) < due)
+    g_source_set_ready_time (self->source, read_deadline (self));
+}
+
+static void
+on_timer (PayRpcConnection *self)
+{
+  PayMetrics *metrics = pay_rpc_dispatcher_get_metrics (self->dispatcher);
   gint64 now = g_get_monotonic_time ();
   gint64 timeout_us = (gint64) self->limits.idle_timeout_seconds * G_USEC_PER_SEC;
 
+  if (now >= read_deadline (self))
+    {
+      g_info ("%s: message not whole %u s after its first byte, closing", self->peer,
+              self->limits.read_timeout_seconds);
+      pay_metrics_connection_timed_out (metrics, PAY_METRICS_PORT_RPC, PAY_METRICS_TIMEOUT_READ);
+      pay_rpc_connection_close (self);
+      return;
+    }
   /* A request the service is working on is ours to finish; a reply the peer has not
    * read for a whole idle period is the peer's doing (it may never read), so that
    * closes too. */
@@ -118,11 +154,13 @@ on_idle_timeout (PayRpcConnection *self)
     self->last_active_us = now;
   if (now - self->last_active_us < timeout_us)
     {
-      g_source_set_ready_time (self->source, self->last_active_us + timeout_us);
+      g_source_set_ready_time (self->source,
+                               MIN (self->last_active_us + timeout_us, read_deadline (self)));
       return;
     }
   g_debug ("%s: idle for %u s%s, closing", self->peer, self->limits.idle_timeout_seconds,
            self->outbuf->len > 0 ? " with a reply unread" : "");
+  pay_metrics_connection_timed_out (metrics, PAY_METRICS_PORT_RPC, PAY_METRICS_TIMEOUT_IDLE);
   pay_rpc_connection_close (self);
 }
 
@@ -309,6 +347,8 @@ process_next (PayRpcConnection *self)
         pay_rpc_connection_close (self);
       else
         watch (self, G_IO_IN);
+      if (self->inbuf->len > 0 && !self->closed)
+        start_read_deadline (self);
       return FALSE;
     case PAY_FRAME_INVALID:
       g_info ("%s: not a request in a known framing, closing", self->peer);
@@ -320,6 +360,7 @@ process_next (PayRpcConnection *self)
       close_after_replies (self);
       return TRUE;
     case PAY_FRAME_READY:
+      self->read_started_us = 0;
       break;
     }
 
@@ -386,7 +427,7 @@ receive (PayRpcConnection *self)
   process_input (self);
 }
 
-/* The socket is ready for what watch() asked, or failed, or the idle timer is due. */
+/* The socket is ready for what watch() asked, or failed, or the timer is due. */
 static gboolean
 socket_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
@@ -398,7 +439,7 @@ socket_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_dat
   if (due >= 0 && g_source_get_time (source) >= due)
     {
       g_source_set_ready_time (source, -1);
-      on_idle_timeout (self);
+      on_timer (self);
     }
   if (self->closed)
     return G_SOURCE_CONTINUE;

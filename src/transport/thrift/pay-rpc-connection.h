@@ -14,6 +14,8 @@ G_DECLARE_FINAL_TYPE (PayRpcConnection, pay_rpc_connection, PAY, RPC_CONNECTION,
 typedef struct {
   guint32 max_frame_bytes;
   guint   idle_timeout_seconds;
+  guint   read_timeout_seconds;   /* a message whole from its first byte; 0: no deadline */
+  guint   max_connections;        /* held by the server at once; 0: no cap */
 } PayRpcLimits;
 
 /* Takes a reference on @connection and @dispatcher (where calls go, and are counted

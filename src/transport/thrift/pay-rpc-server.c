@@ -60,6 +60,17 @@ on_incoming (GSocketService    *service,
       g_io_stream_close (G_IO_STREAM (socket_connection), NULL, NULL);
       return TRUE;
     }
+  /* Past the cap the connection is closed at once, before it costs a buffer or a
+   * source: held connections are what a flood of idle or slow clients exhausts. */
+  if (self->limits.max_connections > 0 &&
+      g_hash_table_size (self->connections) >= self->limits.max_connections)
+    {
+      g_debug ("rpc: %u connections open, refusing one more", self->limits.max_connections);
+      pay_metrics_connection_refused (pay_rpc_dispatcher_get_metrics (self->dispatcher),
+                                      PAY_METRICS_PORT_RPC);
+      g_io_stream_close (G_IO_STREAM (socket_connection), NULL, NULL);
+      return TRUE;
+    }
   connection = pay_rpc_connection_new (socket_connection, self->dispatcher, &self->limits);
   g_hash_table_add (self->connections, connection);
   pay_metrics_connection_opened (pay_rpc_dispatcher_get_metrics (self->dispatcher),
