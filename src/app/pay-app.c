@@ -356,6 +356,11 @@ pay_app_new (const PayConfig *config)
     .read_timeout_seconds = config->server.read_timeout_seconds,
     .max_connections = config->server.max_connections,
   };
+  const PayHttpLimits http_limits = {
+    .read_timeout_seconds = config->server.read_timeout_seconds,
+    .idle_timeout_seconds = config->server.http_idle_timeout_seconds,
+    .max_connections = config->server.max_connections,
+  };
 
   self->config = config;
   self->repository = pay_repository_new (&config->mysql);
@@ -365,6 +370,7 @@ pay_app_new (const PayConfig *config)
   self->metrics = pay_metrics_new ();
   self->rpc = pay_rpc_server_new (self->service, &limits, self->metrics);
   self->http = pay_http_server_new (self->service, self->metrics);
+  pay_http_server_set_limits (self->http, &http_limits);
   pay_http_server_set_consul_state_func (self->http, consul_state, self);
   add_samples (self);
   g_signal_connect (self->rpc, "drained", G_CALLBACK (on_rpc_drained), self);

@@ -7,6 +7,7 @@
 #include "transport/http/pay-http-private.h"
 
 #include "transport/pay-listener.h"
+#include "transport/http/pay-http-connection.h"
 
 #include <errno.h>
 #include <libsoup/soup.h>
@@ -51,7 +52,8 @@ struct _PayHttpServer
   SoupServer     *soup;
   GSocketService *listener;
   GSocket        *anchor[2];    /* see add_keepalive_anchor() */
-  GHashTable     *sockets;      /* "ip:port" of the peer -> GSocket (not owned; see on_incoming) */
+  GHashTable     *connections;  /* peer "ip:port" -> PayHttpConnection (not owned; see on_incoming) */
+  PayHttpLimits   limits;
   guint16         port;
 
   PayMetrics        *metrics;
@@ -65,6 +67,8 @@ struct _PayHttpServer
 };
 
 G_DEFINE_FINAL_TYPE (PayHttpServer, pay_http_server, G_TYPE_OBJECT)
+
+static void forget_connections (PayHttpServer *self);
 
 typedef void (*PayHttpRouteFunc) (PayHttpServer     *self,
                                   SoupServerMessage *msg,
@@ -248,28 +252,18 @@ on_msg_disconnected (SoupServerMessage *msg, gpointer user_data)
  * early handler has already answered (only "Expect: 100-continue" skips it), so the
  * limit is enforced here: the message body does not accumulate (see on_request_started)
  * and we keep at most PAY_HTTP_MAX_BODY_BYTES; past that we answer 413 and discard. */
-/* "ip:port" of a peer, the key of self->sockets. */
-static gchar *
-peer_key (GSocketAddress *address)
+/* The connection @msg came on, or NULL (gone already). libsoup cannot tell us (we hand
+ * it streams, and it names a message's peer address only), so on_incoming keeps a map by
+ * peer address. */
+static PayHttpConnection *
+peer_connection (PayHttpServer *self, SoupServerMessage *msg)
 {
-  GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS (address);
-  g_autofree gchar *ip = g_inet_address_to_string (g_inet_socket_address_get_address (inet));
-
-  return g_strdup_printf ("%s:%u", ip, g_inet_socket_address_get_port (inet));
-}
-
-/* The socket under @msg's connection, or NULL. libsoup cannot tell us (we hand it
- * streams, not sockets), so on_incoming keeps a map by peer address. */
-static GSocket *
-peer_socket (PayHttpServer *self, SoupServerMessage *msg)
-{
-  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
   g_autofree gchar *key = NULL;
 
-  if (self == NULL || !G_IS_INET_SOCKET_ADDRESS (remote))
+  if (self == NULL || self->connections == NULL)
     return NULL;
-  key = peer_key (remote);
-  return g_hash_table_lookup (self->sockets, key);
+  key = pay_http_peer_key (soup_server_message_get_remote_address (msg));
+  return g_hash_table_lookup (self->connections, key);
 }
 
 static void
@@ -287,14 +281,14 @@ on_got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
       if (exchange->received > (guint64) PAY_HTTP_MAX_BODY_BYTES + PAY_HTTP_MAX_DRAIN_BYTES &&
           !exchange->dropped)
         {
-          GSocket *socket = peer_socket (exchange->server, msg);
+          PayHttpConnection *connection = peer_connection (exchange->server, msg);
 
           exchange->dropped = TRUE;
           g_info ("request body past %d bytes; dropping the connection",
                   PAY_HTTP_MAX_BODY_BYTES + PAY_HTTP_MAX_DRAIN_BYTES);
           /* Reading then hits EOF and libsoup closes the connection itself. */
-          if (socket != NULL)
-            g_socket_shutdown (socket, TRUE, TRUE, NULL);
+          if (connection != NULL)
+            pay_http_connection_cut (connection);
         }
       return;
     }
@@ -438,16 +432,36 @@ log_request (PayHttpServer *self, SoupServerMessage *msg, gboolean aborted)
     g_signal_emit (self, signals[SIGNAL_DRAINED], 0);
 }
 
+/* The request is whole: its connection's read deadline stops. */
+static void
+on_request_read (SoupServer *soup, SoupServerMessage *msg, gpointer user_data)
+{
+  PayHttpConnection *connection = peer_connection (user_data, msg);
+
+  if (connection != NULL)
+    pay_http_connection_request_read (connection);
+}
+
+static void
+request_done (PayHttpServer *self, SoupServerMessage *msg, gboolean aborted)
+{
+  PayHttpConnection *connection = peer_connection (self, msg);
+
+  if (connection != NULL)
+    pay_http_connection_request_done (connection);
+  log_request (self, msg, aborted);
+}
+
 static void
 on_request_finished (SoupServer *soup, SoupServerMessage *msg, gpointer user_data)
 {
-  log_request (user_data, msg, FALSE);
+  request_done (user_data, msg, FALSE);
 }
 
 static void
 on_request_aborted (SoupServer *soup, SoupServerMessage *msg, gpointer user_data)
 {
-  log_request (user_data, msg, TRUE);
+  request_done (user_data, msg, TRUE);
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -457,7 +471,7 @@ on_request_aborted (SoupServer *soup, SoupServerMessage *msg, gpointer user_data
 static void
 pay_http_server_init (PayHttpServer *self)
 {
-  self->sockets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->connections = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 static void
@@ -483,6 +497,7 @@ pay_http_server_constructed (GObject *object)
   soup_server_add_early_handler (self->soup, NULL, on_early_request, self, NULL);
   soup_server_add_handler (self->soup, NULL, on_request, self, NULL);
   g_signal_connect (self->soup, "request-started", G_CALLBACK (on_request_started), self);
+  g_signal_connect (self->soup, "request-read", G_CALLBACK (on_request_read), self);
   g_signal_connect (self->soup, "request-finished", G_CALLBACK (on_request_finished), self);
   g_signal_connect (self->soup, "request-aborted", G_CALLBACK (on_request_aborted), self);
 }
@@ -506,13 +521,17 @@ pay_http_server_dispose (GObject *object)
       g_signal_handlers_disconnect_by_data (self->soup, self);
       g_clear_object (&self->soup);
     }
+  if (self->connections != NULL)
+    {
+      forget_connections (self);
+      g_clear_pointer (&self->connections, g_hash_table_unref);
+    }
   g_clear_object (&self->anchor[0]);
   g_clear_object (&self->anchor[1]);
   g_clear_object (&self->service);
   g_clear_object (&self->metrics);
   g_clear_pointer (&self->route_labels, g_ptr_array_unref);
   g_clear_pointer (&self->route_metrics, g_free);
-  g_clear_pointer (&self->sockets, g_hash_table_unref);
 
   G_OBJECT_CLASS (pay_http_server_parent_class)->dispose (object);
 }
@@ -599,6 +618,13 @@ pay_http_server_new (PayService *service, PayMetrics *metrics)
 }
 
 void
+pay_http_server_set_limits (PayHttpServer *self, const PayHttpLimits *limits)
+{
+  g_return_if_fail (PAY_IS_HTTP_SERVER (self));
+  self->limits = *limits;
+}
+
+void
 pay_http_server_set_consul_state_func (PayHttpServer          *self,
                                        PayHttpConsulStateFunc  func,
                                        gpointer                user_data)
@@ -609,51 +635,91 @@ pay_http_server_set_consul_state_func (PayHttpServer          *self,
   self->consul_state_data = user_data;
 }
 
-/* One entry of self->sockets, removed when its connection is finalized. */
-typedef struct {
-  GHashTable *sockets;   /* owned ref: the server may be gone first */
-  gchar      *key;
-  GSocket    *socket;    /* not owned; compared, never dereferenced here */
-} PeerEntry;
-
 static void
-on_connection_gone (gpointer data, GObject *where_the_object_was)
+on_connection_closed (PayHttpConnection *connection, gpointer user_data)
 {
-  PeerEntry *entry = data;
+  PayHttpServer *self = user_data;
 
-  /* A new connection from the same address may have replaced the entry already. */
-  if (g_hash_table_lookup (entry->sockets, entry->key) == entry->socket)
-    g_hash_table_remove (entry->sockets, entry->key);
-  g_hash_table_unref (entry->sockets);
-  g_free (entry->key);
-  g_free (entry);
+  g_signal_handlers_disconnect_by_data (connection, self);
+  g_hash_table_remove (self->connections, pay_http_connection_get_peer (connection));
+  pay_metrics_connection_closed (self->metrics, PAY_METRICS_PORT_HTTP);
+}
+
+/* Maps @connection by its peer's address. An open connection from the same address is
+ * dead (its peer reuses the address): it is cut and forgotten, so that every connection
+ * we listen to is in the map (forget_connections()). */
+static void
+remember_connection (PayHttpServer *self, PayHttpConnection *connection)
+{
+  const gchar *peer = pay_http_connection_get_peer (connection);
+  PayHttpConnection *stale = g_hash_table_lookup (self->connections, peer);
+
+  if (stale != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (stale, self);
+      pay_metrics_connection_closed (self->metrics, PAY_METRICS_PORT_HTTP);
+      pay_http_connection_cut (stale);
+    }
+  g_hash_table_replace (self->connections, g_strdup (peer), connection);
+  pay_metrics_connection_opened (self->metrics, PAY_METRICS_PORT_HTTP);
+  g_signal_connect (connection, "closed", G_CALLBACK (on_connection_closed), self);
+}
+
+/* Connections libsoup still holds (a message in flight) may close after the server is
+ * gone: they no longer tell it. */
+static void
+forget_connections (PayHttpServer *self)
+{
+  GHashTableIter iter;
+  gpointer connection;
+
+  g_hash_table_iter_init (&iter, self->connections);
+  while (g_hash_table_iter_next (&iter, NULL, &connection))
+    g_signal_handlers_disconnect_by_data (connection, self);
+  g_hash_table_remove_all (self->connections);
+}
+
+/* Past the cap a connection is closed at once, before libsoup sees it: held
+ * connections are what a flood of idle or slow clients exhausts. */
+static gboolean
+refuse_past_cap (PayHttpServer *self, GSocketConnection *connection)
+{
+  if (self->limits.max_connections == 0 ||
+      g_hash_table_size (self->connections) < self->limits.max_connections)
+    return FALSE;
+  g_debug ("http: %u connections open, refusing one more", self->limits.max_connections);
+  pay_metrics_connection_refused (self->metrics, PAY_METRICS_PORT_HTTP);
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+  return TRUE;
 }
 
 static gboolean add_keepalive_anchor (PayHttpServer *self, GError **error);
 
-/* Hands @connection to libsoup and maps its peer address to its socket (peer_socket). */
+/* Hands @connection to libsoup through the stream that times it (pay-http-connection.h),
+ * mapped by its peer's address until it closes: in the map before libsoup starts on it. */
 static gboolean
 serve_connection (PayHttpServer *self, GSocketConnection *connection,
                   GSocketAddress *local, GSocketAddress *remote, GError **error)
 {
-  PeerEntry *entry;
+  g_autoptr(PayHttpConnection) stream = NULL;
 
-  if (!soup_server_accept_iostream (self->soup, G_IO_STREAM (connection), local, remote, error))
-    return FALSE;
-  /* libsoup now owns the stream; the entry lives exactly as long as the connection. */
-  entry = g_new0 (PeerEntry, 1);
-  entry->sockets = g_hash_table_ref (self->sockets);
-  entry->key = peer_key (remote);
-  entry->socket = g_socket_connection_get_socket (connection);
-  g_hash_table_insert (self->sockets, g_strdup (entry->key), entry->socket);
-  g_object_weak_ref (G_OBJECT (connection), on_connection_gone, entry);
+  if (refuse_past_cap (self, connection))
+    return TRUE;
+  stream = pay_http_connection_new (connection, remote, &self->limits, self->metrics);
+  remember_connection (self, stream);
+  if (!soup_server_accept_iostream (self->soup, G_IO_STREAM (stream), local, remote, error))
+    {
+      g_io_stream_close (G_IO_STREAM (stream), NULL, NULL);
+      return FALSE;
+    }
   return TRUE;
 }
 
 /* We accept connections ourselves and hand them to libsoup: libsoup 3.2.3's own listener
  * (soup_server_listen) leaks the accepted GSocket of every connection (listen_watch in
  * soup-listener.c never unrefs it: 344 bytes each under valgrind), while
- * soup_server_accept_iostream does not. See also add_keepalive_anchor(). */
+ * soup_server_accept_iostream does not. It gets our PayHttpConnection over the socket's
+ * streams, which times the connection. See also add_keepalive_anchor(). */
 static gboolean
 on_incoming (GSocketService    *listener,
              GSocketConnection *connection,
@@ -665,12 +731,14 @@ on_incoming (GSocketService    *listener,
   g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
   g_autoptr(GError) error = NULL;
 
-  if (!G_IS_INET_SOCKET_ADDRESS (local) || !G_IS_INET_SOCKET_ADDRESS (remote) ||
-      !serve_connection (self, connection, local, remote, &error))
+  if (!G_IS_INET_SOCKET_ADDRESS (local) || !G_IS_INET_SOCKET_ADDRESS (remote))
     {
-      g_debug ("dropping HTTP connection: %s", error != NULL ? error->message : "no address");
+      g_debug ("dropping HTTP connection: no address");
       g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+      return TRUE;
     }
+  if (!serve_connection (self, connection, local, remote, &error))
+    g_debug ("dropping HTTP connection: %s", error->message);
   return TRUE;
 }
 

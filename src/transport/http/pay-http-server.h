@@ -6,6 +6,7 @@
 
 #include "core/pay-metrics.h"
 #include "domain/pay-service.h"
+#include "transport/http/pay-http-connection.h"
 
 G_BEGIN_DECLS
 
@@ -19,6 +20,9 @@ typedef const gchar *(*PayHttpConsulStateFunc) (gpointer user_data);
 
 /* Serves @service; counts requests in @metrics and serves them on GET /metrics. */
 PayHttpServer *pay_http_server_new (PayService *service, PayMetrics *metrics);
+
+/* Deadlines and the connection cap (default: none). Before listening. */
+void pay_http_server_set_limits (PayHttpServer *self, const PayHttpLimits *limits);
 
 /* Where /health reads the Consul registration state from (default: "disabled"). */
 void pay_http_server_set_consul_state_func (PayHttpServer          *self,

@@ -1,0 +1,395 @@
+/* pay-http-connection.c: the GIOStream libsoup serves one HTTP connection on, with the
+ * deadlines libsoup 3 does not have.
+ *
+ * A connection is idle (between requests, or before its first), reading a request (from
+ * the first byte read after idle until the server's "request-read"), or busy (the request
+ * is answered; no deadline: the service bounds its own work). Reads go through an input
+ * stream of ours (pollable, as libsoup requires) that notes them. One timer source per
+ * connection holds the state's deadline; it is moved earlier when a deadline starts and
+ * lazily later (it fires, finds the deadline moved, and re-arms), so a request costs at
+ * most one move. At a deadline the socket is shut down and libsoup, reading the end of
+ * the stream, closes the connection as if the peer had.
+ *
+ * Except that libsoup 3.2.3 never closes a kept-alive connection that ends between two
+ * requests (the end of the stream before the next request's first byte: the message it
+ * reads into has no completion callback yet, so nothing disconnects): the connection and
+ * its socket stayed open for good. So a connection whose stream ended (the peer's close,
+ * or our shutdown) is closed here if libsoup has not closed it within a grace period;
+ * libsoup, having seen the end, no longer watches the socket by then. */
+#define G_LOG_DOMAIN "payment-http"
+
+#include "transport/http/pay-http-connection.h"
+
+typedef enum {
+  STATE_IDLE,
+  STATE_READING,
+  STATE_BUSY,
+  STATE_ENDED,     /* the stream ended or was shut down: closed when the deadline comes */
+} State;
+
+/* How long libsoup gets to close a connection whose stream ended. */
+#define ENDED_GRACE_US (1 * G_USEC_PER_SEC)
+
+enum {
+  SIGNAL_CLOSED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+struct _PayHttpConnection
+{
+  GIOStream parent_instance;
+
+  GSocketConnection *base;
+  GInputStream      *input;        /* a PayHttpInput over base's input stream */
+  PayHttpLimits      limits;
+  PayMetrics        *metrics;
+  gchar             *peer;
+  GSource           *timer;        /* ready time: the deadline, or earlier (see arm()) */
+  State              state;
+  gint64             deadline_us;  /* of the state; G_MAXINT64: none */
+  gboolean           closed;       /* "closed" emitted */
+};
+
+G_DEFINE_FINAL_TYPE (PayHttpConnection, pay_http_connection, G_TYPE_IO_STREAM)
+
+static void note_read (PayHttpConnection *self, gssize n);
+
+/* ---- the input stream: the base's, with every read noted ----------------------------- */
+
+#define PAY_TYPE_HTTP_INPUT (pay_http_input_get_type ())
+G_DECLARE_FINAL_TYPE (PayHttpInput, pay_http_input, PAY, HTTP_INPUT, GFilterInputStream)
+
+struct _PayHttpInput
+{
+  GFilterInputStream parent_instance;
+
+  PayHttpConnection *owner;   /* not owned; cleared when the connection goes first */
+};
+
+static void pay_http_input_pollable_init (GPollableInputStreamInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (PayHttpInput, pay_http_input, G_TYPE_FILTER_INPUT_STREAM,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_POLLABLE_INPUT_STREAM,
+                                                      pay_http_input_pollable_init))
+
+static GInputStream *
+input_base (gpointer stream)
+{
+  return g_filter_input_stream_get_base_stream (G_FILTER_INPUT_STREAM (stream));
+}
+
+/* Tells the connection what a read of @count bytes returned. */
+static gssize
+input_noted (PayHttpInput *self, gsize count, gssize n)
+{
+  if (count > 0 && n >= 0 && self->owner != NULL)
+    note_read (self->owner, n);
+  return n;
+}
+
+static gssize
+pay_http_input_read (GInputStream *stream, void *buffer, gsize count,
+                     GCancellable *cancellable, GError **error)
+{
+  return input_noted (PAY_HTTP_INPUT (stream), count,
+                      g_input_stream_read (input_base (stream), buffer, count, cancellable,
+                                           error));
+}
+
+static gssize
+pay_http_input_read_nonblocking (GPollableInputStream *stream, void *buffer, gsize count,
+                                 GError **error)
+{
+  GPollableInputStream *base = G_POLLABLE_INPUT_STREAM (input_base (stream));
+
+  return input_noted (PAY_HTTP_INPUT (stream), count,
+                      g_pollable_input_stream_read_nonblocking (base, buffer, count, NULL,
+                                                                error));
+}
+
+static gboolean
+pay_http_input_can_poll (GPollableInputStream *stream)
+{
+  return g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (input_base (stream)));
+}
+
+static gboolean
+pay_http_input_is_readable (GPollableInputStream *stream)
+{
+  return g_pollable_input_stream_is_readable (G_POLLABLE_INPUT_STREAM (input_base (stream)));
+}
+
+static GSource *
+pay_http_input_create_source (GPollableInputStream *stream, GCancellable *cancellable)
+{
+  g_autoptr(GSource) base_source =
+    g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (input_base (stream)), NULL);
+
+  return g_pollable_source_new_full (stream, base_source, cancellable);
+}
+
+static void
+pay_http_input_pollable_init (GPollableInputStreamInterface *iface)
+{
+  iface->can_poll = pay_http_input_can_poll;
+  iface->is_readable = pay_http_input_is_readable;
+  iface->create_source = pay_http_input_create_source;
+  iface->read_nonblocking = pay_http_input_read_nonblocking;
+}
+
+static void
+pay_http_input_init (PayHttpInput *self)
+{
+}
+
+static void
+pay_http_input_class_init (PayHttpInputClass *klass)
+{
+  G_INPUT_STREAM_CLASS (klass)->read_fn = pay_http_input_read;
+}
+
+/* ---- deadlines ------------------------------------------------------------------------ */
+
+/* Enters @state, whose deadline is @delay_us from now (0: none). The timer only moves
+ * earlier here: a later deadline is found when the earlier ready time fires. Nothing
+ * leaves STATE_ENDED. */
+static void
+arm (PayHttpConnection *self, State state, gint64 delay_us)
+{
+  gint64 due;
+
+  if (self->state == STATE_ENDED || self->timer == NULL)
+    return;
+  self->state = state;
+  self->deadline_us = delay_us > 0 ? g_get_monotonic_time () + delay_us : G_MAXINT64;
+  due = g_source_get_ready_time (self->timer);
+  if (self->deadline_us != G_MAXINT64 && (due < 0 || self->deadline_us < due))
+    g_source_set_ready_time (self->timer, self->deadline_us);
+}
+
+static gint64
+seconds_us (guint seconds)
+{
+  return (gint64) seconds * G_USEC_PER_SEC;
+}
+
+/* @n bytes were read: the first after idle starts the read deadline; none is the end. */
+static void
+note_read (PayHttpConnection *self, gssize n)
+{
+  if (n == 0)
+    arm (self, STATE_ENDED, ENDED_GRACE_US);
+  else if (self->state == STATE_IDLE)
+    arm (self, STATE_READING, seconds_us (self->limits.read_timeout_seconds));
+}
+
+/* The deadline of the state came. */
+static void
+on_deadline (PayHttpConnection *self)
+{
+  gboolean reading = self->state == STATE_READING;
+
+  if (self->state == STATE_ENDED)
+    {
+      g_debug ("http %s: stream ended and libsoup left it open, closing", self->peer);
+      g_io_stream_close (G_IO_STREAM (self), NULL, NULL);
+      return;
+    }
+  if (reading)
+    g_info ("http %s: request not whole %u s after its first byte, closing", self->peer,
+            self->limits.read_timeout_seconds);
+  else
+    g_debug ("http %s: idle for %u s, closing", self->peer, self->limits.idle_timeout_seconds);
+  pay_metrics_connection_timed_out (self->metrics, PAY_METRICS_PORT_HTTP,
+                                    reading ? PAY_METRICS_TIMEOUT_READ : PAY_METRICS_TIMEOUT_IDLE);
+  pay_http_connection_cut (self);
+}
+
+static gboolean
+on_timer (gpointer data)
+{
+  g_autoptr(PayHttpConnection) self = g_object_ref (data);   /* closing may drop libsoup's */
+
+  if (self->deadline_us == G_MAXINT64)
+    return G_SOURCE_CONTINUE;
+  if (g_get_monotonic_time () < self->deadline_us)
+    g_source_set_ready_time (self->timer, self->deadline_us);
+  else
+    on_deadline (self);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Fires the callback once the ready time is reached; nothing else wakes it. */
+static gboolean
+timer_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  g_source_set_ready_time (source, -1);
+  return callback (user_data);
+}
+
+static GSourceFuncs timer_funcs = {
+  .dispatch = timer_dispatch,
+};
+
+/* Stops timing and emits "closed", once. */
+static void
+finish (PayHttpConnection *self)
+{
+  if (self->timer != NULL)
+    {
+      g_source_destroy (self->timer);
+      g_clear_pointer (&self->timer, g_source_unref);
+    }
+  if (self->closed)
+    return;
+  self->closed = TRUE;
+  g_signal_emit (self, signals[SIGNAL_CLOSED], 0);
+}
+
+/* ---- GIOStream ------------------------------------------------------------------------ */
+
+static GInputStream *
+pay_http_connection_get_input_stream (GIOStream *stream)
+{
+  return PAY_HTTP_CONNECTION (stream)->input;
+}
+
+static GOutputStream *
+pay_http_connection_get_output_stream (GIOStream *stream)
+{
+  return g_io_stream_get_output_stream (G_IO_STREAM (PAY_HTTP_CONNECTION (stream)->base));
+}
+
+/* libsoup closes synchronously (its disconnect); the default asynchronous close would
+ * close the two streams but not the socket, which then closes at finalize. */
+static gboolean
+pay_http_connection_close_fn (GIOStream *stream, GCancellable *cancellable, GError **error)
+{
+  PayHttpConnection *self = PAY_HTTP_CONNECTION (stream);
+  gboolean closed = g_io_stream_close (G_IO_STREAM (self->base), cancellable, error);
+
+  finish (self);
+  return closed;
+}
+
+static void
+pay_http_connection_init (PayHttpConnection *self)
+{
+  self->deadline_us = G_MAXINT64;
+}
+
+static void
+pay_http_connection_dispose (GObject *object)
+{
+  PayHttpConnection *self = PAY_HTTP_CONNECTION (object);
+
+  /* GIOStream's dispose closes an open stream (close_fn, then finish()); this covers
+   * one closed asynchronously. */
+  G_OBJECT_CLASS (pay_http_connection_parent_class)->dispose (object);
+  finish (self);
+  if (self->input != NULL)
+    PAY_HTTP_INPUT (self->input)->owner = NULL;
+}
+
+static void
+pay_http_connection_finalize (GObject *object)
+{
+  PayHttpConnection *self = PAY_HTTP_CONNECTION (object);
+
+  g_clear_object (&self->input);
+  g_clear_object (&self->base);
+  g_clear_object (&self->metrics);
+  g_free (self->peer);
+  G_OBJECT_CLASS (pay_http_connection_parent_class)->finalize (object);
+}
+
+static void
+pay_http_connection_class_init (PayHttpConnectionClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GIOStreamClass *stream_class = G_IO_STREAM_CLASS (klass);
+
+  object_class->dispose = pay_http_connection_dispose;
+  object_class->finalize = pay_http_connection_finalize;
+  stream_class->get_input_stream = pay_http_connection_get_input_stream;
+  stream_class->get_output_stream = pay_http_connection_get_output_stream;
+  stream_class->close_fn = pay_http_connection_close_fn;
+
+  signals[SIGNAL_CLOSED] = g_signal_new ("closed", G_TYPE_FROM_CLASS (klass),
+                                         G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                         G_TYPE_NONE, 0);
+}
+
+/* ---- public --------------------------------------------------------------------------- */
+
+gchar *
+pay_http_peer_key (GSocketAddress *address)
+{
+  GInetSocketAddress *inet;
+  g_autofree gchar *ip = NULL;
+
+  if (!G_IS_INET_SOCKET_ADDRESS (address))
+    return g_strdup ("-");
+  inet = G_INET_SOCKET_ADDRESS (address);
+  ip = g_inet_address_to_string (g_inet_socket_address_get_address (inet));
+  return g_strdup_printf ("%s:%u", ip, g_inet_socket_address_get_port (inet));
+}
+
+PayHttpConnection *
+pay_http_connection_new (GSocketConnection   *base,
+                         GSocketAddress      *remote,
+                         const PayHttpLimits *limits,
+                         PayMetrics          *metrics)
+{
+  PayHttpConnection *self = g_object_new (PAY_TYPE_HTTP_CONNECTION, NULL);
+
+  self->base = g_object_ref (base);
+  /* The base connection closes its own streams. */
+  self->input = g_object_new (PAY_TYPE_HTTP_INPUT,
+                              "base-stream", g_io_stream_get_input_stream (G_IO_STREAM (base)),
+                              "close-base-stream", FALSE, NULL);
+  PAY_HTTP_INPUT (self->input)->owner = self;
+  self->limits = *limits;
+  self->metrics = g_object_ref (metrics);
+  self->peer = pay_http_peer_key (remote);
+  self->timer = g_source_new (&timer_funcs, sizeof (GSource));
+  g_source_set_callback (self->timer, on_timer, self, NULL);
+  g_source_set_name (self->timer, "payment http connection deadline");
+  g_source_attach (self->timer, g_main_context_get_thread_default ());
+  arm (self, STATE_IDLE, seconds_us (limits->idle_timeout_seconds));
+  return self;
+}
+
+const gchar *
+pay_http_connection_get_peer (PayHttpConnection *self)
+{
+  g_return_val_if_fail (PAY_IS_HTTP_CONNECTION (self), NULL);
+  return self->peer;
+}
+
+void
+pay_http_connection_request_read (PayHttpConnection *self)
+{
+  g_return_if_fail (PAY_IS_HTTP_CONNECTION (self));
+  arm (self, STATE_BUSY, 0);
+}
+
+void
+pay_http_connection_request_done (PayHttpConnection *self)
+{
+  g_return_if_fail (PAY_IS_HTTP_CONNECTION (self));
+  arm (self, STATE_IDLE, seconds_us (self->limits.idle_timeout_seconds));
+}
+
+void
+pay_http_connection_cut (PayHttpConnection *self)
+{
+  g_return_if_fail (PAY_IS_HTTP_CONNECTION (self));
+
+  if (self->state == STATE_ENDED)
+    return;
+  g_socket_shutdown (g_socket_connection_get_socket (self->base), TRUE, TRUE, NULL);
+  arm (self, STATE_ENDED, ENDED_GRACE_US);
+}

@@ -1,0 +1,49 @@
+/* pay-http-connection.h: one accepted HTTP connection, the GIOStream handed to libsoup.
+ * libsoup 3 has no server-side timeouts; this stream sees every read, so it knows when a
+ * request's first byte came, and enforces the read deadline and the idle timeout. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "core/pay-metrics.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  guint read_timeout_seconds;   /* a request whole (headers and body) from its first byte; 0: none */
+  guint idle_timeout_seconds;   /* between requests, and before the first; 0: none */
+  guint max_connections;        /* held by the server at once; 0: no cap */
+} PayHttpLimits;
+
+#define PAY_TYPE_HTTP_CONNECTION (pay_http_connection_get_type ())
+G_DECLARE_FINAL_TYPE (PayHttpConnection, pay_http_connection, PAY, HTTP_CONNECTION, GIOStream)
+
+/* Wraps @base (referenced): reads go through a pollable input stream that notes them,
+ * writes straight to @base's output stream. @remote names the peer (the key libsoup's
+ * messages are matched by). The idle timer starts now, on the
+ * thread-default main context; timeouts are counted in @metrics. Emits "closed" once,
+ * when closed or finalized. */
+PayHttpConnection *pay_http_connection_new (GSocketConnection   *base,
+                                            GSocketAddress      *remote,
+                                            const PayHttpLimits *limits,
+                                            PayMetrics          *metrics);
+
+/* "ip:port" of an inet socket address: how the server finds a message's connection
+ * (libsoup tells a message's peer address, not its stream). */
+gchar *pay_http_peer_key (GSocketAddress *address);
+
+/* pay_http_peer_key() of the peer: the server's key for the connection, and for logs. */
+const gchar *pay_http_connection_get_peer (PayHttpConnection *self);
+
+/* The request's headers and body are in: no deadline while it is answered. */
+void pay_http_connection_request_read (PayHttpConnection *self);
+
+/* The request is over (answered or aborted): idle from now on. */
+void pay_http_connection_request_done (PayHttpConnection *self);
+
+/* Shuts the socket down both ways: libsoup's pending read sees the end of the stream and
+ * closes the connection itself (closing the stream under libsoup's sources would not be
+ * safe), or else it is closed after a grace period. */
+void pay_http_connection_cut (PayHttpConnection *self);
+
+G_END_DECLS
