@@ -4,6 +4,7 @@
 #include <glib-unix.h>
 #include <locale.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "app/pay-app.h"
 #include "core/pay-config.h"
@@ -13,6 +14,9 @@
 
 #define EXIT_CONFIG 2
 #define DEFAULT_CONFIG_PATH "conf/payment.conf"
+/* Descriptors besides the two ports' connections and the MySQL pool: listeners, Redis,
+ * the log, GLib's wakeups, the Consul client. */
+#define DESCRIPTOR_RESERVE 64
 
 /* Process-wide mutable state lives in main() only: this (what the signal handlers need)
  * and the log writer's PayLog. */
@@ -34,6 +38,31 @@ on_signal (gpointer user_data)
     }
   pay_app_shutdown (process->app);
   return G_SOURCE_CONTINUE;
+}
+
+/* Both ports' connections share the process's descriptors. The soft limit is raised to
+ * the hard one, and a limit below what server.max_connections needs is logged: past it
+ * accept() fails with EMFILE, and GLib's listener warns and retries in a loop. */
+static void
+raise_descriptor_limit (const PayConfig *config)
+{
+  struct rlimit limit;
+  rlim_t needed = (rlim_t) config->server.max_connections * 2 + config->mysql.pool_size +
+                  DESCRIPTOR_RESERVE;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) != 0)
+    return;
+  if (limit.rlim_cur != limit.rlim_max)
+    {
+      limit.rlim_cur = limit.rlim_max;
+      if (setrlimit (RLIMIT_NOFILE, &limit) != 0)
+        getrlimit (RLIMIT_NOFILE, &limit);
+    }
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed)
+    g_warning ("RLIMIT_NOFILE is %llu descriptors; server.max_connections = %u on both ports "
+               "needs about %llu: raise the limit or lower the key",
+               (unsigned long long) limit.rlim_cur, config->server.max_connections,
+               (unsigned long long) needed);
 }
 
 static void
@@ -86,6 +115,7 @@ main (int argc, char **argv)
   log_settings.level = config->log.level;
   log_settings.json = config->log.json;
   pay_log_install (&log, &log_settings);
+  raise_descriptor_limit (config);
 
   pay_repository_library_init ();
   pay_thrift_fixups_install ();
