@@ -1,6 +1,7 @@
-"""The service under valgrind memcheck through 1,150 mixed requests (successes, every
+"""The service under valgrind memcheck through 1,180 mixed requests (successes, every
 Charge error, queries and refunds with their errors, unknown methods, undecodable and
-malformed frames, HTTP errors, /metrics; registered with a fake Consul agent), then
+malformed frames, HTTP errors, /metrics, requests cut at the read deadline and silent HTTP
+connections cut when idle; registered with a fake Consul agent), then
 SIGTERM: no definite leak, no memory error, exit status 0. Not registered for the
 sanitized build (valgrind cannot run an ASan binary)."""
 
@@ -20,9 +21,10 @@ from support.fake_consul import FakeConsul
 from support.rpc import (RpcClient, connect, decode_reply, encode_message, frame,
                          read_frame, wait_closed)
 
-TOTAL = 1150
+TOTAL = 1180
 THREADS = 4
 CLOSE_TIMEOUT = 20.0  # seconds for the service to close a malformed stream
+DEADLINE_SECONDS = 3  # server.read_timeout_seconds and http_idle_timeout_seconds of the run
 
 
 def make_actions():
@@ -52,6 +54,7 @@ def make_actions():
     acts += [("query", i) for i in range(70)]
     acts += [("refund", i) for i in range(80)]
     acts += [("metrics", None)] * 30
+    acts += [("cut", i) for i in range(30)]
     acts += [("health", None)] * (TOTAL - len(acts))
     assert len(acts) == TOTAL, len(acts)
     rnd.shuffle(acts)
@@ -196,8 +199,17 @@ class Worker:
         elif kind == "metrics":
             r = httpapi.request(svc.http_port, "GET", "/metrics", timeout=120)
             assert r.status == 200 and "payment_requests_total" in r.raw, r
-        elif kind == "health":
+        elif kind == "health":   # kept alive, then closed by us between two requests
             assert svc.health_status(timeout=120) == 200
+        elif kind == "cut":      # half a request on either port, or a silent HTTP connection
+            port = svc.rpc_port if arg % 3 == 0 else svc.http_port
+            with connect(port, 120) as s:
+                if arg % 3 == 0:
+                    s.sendall(frame(b"\x80\x01\x00\x01" + bytes(20))[:10])
+                elif arg % 3 == 1:
+                    s.sendall(b"POST /payment/charge HTTP/1.1\r\nHost: t\r\nContent-Le")
+                assert wait_closed(s, DEADLINE_SECONDS + CLOSE_TIMEOUT), \
+                    f"cut {arg}: not closed within {DEADLINE_SECONDS + CLOSE_TIMEOUT:.0f} s"
         else:
             raise AssertionError(kind)
 
@@ -216,7 +228,10 @@ def test_no_leaks_under_valgrind(start_service, capsys):
     agent = FakeConsul(env.devservers.free_port()).start()
     svc = start_service(extra_env={"G_SLICE": "always-malloc", "G_DEBUG": "gc-friendly",
                                    "PAYMENT_CONSUL_ADDRESS": agent.address,
-                                   "PAYMENT_CONSUL_SYNC_INTERVAL_SECONDS": "1"},
+                                   "PAYMENT_CONSUL_SYNC_INTERVAL_SECONDS": "1",
+                                   "PAYMENT_SERVER_READ_TIMEOUT_SECONDS": str(DEADLINE_SECONDS),
+                                   "PAYMENT_SERVER_HTTP_IDLE_TIMEOUT_SECONDS":
+                                       str(DEADLINE_SECONDS)},
                         wrapper=wrapper, name="valgrind", ready_timeout=240.0,
                         stop_timeout=300.0)
 
