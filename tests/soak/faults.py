@@ -2,18 +2,23 @@
 also starts every server again: the devservers and Service children die with the thread
 that forked them).
 
+Besides the kills and freezes, Redis is made to refuse writes for a while (reads still
+answered): the case of a cache update that fails outright rather than times out.
+
 Each fault is held for a time drawn from the seeded generator, then undone; undoing
 waits, with a deadline, until the server answers again (start() polls readiness)."""
 
 import signal
 import time
 
-KINDS = ["mysql-kill", "redis-kill", "service-kill", "mysql-freeze", "redis-freeze"]
+KINDS = ["mysql-kill", "redis-kill", "service-kill", "mysql-freeze", "redis-freeze",
+         "redis-refuse-writes"]
 
 # How long each kind is held, in seconds (uniform between the two). MySQL freezes run
 # past mysql.read_timeout_seconds (5) now and then, Redis ones past redis.timeout_ms.
 HOLD = {"mysql-kill": (0.5, 3.0), "redis-kill": (0.5, 3.0), "service-kill": (0.5, 2.0),
-        "mysql-freeze": (1.0, 7.0), "redis-freeze": (0.5, 3.0)}
+        "mysql-freeze": (1.0, 7.0), "redis-freeze": (0.5, 3.0),
+        "redis-refuse-writes": (0.5, 3.0)}
 CALM = (1.5, 4.0)   # seconds between two faults
 
 
@@ -21,7 +26,8 @@ class Injector:
     """Injects faults in a shuffled round of every kind, again and again, until @stop
     (a threading.Event) is set or the schedule's end comes."""
 
-    def __init__(self, rng, mariadb, redis, instances, clock, log):
+    def __init__(self, rng, mariadb, redis, instances, clock, log, kinds=KINDS):
+        self.kinds = list(kinds)
         self.rng, self.mariadb, self.redis = rng, mariadb, redis
         self.instances, self.clock, self.log = instances, clock, log
         self.done = []      # one dict per fault: kind, target, at, held, back_after
@@ -32,7 +38,7 @@ class Injector:
         order = []
         while not stop.is_set():
             if not order:
-                order = list(KINDS)
+                order = list(self.kinds)
                 self.rng.shuffle(order)
             kind = order[-1]
             calm = self.rng.uniform(*CALM)
@@ -84,14 +90,24 @@ class Injector:
         self.redis.resume()
         return "redis"
 
+    def _redis_refuse_writes(self, hold):
+        """Redis up and answering reads while it refuses every write (NOREPLICAS: it wants
+        a replica it does not have), as a Redis out of memory or a demoted primary does."""
+        with self.redis.client() as c:
+            c.command("CONFIG", "SET", "min-replicas-to-write", "1")
+        time.sleep(hold)
+        with self.redis.client() as c:
+            c.command("CONFIG", "SET", "min-replicas-to-write", "0")
+        return "redis"
+
 
 def _kill9(proc):
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
 
 
-def counts(done):
-    out = {k: 0 for k in KINDS}
+def counts(done, kinds=KINDS):
+    out = {k: 0 for k in kinds}
     for f in done:
         out[f["kind"]] += 1
     return out

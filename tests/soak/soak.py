@@ -18,6 +18,7 @@ The seed fixes the operations each worker picks and the faults' order and durati
 the interleaving of threads, and so the exact figures, vary from run to run."""
 
 import argparse
+import collections
 import json
 import logging
 import os
@@ -46,10 +47,20 @@ def parse_args(argv):
     p.add_argument("--workers", type=int, default=8, help="client threads (default 8)")
     p.add_argument("--timeout", type=float, default=15.0,
                    help="seconds each client call may take (default 15)")
+    p.add_argument("--faults", default="all",
+                   help="comma-separated fault kinds to inject, or all (default): "
+                        "mysql-kill, redis-kill, service-kill, mysql-freeze, redis-freeze, "
+                        "redis-refuse-writes")
     p.add_argument("--summary", help="write the JSON summary here")
     p.add_argument("--build-dir", help="build tree with payment-service (default build/)")
     p.add_argument("--keep", action="store_true", help="keep the servers' directory")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    import faults
+    args.kinds = faults.KINDS if args.faults == "all" else args.faults.split(",")
+    unknown = set(args.kinds) - set(faults.KINDS)
+    if unknown:
+        p.error(f"unknown fault kinds: {', '.join(sorted(unknown))}")
+    return args
 
 
 def log(msg):
@@ -111,7 +122,7 @@ class Run:
         for t in threads:
             t.start()
         injector = faults.Injector(random.Random(f"{a.seed}/faults"), self.mariadb,
-                                   self.redis, self.instances, self.clock, log)
+                                   self.redis, self.instances, self.clock, log, a.kinds)
         try:
             injector.run(_AnyDone(stop, threads), end)
         finally:
@@ -209,8 +220,10 @@ def summarize(args, ledger, done, load_seconds, recovery_seconds, stats):
             "recovery_seconds": round(recovery_seconds, 1),
             "operations": sum(ledger.counts.values()), "by_operation": by_op,
             "by_transport": by_transport, "faults": len(done),
-            "faults_by_kind": faults.counts(done), "fault_timeline": done,
+            "faults_by_kind": faults.counts(done, args.kinds), "fault_timeline": done,
             "checked": stats, "anomalies": len(ledger.anomalies),
+            "anomalies_by_kind": dict(collections.Counter(
+                a["kind"] for a in ledger.anomalies)),
             "anomaly_list": ledger.anomalies}
 
 
@@ -240,9 +253,10 @@ def report(summary, path):
     log(f"faults {summary['faults']}: "
         + ", ".join(f"{k} {n}" for k, n in summary["faults_by_kind"].items()))
     log("checked: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["checked"].items())))
-    for a in summary["anomaly_list"][:50]:
+    for a in summary["anomaly_list"][:20]:
         log(f"ANOMALY {json.dumps(a, default=str)[:1500]}")
-    log(f"anomalies {summary['anomalies']}")
+    log(f"anomalies {summary['anomalies']} "
+        + json.dumps(summary["anomalies_by_kind"]) if summary["anomalies"] else "anomalies 0")
     if path:
         with open(path, "w") as f:
             json.dump({k: v for k, v in summary.items() if not k.startswith("_")}, f,

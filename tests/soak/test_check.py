@@ -146,17 +146,22 @@ def test_answered_refund_missing_and_refused_refund_stored():
     assert run_checks(ledger, store) == ["answered-refund-differs", "refused-refund-stored"]
 
 
-@pytest.mark.parametrize("outcome,row,bad", [
-    (clients.Outcome(clients.ERROR, 4004004), None, False),
-    (clients.Outcome(clients.ERROR, 4004004), payment(), True),
-    (clients.Outcome(clients.OK, check._info_of(payment())), payment(), False),
-    (clients.Outcome(clients.OK, check._info_of(payment())), payment(300, 2), True),
-    (clients.Outcome(clients.UNKNOWN, "timeout"), payment(), True),
+DISAGREES, STALE = "query-disagrees-with-mysql", "query-stale-record"
+REFUNDED_LATER = dict(payment(300, 2), updated_at_ms=3)
+
+
+@pytest.mark.parametrize("outcome,row,kind", [
+    (clients.Outcome(clients.ERROR, 4004004), None, None),
+    (clients.Outcome(clients.ERROR, 4004004), payment(), DISAGREES),
+    (clients.Outcome(clients.OK, check._info_of(payment())), payment(), None),
+    (clients.Outcome(clients.OK, check._info_of(payment())), payment(300, 2), DISAGREES),
+    (clients.Outcome(clients.OK, check._info_of(payment())), REFUNDED_LATER, STALE),
+    (clients.Outcome(clients.UNKNOWN, "timeout"), payment(), DISAGREES),
 ])
-def test_query_must_agree_with_mysql(outcome, row, bad):
+def test_query_must_agree_with_mysql(outcome, row, kind):
     ledger = ledger_with_charge(txs=(), unknown=1)
     checker = check.Checker(ledger, FakeStore([row] if row else []), [FakeInstance()], 1.0)
     checker.session = lambda ep: FakeSession(outcome)
     checker.check_query("order", ORDER, (0, "rpc"))
     kinds = [a["kind"] for a in ledger.anomalies]
-    assert kinds == (["query-disagrees-with-mysql"] if bad else [])
+    assert kinds == ([kind] if kind else [])
