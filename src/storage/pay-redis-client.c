@@ -56,7 +56,10 @@ struct _PayRedisClient
   gint               connected;       /* atomic copy of ready */
   GMutex             stats_lock;
   guint64            error_count;
-  gboolean           failing;         /* logged as failing, not yet as recovered */
+  gboolean           failing;         /* the last command failed */
+  gboolean           failure_logged;  /* ... and that was logged; recovery will be too */
+  gint64             failure_log_us;  /* when a failure was last logged (0: never) */
+  guint64            failures_quiet;  /* failures not logged since then */
 };
 
 G_DEFINE_FINAL_TYPE (PayRedisClient, pay_redis_client, G_TYPE_OBJECT)
@@ -74,24 +77,45 @@ typedef struct {
 
 /* ---- failure accounting ------------------------------------------------------------- */
 
+/* A failure is logged at most this often, with the count of those not logged: a server
+ * that refuses writes but answers reads makes each request fail and the next succeed,
+ * and logging every change would write two lines per request. */
+#define FAILURE_LOG_INTERVAL_US (10 * G_USEC_PER_SEC)
+
 void
 pay_redis_client_note_failure (PayRedisClient *self, const gchar *reason)
 {
+  gint64 now = g_get_monotonic_time ();
+  guint64 quiet = 0;
   gboolean log;
 
   g_return_if_fail (PAY_IS_REDIS_CLIENT (self));
 
   g_mutex_lock (&self->stats_lock);
   self->error_count++;
-  log = !self->failing;
   self->failing = TRUE;
+  log = self->failure_log_us == 0 || now - self->failure_log_us >= FAILURE_LOG_INTERVAL_US;
+  if (log)
+    {
+      quiet = self->failures_quiet;
+      self->failures_quiet = 0;
+      self->failure_log_us = now;
+      self->failure_logged = TRUE;
+    }
+  else
+    self->failures_quiet++;
   g_mutex_unlock (&self->stats_lock);
 
-  if (log)
+  if (log && quiet > 0)
+    g_warning ("Redis %s at %s:%u failing: %s (%" G_GUINT64_FORMAT " more failures since "
+               "the last report)", self->name, self->settings.host, self->settings.port,
+               reason, quiet);
+  else if (log)
     g_warning ("Redis %s at %s:%u failing: %s", self->name, self->settings.host,
                self->settings.port, reason);
 }
 
+/* Recovery is logged only after a failure that was logged: one line each way. */
 void
 pay_redis_client_note_success (PayRedisClient *self)
 {
@@ -100,8 +124,9 @@ pay_redis_client_note_success (PayRedisClient *self)
   g_return_if_fail (PAY_IS_REDIS_CLIENT (self));
 
   g_mutex_lock (&self->stats_lock);
-  log = self->failing;
+  log = self->failing && self->failure_logged;
   self->failing = FALSE;
+  self->failure_logged = FALSE;
   g_mutex_unlock (&self->stats_lock);
 
   if (log)

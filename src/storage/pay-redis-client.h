@@ -90,8 +90,10 @@ void pay_redis_client_command_formatted (PayRedisClient    *self,
 /* The failure books. The client counts its connection's failures itself (cannot connect,
  * set-up refused, connection lost, connect timeout, no reply at all); what a command's
  * outcome means is its user's to judge, so the user counts each of its operations once,
- * whatever number of commands it took: a failure is logged when all was well until then,
- * a success after failures logs the recovery. Any thread. */
+ * whatever number of commands it took. A failure is logged at most once per 10 s (with
+ * the count of those not logged), a success after a logged failure logs the recovery:
+ * a server failing every other command writes two lines per 10 s, not two per request.
+ * Any thread. */
 void    pay_redis_client_note_failure    (PayRedisClient *self, const gchar *reason);
 void    pay_redis_client_note_success    (PayRedisClient *self);
 guint64 pay_redis_client_get_error_count (PayRedisClient *self);

@@ -423,6 +423,25 @@ test_setup_refused (Fixture *f, gconstpointer data)
   g_assert_false (pay_redis_client_is_connected (f->client));
 }
 
+/* Redis refusing writes while answering reads makes every request fail and then succeed:
+ * the log says so once, not twice per request (the soak saw 229 pairs a second). */
+static void
+test_flapping_logged_once (Fixture *f, gconstpointer data)
+{
+  f->client = client_new (f, 5000, 0, NULL);
+  g_test_expect_message ("payment-storage", G_LOG_LEVEL_WARNING, "*failing: refused*");
+  g_test_expect_message ("payment-storage", G_LOG_LEVEL_MESSAGE, "*working again*");
+  g_test_expect_message ("payment-storage-test", G_LOG_LEVEL_MESSAGE, "end of flapping");
+  for (guint i = 0; i < 100; i++)
+    {
+      pay_redis_client_note_failure (f->client, "refused");
+      pay_redis_client_note_success (f->client);
+    }
+  g_log ("payment-storage-test", G_LOG_LEVEL_MESSAGE, "end of flapping");
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (pay_redis_client_get_error_count (f->client), ==, 100);
+}
+
 
 int
 main (int argc, char *argv[])
@@ -443,5 +462,7 @@ main (int argc, char *argv[])
               fixture_teardown);
   g_test_add ("/payment/redis-client/setup-refused", Fixture, NULL, fixture_setup,
               test_setup_refused, fixture_teardown);
+  g_test_add ("/payment/redis-client/flapping-logged-once", Fixture, NULL, fixture_setup,
+              test_flapping_logged_once, fixture_teardown);
   return g_test_run ();
 }
