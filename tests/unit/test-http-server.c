@@ -1,9 +1,13 @@
 /* test-http-server.c: the HTTP transport in-process — a PayHttpServer on a free port and a
  * real SoupSession — for the paths that need no database: routing errors, the body size
  * limit, request decoding, validation errors and /health with storage down. */
+#include <errno.h>
+#include <glib-unix.h>
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "core/pay-config.h"
 #include "core/pay-error.h"
@@ -15,6 +19,11 @@
 
 /* Bytes sent per chunk of a chunked request body. */
 #define TEST_CHUNK_BYTES 4096
+
+/* Connections per case of the connection release tests. */
+#define TEST_RELEASE_CONNECTIONS 8
+/* Seconds a condition the server must reach may take before the test fails. */
+#define TEST_DEADLINE_SECONDS 10
 
 #define VALID_CHARGE_WITH_CARD(number) \
   "{\"amount\":10.5,\"credit_card\":{\"credit_card_number\":\"" number "\"," \
@@ -432,6 +441,195 @@ test_keepalive (Fixture *f, gconstpointer data)
 }
 
 /* ---------------------------------------------------------------------------------- */
+/* Connections released                                                               */
+/* ---------------------------------------------------------------------------------- */
+
+/* A client on one end of a socketpair whose other end the server was handed. */
+typedef struct {
+  int        fd;
+  GString   *reply;
+  gboolean   eof;
+  guint      watch;
+  GObject   *server_side;   /* weak: the GSocketConnection the server got, until finalized */
+} RawClient;
+
+typedef struct {
+  const gchar *name;
+  const gchar *send;        /* written at once */
+  guint        replies;     /* whole JSON replies to read before the client acts */
+  gboolean     keep_open;   /* the client does not close: the idle timeout must */
+} ReleaseCase;
+
+/* Every way a connection ends between requests, or before its first: the server must
+ * release all it holds of it (the stream, the socket), not only close it. */
+static const ReleaseCase release_cases[] = {
+  { "client-closes-idle", "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 1, FALSE },
+  { "client-closes-after-two", "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+                               "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 2, FALSE },
+  { "client-closes-mid-request", "GET /nope HTTP/1.1\r\nHost: x\r\n\r\nGET /no", 1, FALSE },
+  { "client-closes-at-once", "", 0, FALSE },
+  { "idle-timeout", "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 1, TRUE },
+};
+
+static gboolean
+on_raw_readable (gint fd, GIOCondition condition, gpointer user_data)
+{
+  RawClient *client = user_data;
+  gchar buffer[4096];
+  gssize n = read (fd, buffer, sizeof buffer);
+
+  if (n > 0)
+    {
+      g_string_append_len (client->reply, buffer, n);
+      return G_SOURCE_CONTINUE;
+    }
+  if (n < 0 && (errno == EAGAIN || errno == EINTR))
+    return G_SOURCE_CONTINUE;
+  client->eof = TRUE;
+  client->watch = 0;
+  return G_SOURCE_REMOVE;
+}
+
+/* Hands the server one end of a socketpair, as its listener would, from 127.0.0.1:@port. */
+static void
+raw_client_connect (Fixture *f, RawClient *client, guint16 port)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) local = g_inet_socket_address_new (loopback, f->port);
+  g_autoptr(GSocketAddress) remote = g_inet_socket_address_new (loopback, port);
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketConnection) connection = NULL;
+  int fds[2];
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds), ==, 0);
+  socket = g_socket_new_from_fd (fds[0], &error);
+  g_assert_no_error (error);
+  connection = g_socket_connection_factory_create_connection (socket);
+  client->server_side = G_OBJECT (connection);
+  g_object_add_weak_pointer (client->server_side, (gpointer *) &client->server_side);
+  g_assert_true (pay_http_server_accept_connection (f->server, connection, local, remote, &error));
+  g_assert_no_error (error);
+  client->fd = fds[1];
+  client->reply = g_string_new (NULL);
+  client->watch = g_unix_fd_add (client->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_raw_readable,
+                                 client);
+}
+
+static void
+raw_client_close (RawClient *client)
+{
+  if (client->watch != 0)
+    g_source_remove (client->watch);
+  client->watch = 0;
+  if (client->fd >= 0)
+    close (client->fd);
+  client->fd = -1;
+}
+
+static void
+raw_client_clear (RawClient *client)
+{
+  raw_client_close (client);
+  if (client->server_side != NULL)
+    g_object_remove_weak_pointer (client->server_side, (gpointer *) &client->server_side);
+  g_string_free (client->reply, TRUE);
+}
+
+static gboolean
+on_deadline (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+typedef gboolean (*Condition) (gconstpointer data);
+
+/* Runs the main context until @condition holds, or TEST_DEADLINE_SECONDS pass; returns
+ * whether it holds. */
+static gboolean
+wait_for (Condition condition, gconstpointer data)
+{
+  gboolean expired = FALSE;
+  guint deadline = g_timeout_add_seconds (TEST_DEADLINE_SECONDS, on_deadline, &expired);
+
+  while (!condition (data) && !expired)
+    g_main_context_iteration (NULL, TRUE);
+  if (!expired)
+    g_source_remove (deadline);
+  return condition (data);
+}
+
+/* Whether @client got @replies whole 404 replies (each body ends the JSON object). */
+static gboolean
+got_replies (const RawClient *client, guint replies)
+{
+  guint seen = 0;
+
+  for (const gchar *p = client->reply->str; (p = strstr (p, "HTTP/1.1 404")) != NULL; p++)
+    seen++;
+  return seen == replies && (replies == 0 || g_str_has_suffix (client->reply->str, "}"));
+}
+
+typedef struct {
+  RawClient clients[TEST_RELEASE_CONNECTIONS];
+  guint     replies;
+} RawClients;
+
+static gboolean
+all_replied (gconstpointer data)
+{
+  const RawClients *all = data;
+
+  for (guint i = 0; i < TEST_RELEASE_CONNECTIONS; i++)
+    if (!got_replies (&all->clients[i], all->replies))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+all_released (gconstpointer data)
+{
+  const RawClients *all = data;
+
+  for (guint i = 0; i < TEST_RELEASE_CONNECTIONS; i++)
+    if (all->clients[i].server_side != NULL)
+      return FALSE;
+  return TRUE;
+}
+
+/* TEST_RELEASE_CONNECTIONS clients each send the case's bytes, read its replies, then
+ * close (or wait for the idle timeout): every connection the server was handed must be
+ * finalized. Counted, with a deadline only as a bound on the wait. */
+static void
+test_release (Fixture *f, gconstpointer data)
+{
+  const ReleaseCase *test = data;
+  PayHttpLimits limits = { .idle_timeout_seconds = test->keep_open ? 1 : 0 };
+  RawClients all = { .replies = test->replies };
+  guint released = 0;
+
+  pay_http_server_set_limits (f->server, &limits);
+  for (guint i = 0; i < TEST_RELEASE_CONNECTIONS; i++)
+    {
+      raw_client_connect (f, &all.clients[i], (guint16) (40000 + i));
+      g_assert_cmpint (write (all.clients[i].fd, test->send, strlen (test->send)), ==,
+                       (gssize) strlen (test->send));
+    }
+  g_assert_true (wait_for (all_replied, &all));
+  if (!test->keep_open)
+    for (guint i = 0; i < TEST_RELEASE_CONNECTIONS; i++)
+      raw_client_close (&all.clients[i]);
+  wait_for (all_released, &all);
+  for (guint i = 0; i < TEST_RELEASE_CONNECTIONS; i++)
+    {
+      released += all.clients[i].server_side == NULL;
+      raw_client_clear (&all.clients[i]);
+    }
+  g_assert_cmpuint (released, ==, TEST_RELEASE_CONNECTIONS);
+}
+
+/* ---------------------------------------------------------------------------------- */
 /* Health                                                                             */
 /* ---------------------------------------------------------------------------------- */
 
@@ -509,6 +707,13 @@ main (int argc, char *argv[])
               fixture_setup, test_keepalive, fixture_teardown);
   g_test_add ("/payment/http/server/health", Fixture, NULL,
               fixture_setup, test_health, fixture_teardown);
+  for (gsize i = 0; i < G_N_ELEMENTS (release_cases); i++)
+    {
+      g_autofree gchar *path = g_strdup_printf ("/payment/http/server/release/%s",
+                                                release_cases[i].name);
+      g_test_add (path, Fixture, &release_cases[i], fixture_setup, test_release,
+                  fixture_teardown);
+    }
 
   return g_test_run ();
 }

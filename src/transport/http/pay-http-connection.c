@@ -10,17 +10,30 @@
  * most one move. At a deadline the socket is shut down and libsoup, reading the end of
  * the stream, closes the connection as if the peer had.
  *
- * Except that libsoup 3.2.3 never closes a kept-alive connection that ends between two
- * requests (the end of the stream before the next request's first byte: the message it
- * reads into has no completion callback yet, so nothing disconnects): the connection and
- * its socket stayed open for good. So a connection whose stream ended (the peer's close,
- * or our shutdown) is closed here if libsoup has not closed it within a grace period;
- * libsoup, having seen the end, no longer watches the socket by then. Its own state of
- * that connection (about 2.5 KB) stays in its list of clients until the server
- * disconnects; libsoup 3.3.0 disconnects such a connection itself. */
+ * Except that libsoup 3.2.3 never closes a kept-alive connection whose stream ends
+ * between two requests (the peer's close, or our shutdown): after a response it reads
+ * into a new message that has no completion callback until its first byte
+ * (soup_server_message_io_http1_finished and io_read in soup-server-message-io-http1.c),
+ * so the end of the stream finishes that message and nothing disconnects. The connection
+ * then stayed in the server's list of clients, with this stream and its socket, until the
+ * server stopped (libsoup 3.3.0 disconnects it). So libsoup never reads that end: when a
+ * read finds the end of the stream and no request has started since the last one ended,
+ * the read says "would block" and, on the next main-context turn (outside libsoup's I/O),
+ * the connection is taken back from libsoup with soup_server_message_steal_connection()
+ * on the last request's message (a message names its connection, not its request; the
+ * steal frees libsoup's state of it and emits "disconnected", which drops it from the
+ * server's list) and closed here. If a request had started by then (the new message read
+ * bytes libsoup had buffered), libsoup is shown the end instead: a started request it
+ * interrupts, and it disconnects. Stealing is safe only then and there: while libsoup
+ * reads into a message (not from inside its own callbacks: it frees the message's I/O
+ * state first), and on a connection it has not disconnected (a second "disconnected"
+ * would drop the server's reference twice). A connection whose end libsoup was shown and
+ * did not close within a grace period is still closed here. */
 #define G_LOG_DOMAIN "payment-http"
 
 #include "transport/http/pay-http-connection.h"
+
+#include <libsoup/soup.h>
 
 typedef enum {
   STATE_IDLE,
@@ -52,11 +65,18 @@ struct _PayHttpConnection
   State              state;
   gint64             deadline_us;  /* of the state; G_MAXINT64: none */
   gboolean           closed;       /* "closed" emitted */
+
+  /* The libsoup 3.2.3 workaround (see the top of the file). */
+  SoupServerMessage *message;      /* the last request started; released when closed */
+  gboolean           in_request;   /* it has started and not ended */
+  GSource           *end_check;    /* the end of the stream is held back until it runs */
+  gboolean           end_shown;    /* reads may return the end of the stream */
 };
 
 G_DEFINE_FINAL_TYPE (PayHttpConnection, pay_http_connection, G_TYPE_IO_STREAM)
 
 static void note_read (PayHttpConnection *self, gssize n);
+static gboolean hold_end (PayHttpConnection *self);
 
 /* ---- the input stream: the base's, with every read noted ----------------------------- */
 
@@ -100,15 +120,23 @@ pay_http_input_read (GInputStream *stream, void *buffer, gsize count,
                                            error));
 }
 
+/* libsoup's server reads only through here. The end of the stream may be held back
+ * (hold_end()): the read then says it would block. */
 static gssize
 pay_http_input_read_nonblocking (GPollableInputStream *stream, void *buffer, gsize count,
                                  GError **error)
 {
+  PayHttpInput *self = PAY_HTTP_INPUT (stream);
   GPollableInputStream *base = G_POLLABLE_INPUT_STREAM (input_base (stream));
+  gssize n = g_pollable_input_stream_read_nonblocking (base, buffer, count, NULL, error);
 
-  return input_noted (PAY_HTTP_INPUT (stream), count,
-                      g_pollable_input_stream_read_nonblocking (base, buffer, count, NULL,
-                                                                error));
+  if (n == 0 && count > 0 && self->owner != NULL && hold_end (self->owner))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK,
+                           "end of stream held back");
+      return -1;
+    }
+  return input_noted (self, count, n);
 }
 
 static gboolean
@@ -244,10 +272,65 @@ finish (PayHttpConnection *self)
       g_source_destroy (self->timer);
       g_clear_pointer (&self->timer, g_source_unref);
     }
+  if (self->end_check != NULL)
+    {
+      g_source_destroy (self->end_check);
+      g_clear_pointer (&self->end_check, g_source_unref);
+    }
+  /* The message holds libsoup's connection, which holds this stream. */
+  g_clear_object (&self->message);
   if (self->closed)
     return;
   self->closed = TRUE;
   g_signal_emit (self, signals[SIGNAL_CLOSED], 0);
+}
+
+/* ---- the end of the stream between requests (libsoup 3.2.3) ------------------------ */
+
+/* Takes the connection back from libsoup and closes it: see the top of the file. */
+static void
+take_back (PayHttpConnection *self)
+{
+  g_autoptr(GIOStream) stolen = NULL;
+
+  g_debug ("http %s: closed between requests, releasing it", self->peer);
+  stolen = soup_server_message_steal_connection (self->message);
+  g_io_stream_close (G_IO_STREAM (self), NULL, NULL);
+}
+
+/* A main-context turn after a read held the end of the stream back. */
+static gboolean
+on_end_check (gpointer data)
+{
+  g_autoptr(PayHttpConnection) self = g_object_ref (data);   /* closing may drop libsoup's */
+
+  g_clear_pointer (&self->end_check, g_source_unref);
+  if (self->closed)
+    return G_SOURCE_REMOVE;
+  if (self->in_request)
+    self->end_shown = TRUE;   /* libsoup reads it again: the socket stays readable */
+  else
+    take_back (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* A read found the end of the stream: whether to hide it from libsoup, which would not
+ * close the connection if no request has started since the last ended. The check runs
+ * first on the next turn (a higher priority than libsoup's read source). */
+static gboolean
+hold_end (PayHttpConnection *self)
+{
+  if (self->end_shown || self->closed || self->in_request || self->message == NULL)
+    return FALSE;
+  if (self->end_check == NULL)
+    {
+      self->end_check = g_idle_source_new ();
+      g_source_set_priority (self->end_check, G_PRIORITY_HIGH);
+      g_source_set_callback (self->end_check, on_end_check, self, NULL);
+      g_source_set_name (self->end_check, "payment http connection end");
+      g_source_attach (self->end_check, g_main_context_get_thread_default ());
+    }
+  return TRUE;
 }
 
 /* ---- GIOStream ------------------------------------------------------------------------ */
@@ -372,6 +455,18 @@ pay_http_connection_get_peer (PayHttpConnection *self)
 }
 
 void
+pay_http_connection_request_started (PayHttpConnection *self, SoupServerMessage *message)
+{
+  g_return_if_fail (PAY_IS_HTTP_CONNECTION (self));
+  g_return_if_fail (SOUP_IS_SERVER_MESSAGE (message));
+
+  if (self->closed)
+    return;
+  g_set_object (&self->message, message);
+  self->in_request = TRUE;
+}
+
+void
 pay_http_connection_request_read (PayHttpConnection *self)
 {
   g_return_if_fail (PAY_IS_HTTP_CONNECTION (self));
@@ -382,6 +477,7 @@ void
 pay_http_connection_request_done (PayHttpConnection *self)
 {
   g_return_if_fail (PAY_IS_HTTP_CONNECTION (self));
+  self->in_request = FALSE;
   arm (self, STATE_IDLE, seconds_us (self->limits.idle_timeout_seconds));
 }
 

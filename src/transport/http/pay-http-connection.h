@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <libsoup/soup.h>
 
 #include "core/pay-metrics.h"
 
@@ -35,15 +36,22 @@ gchar *pay_http_peer_key (GSocketAddress *address);
 /* pay_http_peer_key() of the peer: the server's key for the connection, and for logs. */
 const gchar *pay_http_connection_get_peer (PayHttpConnection *self);
 
+/* libsoup started @message on this connection ("request-started": before its first
+ * byte for a connection's first request, at its first byte for the next ones). Kept
+ * (referenced) until the next one or the close: the handle by which a connection that
+ * ends between requests is taken back from libsoup 3.2.3, which would keep it. */
+void pay_http_connection_request_started (PayHttpConnection *self, SoupServerMessage *message);
+
 /* The request's headers and body are in: no deadline while it is answered. */
 void pay_http_connection_request_read (PayHttpConnection *self);
 
 /* The request is over (answered or aborted): idle from now on. */
 void pay_http_connection_request_done (PayHttpConnection *self);
 
-/* Shuts the socket down both ways: libsoup's pending read sees the end of the stream and
- * closes the connection itself (closing the stream under libsoup's sources would not be
- * safe), or else it is closed after a grace period. */
+/* Shuts the socket down both ways: libsoup's pending read finds the end of the stream and
+ * libsoup closes the connection, or (between requests) the connection is taken back
+ * from libsoup and closed, or else it is closed after a grace period. Closing the stream
+ * under libsoup's sources would not be safe. */
 void pay_http_connection_cut (PayHttpConnection *self);
 
 G_END_DECLS

@@ -309,7 +309,10 @@ static void
 on_request_started (SoupServer *soup, SoupServerMessage *msg, gpointer user_data)
 {
   PayHttpExchange *exchange = g_new0 (PayHttpExchange, 1);
+  PayHttpConnection *connection = peer_connection (user_data, msg);
 
+  if (connection != NULL)
+    pay_http_connection_request_started (connection, msg);
   exchange->server = user_data;
   exchange->started_us = g_get_monotonic_time ();
   g_object_set_data_full (G_OBJECT (msg), PAY_HTTP_EXCHANGE_KEY, exchange, exchange_free);
