@@ -629,6 +629,58 @@ test_release (Fixture *f, gconstpointer data)
   g_assert_cmpuint (released, ==, TEST_RELEASE_CONNECTIONS);
 }
 
+/* A request whose body encoding libsoup 3.2.3 would not recognize (and leak its path):
+ * answered 400 with 4004003, after what came before it, and the connection closed. */
+typedef struct {
+  const gchar *name;
+  const gchar *send;
+  const gchar *first;   /* the status line of the reply before the refusal, or NULL */
+} RefuseCase;
+
+#define REFUSED_HEAD "POST /payment/charge HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+
+static const RefuseCase refuse_cases[] = {
+  { "coding", REFUSED_HEAD "Transfer-Encoding: gzip\r\n\r\n{}", NULL },
+  { "coding-list", REFUSED_HEAD "Transfer-Encoding: chunked, gzip\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+    NULL },
+  { "length", REFUSED_HEAD "Content-Length: 2x\r\n\r\n{}", NULL },
+  { "after-a-request", "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+                       REFUSED_HEAD "Transfer-Encoding: gzip\r\n\r\n{}", "HTTP/1.1 404 " },
+};
+
+static gboolean
+all_closed (gconstpointer data)
+{
+  const RawClients *all = data;
+
+  return all->clients[0].eof;
+}
+
+static void
+test_refused (Fixture *f, gconstpointer data)
+{
+  const RefuseCase *test = data;
+  RawClients all = { 0 };
+  RawClient *client = &all.clients[0];
+  const gchar *refusal;
+
+  raw_client_connect (f, client, 40000);
+  g_assert_cmpint (write (client->fd, test->send, strlen (test->send)), ==,
+                   (gssize) strlen (test->send));
+  g_assert_true (wait_for (all_closed, &all));
+  if (test->first != NULL)
+    g_assert_true (g_str_has_prefix (client->reply->str, test->first));
+  refusal = strstr (client->reply->str, "HTTP/1.1 400 Bad Request\r\n");
+  g_assert_nonnull (refusal);
+  g_assert_true (test->first != NULL || refusal == client->reply->str);
+  g_assert_nonnull (strstr (refusal, "Connection: close\r\n"));
+  g_assert_true (g_str_has_suffix (refusal, "\r\n\r\n{\"code\":4004003,"
+                                   "\"message\":\"unsupported Transfer-Encoding or Content-Length\"}"));
+  raw_client_close (client);
+  g_assert_true (wait_for (all_released, &all));   /* the other clients are unused */
+  raw_client_clear (client);
+}
+
 /* ---------------------------------------------------------------------------------- */
 /* Health                                                                             */
 /* ---------------------------------------------------------------------------------- */
@@ -707,6 +759,13 @@ main (int argc, char *argv[])
               fixture_setup, test_keepalive, fixture_teardown);
   g_test_add ("/payment/http/server/health", Fixture, NULL,
               fixture_setup, test_health, fixture_teardown);
+  for (gsize i = 0; i < G_N_ELEMENTS (refuse_cases); i++)
+    {
+      g_autofree gchar *path = g_strdup_printf ("/payment/http/server/refused/%s",
+                                                refuse_cases[i].name);
+      g_test_add (path, Fixture, &refuse_cases[i], fixture_setup, test_refused,
+                  fixture_teardown);
+    }
   for (gsize i = 0; i < G_N_ELEMENTS (release_cases); i++)
     {
       g_autofree gchar *path = g_strdup_printf ("/payment/http/server/release/%s",

@@ -34,6 +34,11 @@
 #include "transport/http/pay-http-connection.h"
 
 #include <libsoup/soup.h>
+#include <string.h>
+
+#include "core/pay-error.h"
+#include "transport/http/pay-http-framing.h"
+#include "transport/http/pay-json-codec.h"
 
 typedef enum {
   STATE_IDLE,
@@ -71,12 +76,19 @@ struct _PayHttpConnection
   gboolean           in_request;   /* it has started and not ended */
   GSource           *end_check;    /* the end of the stream is held back until it runs */
   gboolean           end_shown;    /* reads may return the end of the stream */
+
+  /* The other: requests libsoup 3.2.3 would leak (pay-http-framing.h). */
+  PayHttpFraming     framing;      /* where the screen is in the bytes read */
+  gboolean           refused;      /* the screen refused a byte: nothing more is read */
+  gboolean           answered;     /* the refusal was answered and the socket shut down */
 };
 
 G_DEFINE_FINAL_TYPE (PayHttpConnection, pay_http_connection, G_TYPE_IO_STREAM)
 
 static void note_read (PayHttpConnection *self, gssize n);
 static gboolean hold_end (PayHttpConnection *self);
+static gsize screen (PayHttpConnection *self, const void *buffer, gsize n);
+static void answer_refused (PayHttpConnection *self);
 
 /* ---- the input stream: the base's, with every read noted ----------------------------- */
 
@@ -111,32 +123,74 @@ input_noted (PayHttpInput *self, gsize count, gssize n)
   return n;
 }
 
+/* What a read of @count bytes that returned @n (the base's) returns: the bytes the screen
+ * lets through; at the end of the stream (or once refused, in place of any more bytes),
+ * "would block" while the end is held back (hold_end()), an error once refused. */
 static gssize
-pay_http_input_read (GInputStream *stream, void *buffer, gsize count,
-                     GCancellable *cancellable, GError **error)
+input_filtered (PayHttpInput *self, void *buffer, gsize count, gssize n, GError **error)
 {
-  return input_noted (PAY_HTTP_INPUT (stream), count,
-                      g_input_stream_read (input_base (stream), buffer, count, cancellable,
-                                           error));
-}
+  PayHttpConnection *owner = self->owner;
 
-/* libsoup's server reads only through here. The end of the stream may be held back
- * (hold_end()): the read then says it would block. */
-static gssize
-pay_http_input_read_nonblocking (GPollableInputStream *stream, void *buffer, gsize count,
-                                 GError **error)
-{
-  PayHttpInput *self = PAY_HTTP_INPUT (stream);
-  GPollableInputStream *base = G_POLLABLE_INPUT_STREAM (input_base (stream));
-  gssize n = g_pollable_input_stream_read_nonblocking (base, buffer, count, NULL, error);
-
-  if (n == 0 && count > 0 && self->owner != NULL && hold_end (self->owner))
+  if (owner == NULL || count == 0 || n < 0)
+    return n;
+  if (n > 0)
+    n = (gssize) screen (owner, buffer, (gsize) n);
+  if (n > 0)
+    return input_noted (self, count, n);
+  if (owner->refused)
+    answer_refused (owner);   /* refused at the first byte of this read */
+  if (hold_end (owner))
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK,
                            "end of stream held back");
       return -1;
     }
-  return input_noted (self, count, n);
+  if (owner->refused)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "request refused");
+      return -1;
+    }
+  return input_noted (self, count, 0);
+}
+
+/* Reads from the base, unless a request was refused: nothing more is read then, and the
+ * refusal is answered when libsoup reads past the bytes it was given (answer_refused()). */
+static gssize
+input_read (PayHttpInput *self, void *buffer, gsize count, gboolean blocking,
+            GCancellable *cancellable, GError **error)
+{
+  GInputStream *base = input_base (self);
+
+  if (self->owner != NULL && self->owner->refused)
+    {
+      answer_refused (self->owner);
+      return 0;
+    }
+  if (blocking)
+    return g_input_stream_read (base, buffer, count, cancellable, error);
+  return g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (base), buffer,
+                                                   count, NULL, error);
+}
+
+static gssize
+pay_http_input_read (GInputStream *stream, void *buffer, gsize count,
+                     GCancellable *cancellable, GError **error)
+{
+  PayHttpInput *self = PAY_HTTP_INPUT (stream);
+
+  return input_filtered (self, buffer, count,
+                         input_read (self, buffer, count, TRUE, cancellable, error), error);
+}
+
+/* libsoup's server reads only through here. */
+static gssize
+pay_http_input_read_nonblocking (GPollableInputStream *stream, void *buffer, gsize count,
+                                 GError **error)
+{
+  PayHttpInput *self = PAY_HTTP_INPUT (stream);
+
+  return input_filtered (self, buffer, count,
+                         input_read (self, buffer, count, FALSE, NULL, error), error);
 }
 
 static gboolean
@@ -331,6 +385,50 @@ hold_end (PayHttpConnection *self)
       g_source_attach (self->end_check, g_main_context_get_thread_default ());
     }
   return TRUE;
+}
+
+/* ---- requests libsoup 3.2.3 would leak ------------------------------------------------ */
+
+/* Answers a refused request with 400 (4004003) straight on the socket, once, and shuts
+ * the socket down. Called when libsoup reads past the bytes it was given: it has then
+ * answered every request before (it reads a request only after it has written the
+ * response before) and has not seen the end of the refused one's headers; it is then
+ * shown an error (or the connection is taken back from it), and writes nothing. */
+static void
+answer_refused (PayHttpConnection *self)
+{
+  guint status = pay_error_http_status (PAY_ERROR_INVALID_REQUEST);
+  gsize length;
+  g_autofree gchar *body = NULL;
+  g_autofree gchar *reply = NULL;
+  GOutputStream *output = g_io_stream_get_output_stream (G_IO_STREAM (self->base));
+
+  if (self->answered)
+    return;
+  self->answered = TRUE;
+  body = pay_json_encode_error (PAY_ERROR_INVALID_REQUEST,
+                                "unsupported Transfer-Encoding or Content-Length", &length);
+  reply = g_strdup_printf ("HTTP/1.1 %u %s\r\nContent-Type: application/json\r\n"
+                           "Content-Length: %" G_GSIZE_FORMAT "\r\nConnection: close\r\n\r\n"
+                           "%.*s", status, soup_status_get_phrase (status), length,
+                           (int) length, body);
+  g_info ("http %s: a Transfer-Encoding or Content-Length libsoup cannot read, refused",
+          self->peer);
+  /* Best effort: a socket whose buffer cannot take it belongs to a client not reading. */
+  g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (output), reply,
+                                              strlen (reply), NULL, NULL);
+  pay_http_connection_cut (self);
+}
+
+/* Passes @n bytes read through the screen: returns how many libsoup may see (all of
+ * them, or those before the one refused). */
+static gsize
+screen (PayHttpConnection *self, const void *buffer, gsize n)
+{
+  gsize passed = pay_http_framing_scan (&self->framing, buffer, n);
+
+  self->refused = passed < n;
+  return passed;
 }
 
 /* ---- GIOStream ------------------------------------------------------------------------ */
