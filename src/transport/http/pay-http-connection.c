@@ -23,8 +23,9 @@
  * on the last request's message (a message names its connection, not its request; the
  * steal frees libsoup's state of it and emits "disconnected", which drops it from the
  * server's list) and closed here. If a request had started by then (the new message read
- * bytes libsoup had buffered), libsoup is shown the end instead: a started request it
- * interrupts, and it disconnects. Stealing is safe only then and there: while libsoup
+ * bytes libsoup had buffered), libsoup is shown the end instead, for that request: it
+ * interrupts it and disconnects, or (headers cut after a line end) answers it, and then
+ * reads the end again into a new message, which holds it back again. Stealing is safe only then and there: while libsoup
  * reads into a message (not from inside its own callbacks: it frees the message's I/O
  * state first), and on a connection it has not disconnected (a second "disconnected"
  * would drop the server's reference twice). A connection whose end libsoup was shown and
@@ -75,7 +76,7 @@ struct _PayHttpConnection
   SoupServerMessage *message;      /* the last request started; released when closed */
   gboolean           in_request;   /* it has started and not ended */
   GSource           *end_check;    /* the end of the stream is held back until it runs */
-  gboolean           end_shown;    /* reads may return the end of the stream */
+  gboolean           end_shown;    /* reads may return the end, until the request ends */
 
   /* The other: requests libsoup 3.2.3 would leak (pay-http-framing.h). */
   PayHttpFraming     framing;      /* where the screen is in the bytes read */
@@ -575,7 +576,9 @@ void
 pay_http_connection_request_done (PayHttpConnection *self)
 {
   g_return_if_fail (PAY_IS_HTTP_CONNECTION (self));
+  /* The end was shown for this request; libsoup reads it again into a new message. */
   self->in_request = FALSE;
+  self->end_shown = FALSE;
   arm (self, STATE_IDLE, seconds_us (self->limits.idle_timeout_seconds));
 }
 
