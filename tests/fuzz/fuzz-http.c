@@ -84,8 +84,12 @@ expand (const guint8 *data, gsize size)
           guint old = out->len;
 
           count = MIN (count, room);
-          g_byte_array_set_size (out, old + count);
-          memset (out->data + old, data[i + 5], count);
+          /* A run of 0 at the start leaves out->data NULL: memset must not see it. */
+          if (count > 0)
+            {
+              g_byte_array_set_size (out, old + count);
+              memset (out->data + old, data[i + 5], count);
+            }
           i += 5;
           continue;
         }
