@@ -2,8 +2,11 @@
  * (defaults, GKeyFile values and PAYMENT_<GROUP>_<KEY> overrides go through one loop). */
 #include "core/pay-config.h"
 
+#include <gio/gio.h>
 #include <stddef.h>
 #include <string.h>
+
+#include "core/pay-cidr.h"
 
 G_DEFINE_QUARK (pay-config-error-quark, pay_config_error)
 
@@ -29,6 +32,10 @@ G_DEFINE_QUARK (pay-config-error-quark, pay_config_error)
  * well under that. */
 #define PAY_CONFIG_MAX_AMOUNT_CENTS_MAX   G_GINT64_CONSTANT (1000000000000000)
 #define PAY_CONFIG_AMOUNT_DECIMALS        2
+/* limits.rate_per_second and limits.burst: a million requests per second per caller is
+ * no limit at all; the bound keeps the bucket's arithmetic (micro-tokens) far from
+ * overflow. */
+#define PAY_CONFIG_RATE_MAX               1000000
 
 /* ---------------------------------------------------------------------------------- */
 /* The table of keys                                                                  */
@@ -42,6 +49,7 @@ typedef enum {
   KEY_BOOLEAN,         /* true/false, 1/0, yes/no (any case) */
   KEY_AMOUNT,          /* positive decimal with at most 2 decimals, stored as gint64 cents */
   KEY_CHOICE,          /* one of the names in `choices` (any case), stored as a gint */
+  KEY_CIDR_LIST,       /* comma-separated CIDRs (pay-cidr.h), checked; empty means NULL */
 } KeyType;
 
 typedef struct {
@@ -94,6 +102,9 @@ static const KeyChoice log_formats[] = {
 #define CHOICE(g, k, def, member, list) \
   { g, k, KEY_CHOICE, def, FIELD (member), 0, 0, list }
 
+#define CIDR_LIST(g, k, member) \
+  { g, k, KEY_CIDR_LIST, "", FIELD (member), 0, 0, NULL }
+
 #define TIMEOUT(g, k, def, member) UINT (g, k, def, member, 1, PAY_CONFIG_TIMEOUT_SECONDS_MAX)
 
 /* Every key the service reads: docs/CONTRACT.md section 6 plus the storage tuning keys. */
@@ -109,6 +120,7 @@ static const ConfigKey config_keys[] = {
   UINT     ("server", "max_connections",           "4096",      server.max_connections,
             1, PAY_CONFIG_MAX_CONNECTIONS_MAX),
   TIMEOUT  ("server", "shutdown_grace_seconds",    "10",        server.shutdown_grace_seconds),
+  CIDR_LIST ("server", "rpc_allow",                             server.rpc_allow),
 
   STRING   ("mysql",  "host",                      "127.0.0.1", mysql.host),
   PORT     ("mysql",  "port",                      "3306",      mysql.port, 1),
@@ -147,6 +159,11 @@ static const ConfigKey config_keys[] = {
   TIMEOUT  ("consul", "sync_interval_seconds",     "10",        consul.sync_interval_seconds),
   UINT     ("consul", "deregister_delay_seconds",  "0",         consul.deregister_delay_seconds,
             0, PAY_CONFIG_TIMEOUT_SECONDS_MAX),
+
+  UINT     ("limits", "rate_per_second",           "0",         limits.rate_per_second,
+            0, PAY_CONFIG_RATE_MAX),
+  UINT     ("limits", "burst",                     "0",         limits.burst,
+            0, PAY_CONFIG_RATE_MAX),
 
   CHOICE   ("log",    "level",                     "info",      log.level, log_levels),
   CHOICE   ("log",    "format",                    "text",      log.json, log_formats),
@@ -281,6 +298,19 @@ config_set (PayConfig       *config,
 
   switch (k->type)
     {
+    case KEY_CIDR_LIST:
+      {
+        g_autoptr(GError) local = NULL;
+        g_autoptr(GArray) list = pay_cidr_list_parse (text, &local);
+        g_autofree gchar *problem = NULL;
+
+        if (list == NULL)
+          {
+            problem = g_strdup_printf ("is not a list of CIDRs: %s", local->message);
+            return value_error (error, k, env_name, text, problem);
+          }
+      }
+      G_GNUC_FALLTHROUGH;
     case KEY_STRING:
     case KEY_OPTIONAL_STRING:
       if (*text == '\0' && k->type == KEY_STRING)
@@ -513,7 +543,7 @@ pay_config_free (PayConfig *config)
     {
       const ConfigKey *k = &config_keys[i];
 
-      if (k->type == KEY_STRING || k->type == KEY_OPTIONAL_STRING)
+      if (k->type == KEY_STRING || k->type == KEY_OPTIONAL_STRING || k->type == KEY_CIDR_LIST)
         g_free (*(gchar **) ((guint8 *) config + k->offset));
     }
   g_free (config);

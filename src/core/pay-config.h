@@ -48,6 +48,7 @@ typedef struct {
     guint    http_idle_timeout_seconds;
     guint    max_connections;           /* per port */
     guint    shutdown_grace_seconds;
+    gchar   *rpc_allow;                 /* CIDRs allowed on the RPC port; NULL: all */
   } server;
   PayMysqlSettings mysql;
   PayRedisSettings redis;
@@ -67,6 +68,10 @@ typedef struct {
     guint  sync_interval_seconds;   /* registration check; cap of the retry backoff */
     guint  deregister_delay_seconds; /* serving on after deregistering, before the drain */
   } consul;
+  struct {
+    guint rate_per_second;          /* per caller; 0: no rate limit */
+    guint burst;                    /* bucket size; 0: rate_per_second */
+  } limits;
   struct {
     GLogLevelFlags level;           /* the least severe level printed */
     gboolean       json;

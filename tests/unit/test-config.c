@@ -69,6 +69,7 @@ assert_defaults (const PayConfig *config)
   g_assert_cmpuint (config->server.http_idle_timeout_seconds, ==, 60);
   g_assert_cmpuint (config->server.max_connections, ==, 4096);
   g_assert_cmpuint (config->server.shutdown_grace_seconds, ==, 10);
+  g_assert_null (config->server.rpc_allow);
 
   g_assert_cmpstr (config->mysql.host, ==, "127.0.0.1");
   g_assert_cmpuint (config->mysql.port, ==, 3306);
@@ -100,6 +101,9 @@ assert_defaults (const PayConfig *config)
   g_assert_cmpuint (config->consul.deregister_critical_after_seconds, ==, 60);
   g_assert_cmpuint (config->consul.sync_interval_seconds, ==, 10);
   g_assert_cmpuint (config->consul.deregister_delay_seconds, ==, 0);
+
+  g_assert_cmpuint (config->limits.rate_per_second, ==, 0);
+  g_assert_cmpuint (config->limits.burst, ==, 0);
 
   g_assert_cmpint (config->log.level, ==, G_LOG_LEVEL_INFO);
   g_assert_false (config->log.json);
@@ -151,7 +155,7 @@ test_shipped_file (void)
 
       keys += g_strv_length (names);
     }
-  g_assert_cmpuint (keys, ==, 38);
+  g_assert_cmpuint (keys, ==, 41);
 }
 
 static const gchar every_key_file[] =
@@ -363,6 +367,8 @@ GETTER (pool_size, mysql.pool_size)
 GETTER (redis_db, redis.db)
 GETTER (required, cache.required)
 GETTER (max_amount, payment.max_amount_cents)
+GETTER (rate, limits.rate_per_second)
+GETTER (burst, limits.burst)
 GETTER (level, log.level)
 GETTER (json, log.json)
 
@@ -401,6 +407,8 @@ static const GoodCase good_cases[] = {
   { "payment", "max_amount",      "12.34",      get_max_amount,      1234 },
   { "payment", "max_amount",      "0.01",       get_max_amount,      1 },
   { "payment", "max_amount",      "007.10",     get_max_amount,      710 },
+  { "limits",  "rate_per_second", "1000000",    get_rate,            1000000 },
+  { "limits",  "burst",           "1000000",    get_burst,           1000000 },
   { "log",     "level",           "debug",      get_level,           G_LOG_LEVEL_DEBUG },
   { "log",     "level",           "info",       get_level,           G_LOG_LEVEL_INFO },
   { "log",     "level",           "message",    get_level,           G_LOG_LEVEL_MESSAGE },
@@ -498,6 +506,14 @@ static const BadCase bad_cases[] = {
   { "payment", "max_amount",              "99999999999999999999", "positive amount" },
   { "consul",  "service_name",            "",           "must not be empty" },
   { "consul",  "deregister_critical_after_seconds", "59", "out of range" },
+  { "server",  "rpc_allow",               "10.0.0.1/8", "is not a list of CIDRs: \"10.0.0.1/8\" has bits set" },
+  { "server",  "rpc_allow",               "10.0.0.0/33", "is not a list of CIDRs" },
+  { "server",  "rpc_allow",               "10.0.0.0/8,,::1", "is not a list of CIDRs: item 2" },
+  { "server",  "rpc_allow",               "localhost",  "is not a list of CIDRs" },
+  { "limits",  "rate_per_second",         "1000001",    "out of range (0..1000000)" },
+  { "limits",  "rate_per_second",         "1.5",        "is not a whole decimal number" },
+  { "limits",  "burst",                   "-1",         "is not a whole decimal number" },
+  { "limits",  "burst",                   "1000001",    "out of range (0..1000000)" },
   { "log",     "level",                   "verbose",    "is not one of debug, info" },
   { "log",     "level",                   "",           "is not one of" },
   { "log",     "format",                  "xml",        "is not one of text, json" },
@@ -620,6 +636,18 @@ test_file_error_case (gconstpointer data)
     g_assert_nonnull (strstr (error->message, path));
 }
 
+/* server.rpc_allow is kept as written once every CIDR in it parsed. */
+static void
+test_rpc_allow (void)
+{
+  const gchar *const env[] = { "PAYMENT_SERVER_RPC_ALLOW=127.0.0.2/32, fd00::/8", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PayConfig) config = pay_config_load (NULL, env, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (config->server.rpc_allow, ==, "127.0.0.2/32, fd00::/8");
+}
+
 static void
 test_free_null (void)
 {
@@ -645,6 +673,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/payment/config/env/not-from-process", test_env_not_from_process);
   g_test_add_func ("/payment/config/bad/message", test_bad_value_message);
   g_test_add_func ("/payment/config/bad/env-over-good-file", test_bad_env_over_good_file);
+  g_test_add_func ("/payment/config/rpc-allow", test_rpc_allow);
   g_test_add_func ("/payment/config/free-null", test_free_null);
 
   for (gsize i = 0; i < G_N_ELEMENTS (good_cases); i++)
