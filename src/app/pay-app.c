@@ -3,7 +3,9 @@
 
 #include "app/pay-app.h"
 
+#include "core/pay-cidr.h"
 #include "core/pay-metrics.h"
+#include "core/pay-rate-limiter.h"
 #include "domain/pay-service.h"
 #include "registry/pay-registrar.h"
 #include "storage/pay-cache.h"
@@ -31,6 +33,7 @@ struct _PayApp
   PayRpcServer    *rpc;
   PayHttpServer   *http;
   PayMetrics      *metrics;
+  PayRateLimiter  *limiter;       /* both transports' (limits.*) */
   PayRegistrar    *registrar;     /* NULL: consul.address is empty */
   guint            probe_id;
   guint            grace_id;
@@ -328,6 +331,7 @@ pay_app_dispose (GObject *object)
   g_clear_object (&self->cache);
   g_clear_object (&self->repository);
   g_clear_object (&self->metrics);
+  g_clear_object (&self->limiter);
   G_OBJECT_CLASS (pay_app_parent_class)->dispose (object);
 }
 
@@ -339,6 +343,20 @@ pay_app_class_init (PayAppClass *klass)
   signals[SIGNAL_STOPPED] = g_signal_new ("stopped", G_TYPE_FROM_CLASS (klass),
                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                           G_TYPE_NONE, 0);
+}
+
+/* server.rpc_allow, which the configuration has checked already. */
+static void
+set_rpc_allowlist (PayRpcServer *rpc, const gchar *rpc_allow)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) allow = NULL;
+
+  if (rpc_allow == NULL)
+    return;
+  allow = pay_cidr_list_parse (rpc_allow, &error);
+  g_assert_no_error (error);
+  pay_rpc_server_set_allowlist (rpc, allow);
 }
 
 PayApp *
@@ -368,8 +386,11 @@ pay_app_new (const PayConfig *config)
   self->service = pay_service_new (PAY_PAYMENT_STORE (self->repository),
                                   PAY_PAYMENT_CACHE (self->cache), &service_settings);
   self->metrics = pay_metrics_new ();
-  self->rpc = pay_rpc_server_new (self->service, &limits, self->metrics);
-  self->http = pay_http_server_new (self->service, self->metrics);
+  self->limiter = pay_rate_limiter_new (config->limits.rate_per_second, config->limits.burst,
+                                        PAY_RATE_LIMITER_MAX_BUCKETS);
+  self->rpc = pay_rpc_server_new (self->service, &limits, self->metrics, self->limiter);
+  set_rpc_allowlist (self->rpc, config->server.rpc_allow);
+  self->http = pay_http_server_new (self->service, self->metrics, self->limiter);
   pay_http_server_set_limits (self->http, &http_limits);
   pay_http_server_set_consul_state_func (self->http, consul_state, self);
   add_samples (self);

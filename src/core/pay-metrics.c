@@ -61,7 +61,7 @@ struct _PayMetrics
   GPtrArray  *methods;        /* PayMetricsMethod*, owned, in registration order */
   GArray     *samples;        /* Sample */
   atomic_int  connections[PAY_METRICS_N_PORTS];
-  atomic_uint_fast64_t refused[PAY_METRICS_N_PORTS];
+  atomic_uint_fast64_t refused[PAY_METRICS_N_PORTS][PAY_METRICS_N_REFUSALS];
   atomic_uint_fast64_t timeouts[PAY_METRICS_N_PORTS][PAY_METRICS_N_TIMEOUTS];
   atomic_uint_fast64_t rpc_reply_writes;
 };
@@ -190,10 +190,11 @@ pay_metrics_connection_closed (PayMetrics *self, PayMetricsPort port)
 }
 
 void
-pay_metrics_connection_refused (PayMetrics *self, PayMetricsPort port)
+pay_metrics_connection_refused (PayMetrics *self, PayMetricsPort port, PayMetricsRefusal reason)
 {
-  g_return_if_fail (PAY_IS_METRICS (self) && port < PAY_METRICS_N_PORTS);
-  atomic_fetch_add_explicit (&self->refused[port], 1, memory_order_relaxed);
+  g_return_if_fail (PAY_IS_METRICS (self) && port < PAY_METRICS_N_PORTS &&
+                    reason < PAY_METRICS_N_REFUSALS);
+  atomic_fetch_add_explicit (&self->refused[port][reason], 1, memory_order_relaxed);
 }
 
 void
@@ -389,8 +390,31 @@ render_samples (GString *out, GArray *samples)
 
 static const gchar *const port_names[PAY_METRICS_N_PORTS] = { "rpc", "http" };
 static const gchar *const timeout_names[PAY_METRICS_N_TIMEOUTS] = { "read", "idle" };
+static const gchar *const refusal_names[PAY_METRICS_N_REFUSALS] = {
+  "max_connections", "allowlist",
+};
 
-/* Open connections, refusals past server.max_connections and deadline closes, by port. */
+/* Connections closed at accept, by port and reason; the HTTP port has no allowlist, so no
+ * series that could only ever be 0. */
+static void
+render_refused (GString *out, PayMetrics *self)
+{
+  append_header (out, "payment_connections_refused_total",
+                 "Connections closed at accept: the port held server.max_connections, or the "
+                 "peer is not in server.rpc_allow.", "counter");
+  for (guint p = 0; p < PAY_METRICS_N_PORTS; p++)
+    for (guint r = 0; r < PAY_METRICS_N_REFUSALS; r++)
+      {
+        if (p == PAY_METRICS_PORT_HTTP && r == PAY_METRICS_REFUSED_ALLOWLIST)
+          continue;
+        g_string_append_printf (out, "payment_connections_refused_total{port=\"%s\",reason=\"%s\"} %"
+                                G_GUINT64_FORMAT "\n", port_names[p], refusal_names[r],
+                                (guint64) atomic_load_explicit (&self->refused[p][r],
+                                                                memory_order_relaxed));
+      }
+}
+
+/* Open connections, refusals at accept and deadline closes, by port. */
 static void
 render_connections (GString *out, PayMetrics *self)
 {
@@ -407,14 +431,7 @@ render_connections (GString *out, PayMetrics *self)
                               MAX (atomic_load_explicit (&self->connections[p],
                                                          memory_order_relaxed), 0));
     }
-  append_header (out, "payment_connections_refused_total",
-                 "Connections closed at once because their port held server.max_connections.",
-                 "counter");
-  for (guint p = 0; p < PAY_METRICS_N_PORTS; p++)
-    g_string_append_printf (out, "payment_connections_refused_total{port=\"%s\"} %"
-                            G_GUINT64_FORMAT "\n", port_names[p],
-                            (guint64) atomic_load_explicit (&self->refused[p],
-                                                            memory_order_relaxed));
+  render_refused (out, self);
   append_header (out, "payment_connection_timeouts_total",
                  "Connections closed on a deadline: read (a request not whole in time) or idle.",
                  "counter");

@@ -65,8 +65,17 @@ typedef enum {
 void pay_metrics_connection_opened (PayMetrics *self, PayMetricsPort port);
 void pay_metrics_connection_closed (PayMetrics *self, PayMetricsPort port);
 
-/* A connection to @port closed at once: the port held server.max_connections. */
-void pay_metrics_connection_refused (PayMetrics *self, PayMetricsPort port);
+/* Why a connection was closed at accept, the "reason" label. */
+typedef enum {
+  PAY_METRICS_REFUSED_MAX_CONNECTIONS,  /* the port held server.max_connections */
+  PAY_METRICS_REFUSED_ALLOWLIST,        /* the peer is not in server.rpc_allow (RPC only) */
+  PAY_METRICS_N_REFUSALS,
+} PayMetricsRefusal;
+
+/* A connection to @port closed at once, for @reason. */
+void pay_metrics_connection_refused (PayMetrics        *self,
+                                     PayMetricsPort     port,
+                                     PayMetricsRefusal  reason);
 
 /* A connection to @port closed on a deadline. */
 void pay_metrics_connection_timed_out (PayMetrics        *self,

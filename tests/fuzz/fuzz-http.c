@@ -380,7 +380,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   Client c = { .input = expand (data, size), .reply = g_byte_array_new () };
   g_autoptr(PayMetrics) metrics = pay_metrics_new ();
-  PayHttpServer *server = pay_http_server_new (service, metrics);
+  PayHttpServer *server = pay_http_server_new (service, metrics, NULL);
   guint reader, watchdog;
   guint iterations = 0;
 

@@ -191,7 +191,8 @@ def test_http_connection_closed_by_client_released(capped_service):
 def refused(svc, port):
     """payment_connections_refused_total of @port; None while the scrape is refused."""
     try:
-        return value(scrape(svc).raw, "payment_connections_refused_total", port=port)
+        return value(scrape(svc).raw, "payment_connections_refused_total", port=port,
+                     reason="max_connections")
     except OSError:
         return None
 
@@ -270,4 +271,5 @@ def test_gauges(capped_service):
         assert f"\n# TYPE {name} gauge\n" in text, name
     assert value(text, "payment_http_connections") >= 1   # the scrape's own
     for port in ("rpc", "http"):
-        assert f'payment_connections_refused_total{{port="{port}"}}' in text
+        assert (f'payment_connections_refused_total{{port="{port}",reason="max_connections"}}'
+                in text)

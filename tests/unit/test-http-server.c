@@ -74,7 +74,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   f->service = pay_service_new (PAY_PAYMENT_STORE (f->repository), PAY_PAYMENT_CACHE (f->cache),
                                &settings);
   f->metrics = pay_metrics_new ();
-  f->server = pay_http_server_new (f->service, f->metrics);
+  f->server = pay_http_server_new (f->service, f->metrics, NULL);
   g_assert_true (pay_http_server_listen (f->server, "127.0.0.1", 0, &error));
   g_assert_no_error (error);
   f->port = pay_http_server_get_port (f->server);

@@ -69,8 +69,9 @@ test_connections_and_samples (void)
   pay_metrics_connection_opened (metrics, PAY_METRICS_PORT_RPC);
   pay_metrics_connection_closed (metrics, PAY_METRICS_PORT_RPC);
   pay_metrics_connection_opened (metrics, PAY_METRICS_PORT_HTTP);
-  pay_metrics_connection_refused (metrics, PAY_METRICS_PORT_HTTP);
-  pay_metrics_connection_refused (metrics, PAY_METRICS_PORT_HTTP);
+  pay_metrics_connection_refused (metrics, PAY_METRICS_PORT_HTTP, PAY_METRICS_REFUSED_MAX_CONNECTIONS);
+  pay_metrics_connection_refused (metrics, PAY_METRICS_PORT_HTTP, PAY_METRICS_REFUSED_MAX_CONNECTIONS);
+  pay_metrics_connection_refused (metrics, PAY_METRICS_PORT_RPC, PAY_METRICS_REFUSED_ALLOWLIST);
   pay_metrics_connection_timed_out (metrics, PAY_METRICS_PORT_RPC, PAY_METRICS_TIMEOUT_READ);
   pay_metrics_connection_timed_out (metrics, PAY_METRICS_PORT_HTTP, PAY_METRICS_TIMEOUT_IDLE);
   pay_metrics_rpc_reply_written (metrics);
@@ -80,8 +81,10 @@ test_connections_and_samples (void)
   text = pay_metrics_render (metrics);
   g_assert_cmpfloat (sample_value (text, "payment_rpc_connections"), ==, 1);
   g_assert_cmpfloat (sample_value (text, "payment_http_connections"), ==, 1);
-  g_assert_cmpfloat (sample_value (text, "payment_connections_refused_total{port=\"rpc\"}"), ==, 0);
-  g_assert_cmpfloat (sample_value (text, "payment_connections_refused_total{port=\"http\"}"), ==, 2);
+  g_assert_cmpfloat (sample_value (text, "payment_connections_refused_total{port=\"rpc\",reason=\"max_connections\"}"), ==, 0);
+  g_assert_cmpfloat (sample_value (text, "payment_connections_refused_total{port=\"rpc\",reason=\"allowlist\"}"), ==, 1);
+  g_assert_cmpfloat (sample_value (text, "payment_connections_refused_total{port=\"http\",reason=\"max_connections\"}"), ==, 2);
+  g_assert_null (strstr (text, "payment_connections_refused_total{port=\"http\",reason=\"allowlist\"}"));
   g_assert_cmpfloat (sample_value (text, "payment_connection_timeouts_total{port=\"rpc\",timeout=\"read\"}"), ==, 1);
   g_assert_cmpfloat (sample_value (text, "payment_connection_timeouts_total{port=\"rpc\",timeout=\"idle\"}"), ==, 0);
   g_assert_cmpfloat (sample_value (text, "payment_connection_timeouts_total{port=\"http\",timeout=\"idle\"}"), ==, 1);

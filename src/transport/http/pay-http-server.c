@@ -32,6 +32,7 @@ enum {
   PROP_0,
   PROP_SERVICE,
   PROP_METRICS,
+  PROP_RATE_LIMITER,
   N_PROPS
 };
 
@@ -57,6 +58,7 @@ struct _PayHttpServer
   guint16         port;
 
   PayMetrics        *metrics;
+  PayRateLimiter    *limiter;         /* NULL: no rate limit */
   GPtrArray         *route_labels;    /* "METHOD /path" per route, parallel to routes[] */
   PayMetricsMethod **route_metrics;   /* parallel to routes[] */
   PayMetricsMethod  *unmatched_metrics;
@@ -361,6 +363,43 @@ reject_media_type (SoupServerMessage *msg, const PayHttpRoute *route)
   return TRUE;
 }
 
+/* The caller's key in the rate limiter for @msg: its client's IP address, without the
+ * port (a client opening new connections keeps its bucket). Requests authenticated with an
+ * API key are to be keyed by the key's id here instead (the address then only for
+ * requests that carry none). */
+static gchar *
+rate_key_for (SoupServerMessage *msg)
+{
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+
+  if (!G_IS_INET_SOCKET_ADDRESS (remote))
+    return g_strdup ("-");
+  return g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+}
+
+/* A request to a /payment/ route over its caller's rate: 429 (4004013) with Retry-After (whole
+ * seconds, rounded up), before the body is read and the service called. /health and
+ * /metrics are not limited: monitoring must see a service under a flood. Returns
+ * whether @msg was answered. */
+static gboolean
+reject_rate_limited (PayHttpServer *self, SoupServerMessage *msg, const PayHttpRoute *route)
+{
+  g_autofree gchar *key = NULL;
+  g_autofree gchar *seconds = NULL;
+  gint64 retry_us = 0;
+
+  if (self->limiter == NULL || !g_str_has_prefix (route->path, "/payment/"))
+    return FALSE;
+  key = rate_key_for (msg);
+  if (pay_rate_limiter_take (self->limiter, key, g_get_monotonic_time (), &retry_us))
+    return FALSE;
+  seconds = g_strdup_printf ("%u", pay_rate_limiter_seconds (retry_us));
+  pay_http_respond_error (msg, PAY_ERROR_RATE_LIMITED, "rate limit exceeded");
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "Retry-After", seconds);
+  return TRUE;
+}
+
 /* Once the headers are in, before any body: routing errors, the media type and a declared body over the
  * limit are answered now, so the body is never kept. */
 static void
@@ -375,7 +414,7 @@ on_early_request (SoupServer        *soup,
   const PayHttpRoute *route = route_or_reject (msg);
 
   request_begin (self, msg, route);
-  if (route == NULL || reject_media_type (msg, route))
+  if (route == NULL || reject_media_type (msg, route) || reject_rate_limited (self, msg, route))
     return;
 
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
@@ -533,6 +572,7 @@ pay_http_server_dispose (GObject *object)
   g_clear_object (&self->anchor[1]);
   g_clear_object (&self->service);
   g_clear_object (&self->metrics);
+  g_clear_object (&self->limiter);
   g_clear_pointer (&self->route_labels, g_ptr_array_unref);
   g_clear_pointer (&self->route_metrics, g_free);
 
@@ -555,6 +595,9 @@ pay_http_server_get_property (GObject    *object,
     case PROP_METRICS:
       g_value_set_object (value, self->metrics);
       break;
+    case PROP_RATE_LIMITER:
+      g_value_set_object (value, self->limiter);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -575,6 +618,9 @@ pay_http_server_set_property (GObject      *object,
       break;
     case PROP_METRICS:
       self->metrics = g_value_dup_object (value);
+      break;
+    case PROP_RATE_LIMITER:
+      self->limiter = g_value_dup_object (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -599,6 +645,11 @@ pay_http_server_class_init (PayHttpServerClass *klass)
     g_param_spec_object ("metrics", NULL, NULL,
                          PAY_TYPE_METRICS,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  /* NULL: no rate limit. */
+  properties[PROP_RATE_LIMITER] =
+    g_param_spec_object ("rate-limiter", NULL, NULL,
+                         PAY_TYPE_RATE_LIMITER,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -612,12 +663,14 @@ pay_http_server_class_init (PayHttpServerClass *klass)
 /* ---------------------------------------------------------------------------------- */
 
 PayHttpServer *
-pay_http_server_new (PayService *service, PayMetrics *metrics)
+pay_http_server_new (PayService *service, PayMetrics *metrics, PayRateLimiter *limiter)
 {
   g_return_val_if_fail (PAY_IS_SERVICE (service), NULL);
   g_return_val_if_fail (PAY_IS_METRICS (metrics), NULL);
+  g_return_val_if_fail (limiter == NULL || PAY_IS_RATE_LIMITER (limiter), NULL);
 
-  return g_object_new (PAY_TYPE_HTTP_SERVER, "service", service, "metrics", metrics, NULL);
+  return g_object_new (PAY_TYPE_HTTP_SERVER, "service", service, "metrics", metrics,
+                       "rate-limiter", limiter, NULL);
 }
 
 void
@@ -691,7 +744,8 @@ refuse_past_cap (PayHttpServer *self, GSocketConnection *connection)
       g_hash_table_size (self->connections) < self->limits.max_connections)
     return FALSE;
   g_debug ("http: %u connections open, refusing one more", self->limits.max_connections);
-  pay_metrics_connection_refused (self->metrics, PAY_METRICS_PORT_HTTP);
+  pay_metrics_connection_refused (self->metrics, PAY_METRICS_PORT_HTTP,
+                                  PAY_METRICS_REFUSED_MAX_CONNECTIONS);
   g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
   return TRUE;
 }

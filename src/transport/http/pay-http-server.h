@@ -5,6 +5,7 @@
 #include <glib-object.h>
 
 #include "core/pay-metrics.h"
+#include "core/pay-rate-limiter.h"
 #include "domain/pay-service.h"
 #include "transport/http/pay-http-connection.h"
 
@@ -18,8 +19,11 @@ G_DECLARE_FINAL_TYPE (PayHttpServer, pay_http_server, PAY, HTTP_SERVER, GObject)
 /* Returns "registered", "unregistered" or "disabled" for the "consul" member of /health. */
 typedef const gchar *(*PayHttpConsulStateFunc) (gpointer user_data);
 
-/* Serves @service; counts requests in @metrics and serves them on GET /metrics. */
-PayHttpServer *pay_http_server_new (PayService *service, PayMetrics *metrics);
+/* Serves @service; counts requests in @metrics and serves them on GET /metrics; each
+ * request to a /payment/ route takes a token of @limiter (NULL: none) under its caller's key. */
+PayHttpServer *pay_http_server_new (PayService     *service,
+                                    PayMetrics     *metrics,
+                                    PayRateLimiter *limiter);
 
 /* Deadlines and the connection cap (default: none). Before listening. */
 void pay_http_server_set_limits (PayHttpServer *self, const PayHttpLimits *limits);

@@ -18,6 +18,7 @@ struct _PayRpcDispatcher
   gsize               n_methods;
   GObject            *target;
   PayMetrics         *metrics;
+  PayRateLimiter     *limiter;        /* NULL: no rate limit */
   PayMetricsMethod  **handles;        /* one per method, then "unknown" for any other name,
                                        * so a client sending random names cannot grow the
                                        * metrics */
@@ -96,6 +97,7 @@ dispatcher_clear (gpointer data)
   g_free (dispatcher->results);
   g_free (dispatcher->handles);
   g_object_unref (dispatcher->metrics);
+  g_clear_object (&dispatcher->limiter);
   g_object_unref (dispatcher->target);
 }
 
@@ -109,6 +111,12 @@ PayMetrics *
 pay_rpc_dispatcher_get_metrics (PayRpcDispatcher *dispatcher)
 {
   return dispatcher->metrics;
+}
+
+void
+pay_rpc_dispatcher_set_rate_limiter (PayRpcDispatcher *dispatcher, PayRateLimiter *limiter)
+{
+  g_set_object (&dispatcher->limiter, limiter);
 }
 
 /* The method called @name (@len bytes, not NUL-terminated), or NULL. */
@@ -270,15 +278,39 @@ dispatch_unknown (PayRpcCall *call)
   return call->state;
 }
 
+/* Takes a token for the call from the dispatcher's rate limiter: NULL when it may go on,
+ * else the 4004013 error to answer it with. */
+static GError *
+take_token (PayRpcCall *call)
+{
+  PayRateLimiter *limiter = call->dispatcher->limiter;
+  gint64 retry_us = 0;
+
+  if (limiter == NULL || call->rate_key == NULL ||
+      pay_rate_limiter_take (limiter, call->rate_key, g_get_monotonic_time (), &retry_us))
+    return NULL;
+  return g_error_new (PAY_ERROR, PAY_ERROR_RATE_LIMITED, "rate limit exceeded: retry in %u s",
+                      pay_rate_limiter_seconds (retry_us));
+}
+
 PayRpcCallState
 pay_rpc_call_dispatch (PayRpcCall *call)
 {
   ThriftStruct *args;
+  GError *refused;
 
   g_return_val_if_fail (call->recording && call->state == PAY_RPC_CALL_IDLE, PAY_RPC_CALL_FAILED);
 
   if (call->method == NULL)
     return dispatch_unknown (call);
+  /* Over the rate limit: answered before the arguments are decoded and the service is
+   * called, so a refused call costs neither storage work nor decoding. */
+  if ((refused = take_token (call)) != NULL)
+    {
+      call->state = PAY_RPC_CALL_STARTING;
+      pay_rpc_call_return (call, refused);
+      return call->state;
+    }
   args = call->dispatcher->args[method_index (call->dispatcher, call->method)];
   if (!read_args (call, call->method, args))
     return call->state = PAY_RPC_CALL_FAILED;

@@ -14,6 +14,7 @@
 #pragma once
 
 #include "core/pay-metrics.h"
+#include "core/pay-rate-limiter.h"
 #include "core/pay-request-log.h"
 #include "domain/pay-types.h"
 #include "transport/thrift/pay-rpc-framing.h"
@@ -62,6 +63,12 @@ PayRpcDispatcher *pay_rpc_dispatcher_ref   (PayRpcDispatcher *dispatcher);
 void              pay_rpc_dispatcher_unref (PayRpcDispatcher *dispatcher);
 PayMetrics       *pay_rpc_dispatcher_get_metrics (PayRpcDispatcher *dispatcher);
 
+/* Calls of a method in the table take a token of @limiter (a reference is kept; NULL:
+ * none) under their call's rate_key before they start; one refused is answered 4004013
+ * without its method (nor its arguments) being touched. Before the first call. */
+void              pay_rpc_dispatcher_set_rate_limiter (PayRpcDispatcher *dispatcher,
+                                                       PayRateLimiter   *limiter);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PayRpcDispatcher, pay_rpc_dispatcher_unref)
 
 typedef enum {
@@ -73,7 +80,7 @@ typedef enum {
 } PayRpcCallState;
 
 /* One call, owned by its connection (one at a time, reused). The connection sets
- * resume, resume_data and frame; the rest is the call's. name and frame point into the
+ * resume, resume_data, rate_key and frame; the rest is the call's. name and frame point into the
  * connection's input, valid until the call is finished. */
 struct _PayRpcCall
 {
@@ -100,6 +107,9 @@ struct _PayRpcCall
   /* Called on the main loop when a PENDING call is ANSWERED. */
   void              (*resume) (gpointer resume_data);
   gpointer            resume_data;
+  /* The caller's key in the dispatcher's rate limiter: its IP address (not its port, so
+   * that new connections do not get new buckets); NULL: not limited. */
+  const gchar        *rate_key;
 };
 
 /* Sets up @call (IDLE) and frees what it holds. */

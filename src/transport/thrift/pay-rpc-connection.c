@@ -45,6 +45,7 @@ struct _PayRpcConnection
   PayRpcDispatcher  *dispatcher;
   PayRpcLimits       limits;
   gchar             *peer;            /* for logs */
+  gchar             *peer_ip;         /* the call's rate_key */
 
   GByteArray        *inbuf;           /* received, not yet consumed */
   PayFrameReader     reader;          /* how far the request at inbuf's start was read */
@@ -499,6 +500,7 @@ pay_rpc_connection_finalize (GObject *object)
   g_byte_array_unref (self->outbuf);
   g_clear_pointer (&self->dispatcher, pay_rpc_dispatcher_unref);
   g_free (self->peer);
+  g_free (self->peer_ip);
   G_OBJECT_CLASS (pay_rpc_connection_parent_class)->finalize (object);
 }
 
@@ -515,18 +517,23 @@ pay_rpc_connection_class_init (PayRpcConnectionClass *klass)
                                          G_TYPE_NONE, 0);
 }
 
-static gchar *
-describe_peer (GSocketConnection *connection)
+/* "rpc IP:PORT" for logs into *@peer, and the IP alone into *@ip ("-" for a peer that
+ * is not an inet address: a socketpair in the fuzz target). */
+static void
+describe_peer (GSocketConnection *connection, gchar **peer, gchar **ip)
 {
   g_autoptr(GSocketAddress) address = g_socket_connection_get_remote_address (connection, NULL);
 
   if (G_IS_INET_SOCKET_ADDRESS (address))
     {
       GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS (address);
-      g_autofree gchar *ip = g_inet_address_to_string (g_inet_socket_address_get_address (inet));
-      return g_strdup_printf ("rpc %s:%u", ip, g_inet_socket_address_get_port (inet));
+
+      *ip = g_inet_address_to_string (g_inet_socket_address_get_address (inet));
+      *peer = g_strdup_printf ("rpc %s:%u", *ip, g_inet_socket_address_get_port (inet));
+      return;
     }
-  return g_strdup ("rpc peer");
+  *ip = g_strdup ("-");
+  *peer = g_strdup ("rpc peer");
 }
 
 PayRpcConnection *
@@ -540,7 +547,8 @@ pay_rpc_connection_new (GSocketConnection  *connection,
   self->socket = g_socket_connection_get_socket (connection);
   self->dispatcher = pay_rpc_dispatcher_ref (dispatcher);
   self->limits = *limits;
-  self->peer = describe_peer (connection);
+  describe_peer (connection, &self->peer, &self->peer_ip);
+  self->call.rate_key = self->peer_ip;
   return self;
 }
 

@@ -3,6 +3,7 @@
 
 #include "transport/thrift/pay-rpc-server.h"
 
+#include "core/pay-cidr.h"
 #include "transport/pay-listener.h"
 #include "transport/thrift/pay-rpc-handler.h"
 
@@ -20,6 +21,7 @@ struct _PayRpcServer
   GSocketService  *listener;
   PayRpcDispatcher *dispatcher;
   PayRpcLimits     limits;
+  GArray          *allow;         /* PayCidr; NULL: every peer may connect */
   GHashTable      *connections;   /* PayRpcConnection* -> owned ref */
   guint16          port;
   gboolean         draining;
@@ -46,6 +48,40 @@ on_connection_closed (PayRpcConnection *connection, gpointer user_data)
     g_signal_emit (self, signals[SIGNAL_DRAINED], 0);
 }
 
+/* Whether the peer of @connection may connect (server.rpc_allow). A peer whose address
+ * cannot be had (it is gone already) may not. */
+static gboolean
+peer_allowed (PayRpcServer *self, GSocketConnection *connection)
+{
+  g_autoptr(GSocketAddress) address = NULL;
+  GInetAddress *ip;
+
+  if (self->allow == NULL)
+    return TRUE;
+  address = g_socket_connection_get_remote_address (connection, NULL);
+  if (!G_IS_INET_SOCKET_ADDRESS (address))
+    return FALSE;
+  ip = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
+  if (pay_cidr_list_contains (self->allow, ip))
+    return TRUE;
+  if (!g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN))
+    {
+      g_autofree gchar *text = g_inet_address_to_string (ip);
+
+      g_debug ("rpc: %s is not in server.rpc_allow, refused", text);
+    }
+  return FALSE;
+}
+
+/* Closes @socket_connection at once (nothing read, nothing sent) and counts it. */
+static void
+refuse (PayRpcServer *self, GSocketConnection *socket_connection, PayMetricsRefusal reason)
+{
+  pay_metrics_connection_refused (pay_rpc_dispatcher_get_metrics (self->dispatcher),
+                                  PAY_METRICS_PORT_RPC, reason);
+  g_io_stream_close (G_IO_STREAM (socket_connection), NULL, NULL);
+}
+
 static gboolean
 on_incoming (GSocketService    *service,
              GSocketConnection *socket_connection,
@@ -60,15 +96,20 @@ on_incoming (GSocketService    *service,
       g_io_stream_close (G_IO_STREAM (socket_connection), NULL, NULL);
       return TRUE;
     }
+  /* A peer outside server.rpc_allow is closed before any of its bytes is read: Kitex
+   * clients carry no credentials, so its address is all there is to go by. */
+  if (!peer_allowed (self, socket_connection))
+    {
+      refuse (self, socket_connection, PAY_METRICS_REFUSED_ALLOWLIST);
+      return TRUE;
+    }
   /* Past the cap the connection is closed at once, before it costs a buffer or a
    * source: held connections are what a flood of idle or slow clients exhausts. */
   if (self->limits.max_connections > 0 &&
       g_hash_table_size (self->connections) >= self->limits.max_connections)
     {
       g_debug ("rpc: %u connections open, refusing one more", self->limits.max_connections);
-      pay_metrics_connection_refused (pay_rpc_dispatcher_get_metrics (self->dispatcher),
-                                      PAY_METRICS_PORT_RPC);
-      g_io_stream_close (G_IO_STREAM (socket_connection), NULL, NULL);
+      refuse (self, socket_connection, PAY_METRICS_REFUSED_MAX_CONNECTIONS);
       return TRUE;
     }
   connection = pay_rpc_connection_new (socket_connection, self->dispatcher, &self->limits);
@@ -112,6 +153,7 @@ pay_rpc_server_dispose (GObject *object)
       g_clear_pointer (&self->connections, g_hash_table_unref);
     }
   g_clear_pointer (&self->dispatcher, pay_rpc_dispatcher_unref);
+  g_clear_pointer (&self->allow, g_array_unref);
   G_OBJECT_CLASS (pay_rpc_server_parent_class)->dispose (object);
 }
 
@@ -128,7 +170,10 @@ pay_rpc_server_class_init (PayRpcServerClass *klass)
 }
 
 PayRpcServer *
-pay_rpc_server_new (PayService *service, const PayRpcLimits *limits, PayMetrics *metrics)
+pay_rpc_server_new (PayService         *service,
+                    const PayRpcLimits *limits,
+                    PayMetrics         *metrics,
+                    PayRateLimiter     *limiter)
 {
   PayRpcServer *self = g_object_new (PAY_TYPE_RPC_SERVER, NULL);
   const PayRpcMethod *methods;
@@ -136,8 +181,20 @@ pay_rpc_server_new (PayService *service, const PayRpcLimits *limits, PayMetrics 
 
   methods = pay_rpc_handler_methods (&n_methods);
   self->dispatcher = pay_rpc_dispatcher_new (methods, n_methods, G_OBJECT (service), metrics);
+  pay_rpc_dispatcher_set_rate_limiter (self->dispatcher, limiter);
   self->limits = *limits;
   return self;
+}
+
+void
+pay_rpc_server_set_allowlist (PayRpcServer *self, GArray *allow)
+{
+  g_return_if_fail (PAY_IS_RPC_SERVER (self));
+  g_return_if_fail (self->listener == NULL);
+
+  g_clear_pointer (&self->allow, g_array_unref);
+  if (allow != NULL && allow->len > 0)
+    self->allow = g_array_ref (allow);
 }
 
 gboolean

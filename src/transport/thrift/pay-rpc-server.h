@@ -12,10 +12,16 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (PayRpcServer, pay_rpc_server, PAY, RPC_SERVER, GObject)
 
 /* Serves @service through the PaymentService method table; counts requests and connections in
- * @metrics. */
+ * @metrics; each call takes a token of @limiter (NULL: none) under its peer's IP address. */
 PayRpcServer *pay_rpc_server_new (PayService         *service,
                                   const PayRpcLimits *limits,
-                                  PayMetrics         *metrics);
+                                  PayMetrics         *metrics,
+                                  PayRateLimiter     *limiter);
+
+/* Only peers in @allow (a GArray of PayCidr, pay-cidr.h; a reference is kept) may
+ * connect; others are closed at accept, before any byte is read, and counted. NULL or
+ * empty: all may. Before listening. */
+void pay_rpc_server_set_allowlist (PayRpcServer *self, GArray *allow);
 
 /* Listens on @host:@port (0: any free port) on the thread-default main context. */
 gboolean pay_rpc_server_listen (PayRpcServer *self,
