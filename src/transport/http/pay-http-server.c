@@ -364,9 +364,9 @@ reject_media_type (SoupServerMessage *msg, const PayHttpRoute *route)
 }
 
 /* The caller's key in the rate limiter for @msg: its client's IP address, without the
- * port (a client opening new connections keeps its bucket). Requests authenticated with an
- * API key are to be keyed by the key's id here instead (the address then only for
- * requests that carry none). */
+ * port (a client opening new connections keeps its bucket). A request authenticated with
+ * an API key is to be keyed here by "key:" and the key's id instead (the address only for
+ * requests that carry none): no IP address reads "key:...", so the two never meet. */
 static gchar *
 rate_key_for (SoupServerMessage *msg)
 {
