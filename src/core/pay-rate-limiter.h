@@ -10,8 +10,9 @@ G_BEGIN_DECLS
 #define PAY_TYPE_RATE_LIMITER (pay_rate_limiter_get_type ())
 G_DECLARE_FINAL_TYPE (PayRateLimiter, pay_rate_limiter, PAY, RATE_LIMITER, GObject)
 
-/* Buckets the service keeps at most (the app's @max_buckets). A bucket costs under 200
- * bytes with its key and hash table entry: 65536 of them stay under 13 MB. */
+/* Buckets the service keeps at most (the app's @max_buckets). A bucket costs 112 bytes of
+ * heap with its key and hash table entry when the key is a full IPv6 address, 144 with a
+ * 68-character key (measured with mallinfo2): 65536 of them take 7.3 to 9.5 MB. */
 #define PAY_RATE_LIMITER_MAX_BUCKETS 65536
 
 /* Each caller (a key string) gets a bucket of @burst tokens (0: @rate_per_second) that
