@@ -63,11 +63,11 @@ pay_rate_limiter_new (guint rate_per_second, guint burst, guint max_buckets)
 {
   PayRateLimiter *self = g_object_new (PAY_TYPE_RATE_LIMITER, NULL);
 
-  g_return_val_if_fail (max_buckets >= 1, self);
+  g_warn_if_fail (max_buckets >= 1);
 
   self->rate = rate_per_second;
   self->capacity = (burst > 0 ? burst : rate_per_second) * MICRO_TOKENS;
-  self->max_buckets = max_buckets;
+  self->max_buckets = MAX (max_buckets, 1);
   return self;
 }
 
