@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 
 #include "app/pay-app.h"
+#include "core/pay-auth.h"
 #include "core/pay-config.h"
 #include "core/pay-log.h"
 #include "storage/pay-repository.h"
@@ -25,6 +26,16 @@ typedef struct {
   PayApp    *app;
   guint      signals_seen;
 } Process;
+
+/* SIGHUP: the API keys file again; connections and requests in flight are untouched. */
+static gboolean
+on_reload (gpointer user_data)
+{
+  Process *process = user_data;
+
+  pay_app_reload_keys (process->app);
+  return G_SOURCE_CONTINUE;
+}
 
 static gboolean
 on_signal (gpointer user_data)
@@ -126,14 +137,18 @@ main (int argc, char **argv)
   g_signal_connect (process.app, "stopped", G_CALLBACK (on_stopped), &process);
   if (!pay_app_start (process.app, &error))
     {
+      gboolean config_error = error->domain == PAY_AUTH_ERROR;
+
       g_critical ("cannot start: %s", error->message);
       g_clear_object (&process.app);
       pay_log_detach (&log);
       g_main_loop_unref (process.loop);
-      return EXIT_FAILURE;
+      /* A keys file that does not load is a configuration error, like a bad key. */
+      return config_error ? EXIT_CONFIG : EXIT_FAILURE;
     }
   g_unix_signal_add (SIGTERM, on_signal, &process);
   g_unix_signal_add (SIGINT, on_signal, &process);
+  g_unix_signal_add (SIGHUP, on_reload, &process);
 
   g_main_loop_run (process.loop);
 

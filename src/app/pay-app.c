@@ -3,6 +3,7 @@
 
 #include "app/pay-app.h"
 
+#include "core/pay-auth.h"
 #include "core/pay-cidr.h"
 #include "core/pay-metrics.h"
 #include "core/pay-rate-limiter.h"
@@ -399,6 +400,63 @@ pay_app_new (const PayConfig *config)
   return self;
 }
 
+/* Loads auth.keys_file and puts its keys in force on the HTTP port; the keys in force
+ * stay when it fails. Reading the small local file blocks the loop briefly. Logs the
+ * count and the path, never a digest. */
+static gboolean
+load_keys (PayApp *self, GError **error)
+{
+  const gchar *path = self->config->auth.keys_file;
+  PayAuthKeys *keys = pay_auth_keys_load (path, error);
+
+  if (keys == NULL)
+    return FALSE;
+  g_message ("auth: %u API keys in force from %s", pay_auth_keys_count (keys), path);
+  pay_http_server_set_keys (self->http, keys, self->config->auth.protect_metrics);
+  return TRUE;
+}
+
+static gboolean
+host_is_loopback (const gchar *host)
+{
+  g_autoptr(GInetAddress) address = g_inet_address_new_from_string (host);
+
+  if (address == NULL)
+    return g_ascii_strcasecmp (host, "localhost") == 0;
+  return g_inet_address_get_is_loopback (address);
+}
+
+/* With a keys file, the API needs keys; without one it is open as it always was, which
+ * is only safe on loopback: say so at start when the port is reachable from elsewhere. */
+static gboolean
+start_auth (PayApp *self, GError **error)
+{
+  const gchar *host = self->config->server.host;
+
+  if (self->config->auth.keys_file != NULL)
+    return load_keys (self, error);
+  if (!host_is_loopback (host))
+    g_warning ("auth.keys_file is empty and the HTTP port listens on %s, not loopback only: "
+               "anyone who reaches it can charge, query and refund (README, \"Security\")", host);
+  return TRUE;
+}
+
+void
+pay_app_reload_keys (PayApp *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_return_if_fail (PAY_IS_APP (self));
+
+  if (self->config->auth.keys_file == NULL)
+    {
+      g_message ("SIGHUP: auth.keys_file is empty; no API keys to reload");
+      return;
+    }
+  if (!load_keys (self, &error))
+    g_warning ("SIGHUP: keeping the API keys in force: %s", error->message);
+}
+
 gboolean
 pay_app_start (PayApp *self, GError **error)
 {
@@ -406,6 +464,8 @@ pay_app_start (PayApp *self, GError **error)
 
   g_return_val_if_fail (PAY_IS_APP (self), FALSE);
 
+  if (!start_auth (self, error))
+    return FALSE;
   if (!pay_rpc_server_listen (self->rpc, host, self->config->server.rpc_port, error) ||
       !pay_http_server_listen (self->http, host, self->config->server.http_port, error))
     return FALSE;

@@ -15,9 +15,15 @@ G_DECLARE_FINAL_TYPE (PayApp, pay_app, PAY, APP, GObject)
  * thread-default main context, which must be the one the loop runs. */
 PayApp *pay_app_new (const PayConfig *config);
 
-/* Binds both ports, connects to Redis, starts the storage probe. On failure (a port in
+/* Loads the API keys (auth.keys_file), binds both ports, connects to Redis, starts the
+ * storage probe. On failure (a keys file that does not load: PAY_AUTH_ERROR; a port in
  * use, a bad address) nothing is left listening. */
 gboolean pay_app_start (PayApp *self, GError **error);
+
+/* Reads auth.keys_file again (SIGHUP) and puts its keys in force without touching a
+ * connection; a file that does not load keeps the keys in force and is logged with the
+ * reason. Nothing to do without a keys file. */
+void pay_app_reload_keys (PayApp *self);
 
 /* Graceful shutdown: stop accepting, let requests in flight finish within
  * server.shutdown_grace_seconds, close everything; then emits "stopped". */

@@ -167,6 +167,9 @@ static const ConfigKey config_keys[] = {
 
   CHOICE   ("log",    "level",                     "info",      log.level, log_levels),
   CHOICE   ("log",    "format",                    "text",      log.json, log_formats),
+
+  OPTIONAL ("auth",   "keys_file",                              auth.keys_file),
+  BOOLEAN  ("auth",   "protect_metrics",           "false",     auth.protect_metrics),
 };
 
 /* ---------------------------------------------------------------------------------- */

@@ -76,6 +76,10 @@ typedef struct {
     GLogLevelFlags level;           /* the least severe level printed */
     gboolean       json;
   } log;
+  struct {
+    gchar   *keys_file;             /* NULL: no API keys, the API is open */
+    gboolean protect_metrics;       /* /metrics needs a key with scope "metrics" */
+  } auth;
 } PayConfig;
 
 /* Defaults for every key. Free with pay_config_free(). */

@@ -26,6 +26,8 @@ GQuark pay_error_quark (void);
   X (METHOD_NOT_ALLOWED,    4004008, 405, "method not allowed") \
   X (BODY_TOO_LARGE,        4004009, 413, "request body too large") \
   X (UNSUPPORTED_MEDIA_TYPE, 4004010, 415, "request body must be application/json") \
+  X (UNAUTHENTICATED,       4004011, 401, "missing or invalid API key") \
+  X (FORBIDDEN,             4004012, 403, "the API key lacks the scope of this route") \
   X (RATE_LIMITED,          4004013, 429, "rate limit exceeded") \
   X (ID_GENERATION,         4005001, 500, "transaction id generation failed") \
   X (ORDER_ALREADY_PAID,    4005002, 409, "order already paid") \

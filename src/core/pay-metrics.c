@@ -59,6 +59,7 @@ struct _PayMetrics
 
   GMutex      lock;           /* registration and rendering, never the hot path */
   GPtrArray  *methods;        /* PayMetricsMethod*, owned, in registration order */
+  GPtrArray  *keys;           /* PayMetricsMethod* per API key id (method = the id), owned */
   GArray     *samples;        /* Sample */
   atomic_int  connections[PAY_METRICS_N_PORTS];
   atomic_uint_fast64_t refused[PAY_METRICS_N_PORTS][PAY_METRICS_N_REFUSALS];
@@ -83,6 +84,7 @@ pay_metrics_init (PayMetrics *self)
 {
   g_mutex_init (&self->lock);
   self->methods = g_ptr_array_new_with_free_func (method_free);
+  self->keys = g_ptr_array_new_with_free_func (method_free);
   self->samples = g_array_new (FALSE, TRUE, sizeof (Sample));
 }
 
@@ -92,6 +94,7 @@ pay_metrics_finalize (GObject *object)
   PayMetrics *self = PAY_METRICS (object);
 
   g_ptr_array_unref (self->methods);
+  g_ptr_array_unref (self->keys);
   g_array_unref (self->samples);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (pay_metrics_parent_class)->finalize (object);
@@ -109,18 +112,16 @@ pay_metrics_new (void)
   return g_object_new (PAY_TYPE_METRICS, NULL);
 }
 
-PayMetricsMethod *
-pay_metrics_register_method (PayMetrics *self, const gchar *transport, const gchar *method)
+/* The entry of (@transport, @method) in @entries, added when new. */
+static PayMetricsMethod *
+register_entry (PayMetrics *self, GPtrArray *entries, const gchar *transport, const gchar *method)
 {
   PayMetricsMethod *entry = NULL;
 
-  g_return_val_if_fail (PAY_IS_METRICS (self), NULL);
-  g_return_val_if_fail (transport != NULL && method != NULL, NULL);
-
   g_mutex_lock (&self->lock);
-  for (guint i = 0; i < self->methods->len && entry == NULL; i++)
+  for (guint i = 0; i < entries->len && entry == NULL; i++)
     {
-      PayMetricsMethod *m = self->methods->pdata[i];
+      PayMetricsMethod *m = entries->pdata[i];
 
       if (g_str_equal (m->transport, transport) && g_str_equal (m->method, method))
         entry = m;
@@ -131,10 +132,28 @@ pay_metrics_register_method (PayMetrics *self, const gchar *transport, const gch
       entry = g_new0 (PayMetricsMethod, 1);
       entry->transport = g_strdup (transport);
       entry->method = g_strdup (method);
-      g_ptr_array_add (self->methods, entry);
+      g_ptr_array_add (entries, entry);
     }
   g_mutex_unlock (&self->lock);
   return entry;
+}
+
+PayMetricsMethod *
+pay_metrics_register_method (PayMetrics *self, const gchar *transport, const gchar *method)
+{
+  g_return_val_if_fail (PAY_IS_METRICS (self), NULL);
+  g_return_val_if_fail (transport != NULL && method != NULL, NULL);
+
+  return register_entry (self, self->methods, transport, method);
+}
+
+PayMetricsMethod *
+pay_metrics_register_key (PayMetrics *self, const gchar *key_id)
+{
+  g_return_val_if_fail (PAY_IS_METRICS (self), NULL);
+  g_return_val_if_fail (key_id != NULL, NULL);
+
+  return register_entry (self, self->keys, "http", key_id);
 }
 
 /* ---- the hot path -------------------------------------------------------------------- */
@@ -173,6 +192,12 @@ pay_metrics_request_finished (PayMetricsMethod *method, gint32 code, gint64 dura
                              memory_order_relaxed);
   atomic_fetch_add_explicit (&method->count, 1, memory_order_relaxed);
   atomic_fetch_sub_explicit (&method->in_flight, 1, memory_order_relaxed);
+}
+
+void
+pay_metrics_key_request (PayMetricsMethod *key, gint32 code)
+{
+  atomic_fetch_add_explicit (&key->requests[code_index (code)], 1, memory_order_relaxed);
 }
 
 void
@@ -335,6 +360,24 @@ render_requests (GString *out, PayMetricsMethod *method)
     }
 }
 
+/* Per API key: only the codes seen, so a key's series appear with its first request. */
+static void
+render_key_requests (GString *out, PayMetricsMethod *key)
+{
+  for (guint c = 0; c < N_CODES; c++)
+    {
+      guint64 n = atomic_load_explicit (&key->requests[c], memory_order_relaxed);
+
+      if (n == 0)
+        continue;
+      g_string_append (out, "payment_http_key_requests_total{");
+      append_label (out, "key_id", key->method);
+      g_string_append_c (out, ',');
+      append_code_label (out, c);
+      g_string_append_printf (out, "} %" G_GUINT64_FORMAT "\n", n);
+    }
+}
+
 static void
 render_durations (GString *out, PayMetricsMethod *method)
 {
@@ -460,6 +503,9 @@ pay_metrics_render (PayMetrics *self)
   render_family (out, self->methods, "payment_requests_in_flight",
                  "Requests being processed now, by transport and method.", "gauge",
                  render_in_flight);
+  render_family (out, self->keys, "payment_http_key_requests_total",
+                 "HTTP requests authenticated by an API key, by key id and result code.",
+                 "counter", render_key_requests);
   render_connections (out, self);
   append_header (out, "payment_rpc_reply_writes_total",
                  "Socket writes of Thrift replies (pipelined requests answered together share one).",

@@ -99,6 +99,15 @@ void pay_metrics_add_sample (PayMetrics           *self,
 /* Forgets every sampled metric (before the objects they read from go away). */
 void pay_metrics_clear_samples (PayMetrics *self);
 
+/* The handle counting the HTTP requests of API key @key_id (the "key_id" label of
+ * payment_http_key_requests_total); the same id gives the same handle, kept until the
+ * metrics go (a reload that drops a key keeps its counts). Takes a lock: register when
+ * the keys are loaded, not per request. */
+PayMetricsMethod *pay_metrics_register_key (PayMetrics *self, const gchar *key_id);
+
+/* A request authenticated by key @key ended with @code. Lock-free, any thread. */
+void pay_metrics_key_request (PayMetricsMethod *key, gint32 code);
+
 /* Requests of @method that ended with @code so far (for tests). */
 guint64 pay_metrics_get_request_count (PayMetricsMethod *method, gint32 code);
 

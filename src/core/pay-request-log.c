@@ -6,8 +6,8 @@
 void
 pay_request_log (const gchar *domain, GLogLevelFlags level, const PayRequestRecord *record)
 {
-  gchar order[24], code[16], status[16], duration[32], message[256];
-  GLogField fields[12];
+  gchar order[24], code[16], status[16], duration[32], message[320];
+  GLogField fields[13];
   gsize n = 0;
   PayText text;
   gint64 duration_us;
@@ -50,6 +50,11 @@ pay_request_log (const gchar *domain, GLogLevelFlags level, const PayRequestReco
       pay_text_put (&text, " transaction_id=");
       pay_text_put (&text, record->transaction_id);
     }
+  if (record->key_id != NULL)
+    {
+      pay_text_put (&text, " key=");
+      pay_text_put (&text, record->key_id);
+    }
   pay_text_put (&text, " in ");
   pay_text_put (&text, duration);
   pay_text_put (&text, " ms");
@@ -71,6 +76,8 @@ pay_request_log (const gchar *domain, GLogLevelFlags level, const PayRequestReco
     FIELD ("HTTP_STATUS", status);
   if (record->peer != NULL)
     FIELD ("PEER", record->peer);
+  if (record->key_id != NULL)
+    FIELD ("KEY_ID", record->key_id);
 #undef FIELD
   g_log_structured_array (level, fields, n);
 }

@@ -13,6 +13,7 @@ typedef struct {
   const gchar *transport;       /* "rpc" or "http" */
   const gchar *method;          /* "Charge", "POST /payment/charge", ... */
   const gchar *peer;            /* NULL: not logged */
+  const gchar *key_id;          /* the HTTP API key that authenticated it; NULL: none */
   gint64       order_id;        /* 0: none */
   gchar        transaction_id[PAY_REQUEST_ID_BYTES];   /* "": none */
   gint32       code;            /* 0 success, a contract code, or -1 (Thrift exception) */
@@ -21,7 +22,7 @@ typedef struct {
 } PayRequestRecord;
 
 /* Logs @record at @level in @domain: fields METHOD, TRANSPORT, ORDER_ID,
- * TRANSACTION_ID, CODE, DURATION_MS (and HTTP_STATUS, PEER when set). Never pass
+ * TRANSACTION_ID, CODE, DURATION_MS (and HTTP_STATUS, PEER, KEY_ID when set). Never pass
  * anything from a request body other than these ids. */
 void pay_request_log (const gchar            *domain,
                       GLogLevelFlags          level,

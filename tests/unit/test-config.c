@@ -107,6 +107,9 @@ assert_defaults (const PayConfig *config)
 
   g_assert_cmpint (config->log.level, ==, G_LOG_LEVEL_INFO);
   g_assert_false (config->log.json);
+
+  g_assert_null (config->auth.keys_file);
+  g_assert_false (config->auth.protect_metrics);
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -155,7 +158,7 @@ test_shipped_file (void)
 
       keys += g_strv_length (names);
     }
-  g_assert_cmpuint (keys, ==, 41);
+  g_assert_cmpuint (keys, ==, 43);
 }
 
 static const gchar every_key_file[] =

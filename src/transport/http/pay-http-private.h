@@ -4,6 +4,7 @@
 
 #include <libsoup/soup.h>
 
+#include "core/pay-auth.h"
 #include "core/pay-metrics.h"
 #include "core/pay-request-log.h"
 #include "transport/http/pay-http-server.h"
@@ -28,6 +29,8 @@ typedef struct {
   PayMetricsMethod *metrics; /* set while counted in flight (headers in, not ended) */
   gboolean    quiet;         /* /health and /metrics: logged at debug level */
   PayRequestRecord record;   /* code and ids, for the metrics and the log line */
+  gchar       key_id[PAY_AUTH_KEY_ID_MAX + 1];  /* "": not authenticated by a key */
+  PayMetricsMethod *key_metrics;  /* the key's counters; NULL: none */
 } PayHttpExchange;
 
 /* Sets @status and the JSON @data (taken) as the response. */
@@ -45,6 +48,21 @@ void pay_http_respond_gerror (SoupServerMessage *msg, const GError *error);
 
 /* Wipes and frees the request body (it holds a card number). */
 void pay_http_exchange_clear_body (PayHttpExchange *exchange);
+
+/* API keys (pay-http-auth.c). The keys in force; NULL: none, the API is open. */
+PayAuthKeys *pay_http_server_get_keys (PayHttpServer *self);
+/* The counters of key @key_id (registered when the keys were set); NULL: unknown. */
+PayMetricsMethod *pay_http_server_get_key_metrics (PayHttpServer *self, const gchar *key_id);
+
+/* When keys are set and @scope is not PAY_AUTH_SCOPE_NONE, checks @msg's Authorization
+ * header for @scope: answers 401 (4004011, with "WWW-Authenticate: Bearer") or 403
+ * (4004012) and returns TRUE when it fails; otherwise returns FALSE. Either way, a valid
+ * key's id is noted on @exchange for the log line and the metrics. Never logs the
+ * header. */
+gboolean pay_http_auth_reject (PayHttpServer     *self,
+                               SoupServerMessage *msg,
+                               PayHttpExchange   *exchange,
+                               PayAuthScope       scope);
 
 /* The endpoints (pay-http-routes.c). */
 void pay_http_handle_charge (PayHttpServer *self, SoupServerMessage *msg, PayHttpExchange *exchange);

@@ -64,6 +64,9 @@ struct _PayHttpServer
   PayMetricsMethod  *unmatched_metrics;
   PayHttpConsulStateFunc consul_state;
   gpointer           consul_state_data;
+  PayAuthKeys       *keys;            /* NULL: the API is open */
+  gboolean           protect_metrics;
+  GHashTable        *key_metrics;     /* key id -> PayMetricsMethod (owned by metrics) */
   guint              active;          /* requests between their headers and their end */
   gboolean           draining;
 };
@@ -80,16 +83,17 @@ typedef struct {
   const gchar      *method;
   const gchar      *path;
   PayHttpRouteFunc  handler;
+  PayAuthScope      scope;     /* what its API key needs; /metrics: auth.protect_metrics */
 } PayHttpRoute;
 
 /* Every endpoint of the API. Paths match exactly; one path may appear with several
  * methods, and the 405 Allow header lists them in this order. */
 static const PayHttpRoute routes[] = {
-  { "POST", "/payment/charge", pay_http_handle_charge },
-  { "GET",  "/payment/query",  pay_http_handle_query },
-  { "POST", "/payment/refund", pay_http_handle_refund },
-  { "GET",  "/health",         pay_http_handle_health },
-  { "GET",  "/metrics",        pay_http_handle_metrics },
+  { "POST", "/payment/charge", pay_http_handle_charge,  PAY_AUTH_SCOPE_CHARGE },
+  { "GET",  "/payment/query",  pay_http_handle_query,   PAY_AUTH_SCOPE_QUERY },
+  { "POST", "/payment/refund", pay_http_handle_refund,  PAY_AUTH_SCOPE_REFUND },
+  { "GET",  "/health",         pay_http_handle_health,  PAY_AUTH_SCOPE_NONE },
+  { "GET",  "/metrics",        pay_http_handle_metrics, PAY_AUTH_SCOPE_METRICS },
 };
 
 /* ---------------------------------------------------------------------------------- */
@@ -364,14 +368,17 @@ reject_media_type (SoupServerMessage *msg, const PayHttpRoute *route)
 }
 
 /* The caller's key in the rate limiter for @msg: its client's IP address, without the
- * port (a client opening new connections keeps its bucket). A request authenticated with
- * an API key is to be keyed here by "key:" and the key's id instead (the address only for
- * requests that carry none): no IP address reads "key:...", so the two never meet. */
+ * port (a client opening new connections keeps its bucket); a request authenticated with
+ * an API key (checked before) is keyed by "key:" and the key's id instead: no IP address
+ * reads "key:...", so the two never meet. */
 static gchar *
 rate_key_for (SoupServerMessage *msg)
 {
   GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+  const gchar *key_id = pay_http_exchange_get_key_id (msg);
 
+  if (key_id != NULL)
+    return g_strconcat ("key:", key_id, NULL);
   if (!G_IS_INET_SOCKET_ADDRESS (remote))
     return g_strdup ("-");
   return g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
@@ -400,6 +407,18 @@ reject_rate_limited (PayHttpServer *self, SoupServerMessage *msg, const PayHttpR
   return TRUE;
 }
 
+/* The route's API key check (pay-http-auth.c); /metrics needs one only with
+ * auth.protect_metrics. Returns whether @msg was answered. */
+static gboolean
+reject_unauthorized (PayHttpServer *self, SoupServerMessage *msg, const PayHttpRoute *route)
+{
+  PayAuthScope scope = route->scope;
+
+  if (scope == PAY_AUTH_SCOPE_METRICS && !self->protect_metrics)
+    scope = PAY_AUTH_SCOPE_NONE;
+  return pay_http_auth_reject (self, msg, exchange_get (msg), scope);
+}
+
 /* Once the headers are in, before any body: routing errors, the media type and a declared body over the
  * limit are answered now, so the body is never kept. */
 static void
@@ -414,7 +433,8 @@ on_early_request (SoupServer        *soup,
   const PayHttpRoute *route = route_or_reject (msg);
 
   request_begin (self, msg, route);
-  if (route == NULL || reject_media_type (msg, route) || reject_rate_limited (self, msg, route))
+  if (route == NULL || reject_unauthorized (self, msg, route) ||
+      reject_rate_limited (self, msg, route) || reject_media_type (msg, route))
     return;
 
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
@@ -466,6 +486,8 @@ log_request (PayHttpServer *self, SoupServerMessage *msg, gboolean aborted)
     exchange->record.code = PAY_METRICS_CODE_APPLICATION_ERROR;
   pay_metrics_request_finished (g_steal_pointer (&exchange->metrics), exchange->record.code,
                                 exchange->record.duration_us);
+  if (exchange->key_metrics != NULL)
+    pay_metrics_key_request (exchange->key_metrics, exchange->record.code);
   pay_request_log (G_LOG_DOMAIN, exchange->quiet ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_INFO,
                    &exchange->record);
 
@@ -575,6 +597,8 @@ pay_http_server_dispose (GObject *object)
   g_clear_object (&self->limiter);
   g_clear_pointer (&self->route_labels, g_ptr_array_unref);
   g_clear_pointer (&self->route_metrics, g_free);
+  g_clear_pointer (&self->keys, pay_auth_keys_free);
+  g_clear_pointer (&self->key_metrics, g_hash_table_unref);
 
   G_OBJECT_CLASS (pay_http_server_parent_class)->dispose (object);
 }
@@ -689,6 +713,23 @@ pay_http_server_set_consul_state_func (PayHttpServer          *self,
 
   self->consul_state = func;
   self->consul_state_data = user_data;
+}
+
+void
+pay_http_server_set_keys (PayHttpServer *self, PayAuthKeys *keys, gboolean protect_metrics)
+{
+  g_return_if_fail (PAY_IS_HTTP_SERVER (self));
+
+  g_clear_pointer (&self->keys, pay_auth_keys_free);
+  self->keys = keys;
+  self->protect_metrics = protect_metrics;
+  if (self->key_metrics == NULL)
+    self->key_metrics = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_hash_table_remove_all (self->key_metrics);
+  for (const gchar *const *id = keys != NULL ? pay_auth_keys_ids (keys) : NULL;
+       id != NULL && *id != NULL; id++)
+    g_hash_table_insert (self->key_metrics, g_strdup (*id),
+                         pay_metrics_register_key (self->metrics, *id));
 }
 
 static void
@@ -914,6 +955,26 @@ PayMetrics *
 pay_http_server_get_metrics (PayHttpServer *self)
 {
   return self->metrics;
+}
+
+PayAuthKeys *
+pay_http_server_get_keys (PayHttpServer *self)
+{
+  return self->keys;
+}
+
+PayMetricsMethod *
+pay_http_server_get_key_metrics (PayHttpServer *self, const gchar *key_id)
+{
+  return self->key_metrics != NULL ? g_hash_table_lookup (self->key_metrics, key_id) : NULL;
+}
+
+const gchar *
+pay_http_exchange_get_key_id (SoupServerMessage *msg)
+{
+  PayHttpExchange *exchange = exchange_get (msg);
+
+  return exchange != NULL && exchange->key_id[0] != '\0' ? exchange->key_id : NULL;
 }
 
 const gchar *

@@ -4,6 +4,7 @@
 
 #include <glib-object.h>
 
+#include "core/pay-auth.h"
 #include "core/pay-metrics.h"
 #include "core/pay-rate-limiter.h"
 #include "domain/pay-service.h"
@@ -32,6 +33,16 @@ void pay_http_server_set_limits (PayHttpServer *self, const PayHttpLimits *limit
 void pay_http_server_set_consul_state_func (PayHttpServer          *self,
                                             PayHttpConsulStateFunc  func,
                                             gpointer                user_data);
+
+/* The API keys every route with a scope needs (taken; NULL: none, the API is open), and
+ * whether GET /metrics needs scope "metrics". May be called at any time: a request
+ * checks the keys in force when its headers arrive (a reload swaps them whole). */
+void pay_http_server_set_keys (PayHttpServer *self, PayAuthKeys *keys, gboolean protect_metrics);
+
+/* The id of the API key that authenticated @msg (a SoupServerMessage of this server),
+ * or NULL: none (no keys, an open route, or not authenticated yet). Valid until the
+ * message ends. */
+const gchar *pay_http_exchange_get_key_id (SoupServerMessage *msg);
 
 /* Listens on @host:@port (0: any free port) on the thread-default main context. */
 gboolean pay_http_server_listen (PayHttpServer *self,
