@@ -642,6 +642,8 @@ validate_refund (PayService             *self,
   draft->has_reason = request->reason != NULL;
   if (request->reason != NULL)
     g_strlcpy (draft->reason, request->reason, sizeof draft->reason);
+  if (request->caller != NULL)
+    g_strlcpy (draft->caller, request->caller, sizeof draft->caller);
   return TRUE;
 }
 

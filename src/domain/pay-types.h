@@ -58,6 +58,9 @@ typedef struct {
 #define PAY_REFUND_REASON_MAX_CHARS     256
 #define PAY_REFUND_REQUEST_ID_MAX_BYTES (4 * PAY_REFUND_REQUEST_ID_MAX_CHARS)
 #define PAY_REFUND_REASON_MAX_BYTES     (4 * PAY_REFUND_REASON_MAX_CHARS)
+/* Room for a refund's caller: "key:" and a 64-character key id, or a transport and an
+ * IPv6 address. */
+#define PAY_REFUND_CALLER_MAX_BYTES     96
 
 /* What a query asks for: exactly one of the two keys. Pointers are borrowed. */
 typedef struct {
@@ -73,6 +76,9 @@ typedef struct {
   gdouble      amount;             /* major units, as received at the API edge */
   const gchar *refund_request_id;  /* the client's idempotency key; NULL = missing */
   const gchar *reason;             /* NULL = absent */
+  const gchar *caller;             /* who asks, for the audit (README, "Audit"): "key:<key
+                                    * id>", "http:<peer address>" or "rpc:<peer address>";
+                                    * NULL = unknown. Not part of a replay's match. */
 } PayRefundRequest;
 
 /* One refund as stored: the reply it got (refund_id, amount, and the payment's total and
@@ -90,6 +96,7 @@ typedef struct {
   gint64    total_refunded_cents;   /* the payment's refunded total right after it */
   PayStatus status;                 /* the payment's status right after it */
   gint64    created_at_ms;
+  gchar     caller[PAY_REFUND_CALLER_MAX_BYTES + 1];   /* "": unknown (stored NULL) */
 } PayRefund;
 
 /* What the payment store did with a refund (pay-payment-store.h). */

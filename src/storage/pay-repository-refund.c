@@ -44,9 +44,10 @@ enum RefundColumn {
 static const gchar select_refund_sql[] =
   "SELECT " REFUND_COLUMNS " FROM " PAY_SCHEMA_REFUNDS_TABLE
   " WHERE transaction_id = ? AND refund_request_id = ?";
+/* Written, never read back: caller is the audit's, not part of a replay's match. */
 static const gchar insert_refund_sql[] =
-  "INSERT INTO " PAY_SCHEMA_REFUNDS_TABLE " (" REFUND_COLUMNS ")"
-  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  "INSERT INTO " PAY_SCHEMA_REFUNDS_TABLE " (" REFUND_COLUMNS ", caller)"
+  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 enum EventParam {
   EV_EVENT_ID,
@@ -57,15 +58,16 @@ enum EventParam {
   EV_AMOUNT_CENTS,
   EV_STATUS,
   EV_CREATED_AT_MS,
+  EV_CALLER,
   EV_N_PARAMS
 };
 
 #define EVENT_COLUMNS \
   "event_id, event_type, transaction_id, order_id, refund_id, amount_cents, status," \
-  " created_at_ms"
+  " created_at_ms, caller"
 
 static const gchar insert_event_sql[] =
-  "INSERT INTO " PAY_SCHEMA_EVENTS_TABLE " (" EVENT_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+  "INSERT INTO " PAY_SCHEMA_EVENTS_TABLE " (" EVENT_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /* A refund that meets a deadlock is run again this many times in all. Refunds lock one
  * payment row first, so deadlocks are not expected; InnoDB may still report one. */
@@ -77,9 +79,7 @@ static gboolean
 insert_refund_event (PayMysqlConn     *conn,
                      const gchar      *event_id,
                      const PayPayment *payment,
-                     const gchar      *refund_id,
-                     gint64            amount_cents,
-                     gint64            created_at_ms,
+                     const PayRefund  *refund,
                      guint            *server_errno,
                      GError          **error)
 {
@@ -92,10 +92,12 @@ insert_refund_event (PayMysqlConn     *conn,
   pay_mysql_bind_string (&bind[EV_TYPE], PAY_SCHEMA_EVENT_REFUND, &lengths[EV_TYPE]);
   pay_mysql_bind_string (&bind[EV_TRANSACTION_ID], payment->transaction_id, &lengths[EV_TRANSACTION_ID]);
   pay_mysql_bind_int64 (&bind[EV_ORDER_ID], &payment->order_id);
-  pay_mysql_bind_string (&bind[EV_REFUND_ID], refund_id, &lengths[EV_REFUND_ID]);
-  pay_mysql_bind_int64 (&bind[EV_AMOUNT_CENTS], &amount_cents);
+  pay_mysql_bind_string (&bind[EV_REFUND_ID], refund->refund_id, &lengths[EV_REFUND_ID]);
+  pay_mysql_bind_int64 (&bind[EV_AMOUNT_CENTS], &refund->amount_cents);
   pay_mysql_bind_int64 (&bind[EV_STATUS], &status);
-  pay_mysql_bind_int64 (&bind[EV_CREATED_AT_MS], &created_at_ms);
+  pay_mysql_bind_int64 (&bind[EV_CREATED_AT_MS], &refund->created_at_ms);
+  pay_mysql_bind_string_or_null (&bind[EV_CALLER], refund->caller[0] != '\0' ? refund->caller : NULL,
+                                 &lengths[EV_CALLER]);
   return pay_mysql_stmt_run (conn, insert_event_sql, bind, NULL, NULL, NULL,
                              pay_repository_duplicate_error, server_errno, error);
 }
@@ -173,8 +175,8 @@ read_refund (PayMysqlConn    *conn,
 static gboolean
 insert_refund (PayMysqlConn *conn, const PayRefund *refund, guint *server_errno, GError **error)
 {
-  MYSQL_BIND bind[REFUND_N_COLUMNS];
-  unsigned long length[REFUND_N_COLUMNS] = { 0 };
+  MYSQL_BIND bind[REFUND_N_COLUMNS + 1];
+  unsigned long length[REFUND_N_COLUMNS + 1] = { 0 };
   gint64 status = refund->status;
 
   memset (bind, 0, sizeof bind);
@@ -192,6 +194,9 @@ insert_refund (PayMysqlConn *conn, const PayRefund *refund, guint *server_errno,
   pay_mysql_bind_int64 (&bind[RCOL_TOTAL_REFUNDED_CENTS], &refund->total_refunded_cents);
   pay_mysql_bind_int64 (&bind[RCOL_STATUS], &status);
   pay_mysql_bind_int64 (&bind[RCOL_CREATED_AT_MS], &refund->created_at_ms);
+  pay_mysql_bind_string_or_null (&bind[REFUND_N_COLUMNS],
+                                 refund->caller[0] != '\0' ? refund->caller : NULL,
+                                 &length[REFUND_N_COLUMNS]);
   return pay_mysql_stmt_run (conn, insert_refund_sql, bind, NULL, NULL, NULL,
                              pay_repository_duplicate_error, server_errno, error);
 }
@@ -273,8 +278,8 @@ refund_txn (PayMysqlConn *conn, gpointer data, guint *server_errno, GError **err
 
   return update_refunded (conn, &before, work->payment, server_errno, error) &&
          insert_refund (conn, work->refund, server_errno, error) &&
-         insert_refund_event (conn, work->event_id, work->payment, work->refund->refund_id,
-                              cents, draft->created_at_ms, server_errno, error);
+         insert_refund_event (conn, work->event_id, work->payment, work->refund,
+                              server_errno, error);
 }
 
 static gboolean

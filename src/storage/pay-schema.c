@@ -50,6 +50,7 @@ const gchar *const pay_schema_statements[] = {
   "  total_refunded_cents BIGINT         NOT NULL COMMENT 'payment total right after this refund',\n"
   "  status               TINYINT        NOT NULL COMMENT 'payment status right after this refund',\n"
   "  created_at_ms        BIGINT         NOT NULL COMMENT 'Unix time, milliseconds',\n"
+  "  caller               " PAY_SCHEMA_CALLER_COLUMN ",\n"
   "  PRIMARY KEY (id),\n"
   "  UNIQUE KEY " PAY_SCHEMA_KEY_REFUNDS_REQUEST " (transaction_id, refund_request_id),\n"
   "  UNIQUE KEY uk_refunds_refund (refund_id),\n"
@@ -70,6 +71,7 @@ const gchar *const pay_schema_statements[] = {
   "  amount_cents   BIGINT      NOT NULL COMMENT 'charged or refunded by this event',\n"
   "  status         TINYINT     NOT NULL COMMENT 'payment status after the event',\n"
   "  created_at_ms  BIGINT      NOT NULL COMMENT 'Unix time, milliseconds',\n"
+  "  caller         " PAY_SCHEMA_CALLER_COLUMN ",\n"
   "  PRIMARY KEY (id),\n"
   "  UNIQUE KEY uk_events_event (event_id),\n"
   "  KEY ix_events_tx (transaction_id)\n"
@@ -112,5 +114,17 @@ const PaySchemaMigration pay_schema_migrations[] = {
     "ALTER TABLE " PAY_SCHEMA_EVENTS_TABLE " MODIFY event_id VARBINARY(36) NOT NULL,"
     " MODIFY transaction_id VARBINARY(36) NOT NULL,"
     " MODIFY refund_id VARBINARY(36) NULL COMMENT 'the refund, for refund events'" },
+  /* Databases made before refunds recorded their caller: the column is added once (a
+   * table copy), while information_schema does not list it. */
+  { "SELECT 1 FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM information_schema.COLUMNS"
+    " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '" PAY_SCHEMA_REFUNDS_TABLE "'"
+    " AND COLUMN_NAME = 'caller')",
+    "ALTER TABLE " PAY_SCHEMA_REFUNDS_TABLE " ADD COLUMN caller " PAY_SCHEMA_CALLER_COLUMN
+    " AFTER created_at_ms" },
+  { "SELECT 1 FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM information_schema.COLUMNS"
+    " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '" PAY_SCHEMA_EVENTS_TABLE "'"
+    " AND COLUMN_NAME = 'caller')",
+    "ALTER TABLE " PAY_SCHEMA_EVENTS_TABLE " ADD COLUMN caller " PAY_SCHEMA_CALLER_COLUMN
+    " AFTER created_at_ms" },
   { NULL, NULL },
 };

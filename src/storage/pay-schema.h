@@ -14,6 +14,11 @@ G_BEGIN_DECLS
 #define PAY_SCHEMA_REFUNDS_TABLE      "refunds"
 #define PAY_SCHEMA_KEY_REFUNDS_REQUEST "uk_refunds_request"
 #define PAY_SCHEMA_EVENTS_TABLE       "payment_events"
+/* Who asked for a refund (PayRefundRequest.caller), in refunds and payment_events; as
+ * wide as PAY_REFUND_CALLER_MAX_BYTES. */
+#define PAY_SCHEMA_CALLER_COLUMN \
+  "VARBINARY(96)  NULL COMMENT 'who asked: key:<key id>, http:<peer address> or rpc:<peer address>," \
+  " NULL: charges, and refunds made before this column'"
 
 /* The AFTER INSERT trigger on payments that writes each charge's payment_events row. */
 #define PAY_SCHEMA_CHARGE_EVENT_TRIGGER "payments_charge_event"

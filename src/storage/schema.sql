@@ -3,7 +3,8 @@
 -- identical to everything below this header; tests/unit/test-schema.c checks it).
 -- Amounts are integer cents; the full card number and the CVV are never stored.
 -- Ids are VARBINARY, compared byte for byte (no case folding, no space padding). A
--- database made with CHAR(36) ids is converted at start-up (pay_schema_migrations).
+-- database made with CHAR(36) ids is converted at start-up (pay_schema_migrations), and
+-- one made before refunds recorded their caller gets the caller columns then.
 -- Tables: payments (the truth), refunds (one row per refund, with the reply it got),
 -- payment_events (audit trail and outbox: one row per charge and per refund).
 -- Trigger payments_charge_event writes a charge's payment_events row, in the INSERT's own
@@ -48,6 +49,7 @@ CREATE TABLE IF NOT EXISTS refunds (
   total_refunded_cents BIGINT         NOT NULL COMMENT 'payment total right after this refund',
   status               TINYINT        NOT NULL COMMENT 'payment status right after this refund',
   created_at_ms        BIGINT         NOT NULL COMMENT 'Unix time, milliseconds',
+  caller               VARBINARY(96)  NULL COMMENT 'who asked: key:<key id>, http:<peer address> or rpc:<peer address>, NULL: charges, and refunds made before this column',
   PRIMARY KEY (id),
   UNIQUE KEY uk_refunds_request (transaction_id, refund_request_id),
   UNIQUE KEY uk_refunds_refund (refund_id),
@@ -65,6 +67,7 @@ CREATE TABLE IF NOT EXISTS payment_events (
   amount_cents   BIGINT      NOT NULL COMMENT 'charged or refunded by this event',
   status         TINYINT     NOT NULL COMMENT 'payment status after the event',
   created_at_ms  BIGINT      NOT NULL COMMENT 'Unix time, milliseconds',
+  caller         VARBINARY(96)  NULL COMMENT 'who asked: key:<key id>, http:<peer address> or rpc:<peer address>, NULL: charges, and refunds made before this column',
   PRIMARY KEY (id),
   UNIQUE KEY uk_events_event (event_id),
   KEY ix_events_tx (transaction_id)

@@ -196,6 +196,18 @@ on_refund_done (GObject *source, GAsyncResult *result, gpointer user_data)
   call_finish (user_data, data, length, error);
 }
 
+/* Who asks for a refund, for the audit: "key:<key id>" when an API key authenticated
+ * the request, else "http:<peer address>" (no keys file: the address is all we know). */
+static gchar *
+refund_caller (SoupServerMessage *msg, PayHttpExchange *exchange)
+{
+  const gchar *host = soup_server_message_get_remote_host (msg);
+
+  if (exchange->key_id[0] != '\0')
+    return g_strconcat ("key:", exchange->key_id, NULL);
+  return g_strconcat ("http:", host != NULL ? host : "unknown", NULL);
+}
+
 /* POST /payment/refund: decode, one service call, encode. Like a charge, a refund is not
  * cancelled when the client leaves: a retry with the same refund_request_id replays it. */
 void
@@ -203,6 +215,7 @@ pay_http_handle_refund (PayHttpServer *self, SoupServerMessage *msg, PayHttpExch
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(PayRefundBody) body = NULL;
+  g_autofree gchar *caller = NULL;
 
   body = pay_json_decode_refund (exchange->body != NULL ? (const gchar *) exchange->body->data : "",
                                  exchange->body != NULL ? exchange->body->len : 0, &error);
@@ -213,6 +226,9 @@ pay_http_handle_refund (PayHttpServer *self, SoupServerMessage *msg, PayHttpExch
       return;
     }
   pay_request_record_set_transaction_id (&exchange->record, body->request.transaction_id);
+  /* The service copies the request, caller included, before returning. */
+  caller = refund_caller (msg, exchange);
+  body->request.caller = caller;
   pay_service_refund_async (pay_http_server_get_service (self), &body->request, NULL,
                             on_refund_done, call_start (self, msg, exchange));
 }

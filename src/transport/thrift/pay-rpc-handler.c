@@ -3,6 +3,8 @@
 
 #include "transport/thrift/pay-rpc-handler.h"
 
+#include <string.h>
+
 #include "core/pay-request-log.h"
 #include "domain/pay-money.h"
 #include "domain/pay-service.h"
@@ -162,16 +164,32 @@ fill_query (PayRpcCall *call, ThriftStruct *object)
 
 /* ---- Refund ------------------------------------------------------------------------ */
 
+/* "rpc:<peer address>", the refund's caller for the audit, from the call's log peer
+ * ("rpc <address>:<port>"): the port is dropped, the address is who asked. */
+static gchar *
+rpc_caller (const PayRpcCall *call)
+{
+  const gchar *peer = call->record.peer;
+  const gchar *address = peer != NULL && g_str_has_prefix (peer, "rpc ") ? peer + 4 : NULL;
+  const gchar *port = address != NULL ? strrchr (address, ':') : NULL;
+
+  if (port == NULL)
+    return g_strdup ("rpc:unknown");
+  return g_strdup_printf ("rpc:%.*s", (int) (port - address), address);
+}
+
 static void
 start_refund (gpointer target, PayRpcCall *call, ThriftStruct *args)
 {
   const paymentRefundReq *req = ((paymentPaymentServiceRefundArgs *) args)->req;
+  g_autofree gchar *caller = rpc_caller (call);
   PayRefundRequest request = {
     .transaction_id = req->__isset_transaction_id ? req->transaction_id : NULL,
     .has_amount = req->__isset_amount,
     .amount = req->amount,
     .refund_request_id = req->__isset_refund_request_id ? req->refund_request_id : NULL,
     .reason = req->__isset_reason ? req->reason : NULL,
+    .caller = caller,   /* copied by the service before it returns */
   };
 
   pay_request_record_set_transaction_id (&call->record, request.transaction_id);
