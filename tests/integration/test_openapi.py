@@ -22,11 +22,17 @@
    answered 405 with a correct `Allow`. Bounded: PAYMENT_SCHEMATHESIS_MAX_EXAMPLES
    (default 100) examples per operation and phase, fixed seed PAYMENT_SCHEMATHESIS_SEED
    (default below) so CI runs are reproducible.
+
+The service runs with API keys (auth.keys_file, auth.protect_metrics): schemathesis and
+the success paths send a key holding every scope, and the 401/403 answers are checked
+against the document too.
 """
 
+import hashlib
 import json
 import os
 import re
+import secrets
 import subprocess
 import time
 
@@ -62,8 +68,28 @@ def _operation_ids_from_text():
 
 OPERATION_IDS = _operation_ids_from_text()
 
+# The key every request sends (every scope), and one that may only query.
+API_SECRET = secrets.token_urlsafe(32)
+QUERY_SECRET = secrets.token_urlsafe(32)
+API_HEADERS = {"Authorization": f"Bearer openapi.{API_SECRET}"}
+
 
 # ---- fixtures ----
+
+@pytest.fixture(scope="module")
+def service(start_service, tmp_path_factory):
+    """The module's service, with API keys on (/metrics protected too)."""
+    path = str(tmp_path_factory.mktemp("keys") / "keys")
+    with open(path, "w") as f:
+        for key_id, scopes, secret in (("openapi", "charge,query,refund,metrics", API_SECRET),
+                                       ("reader", "query", QUERY_SECRET)):
+            f.write(f"{key_id} {scopes} {hashlib.sha256(secret.encode()).hexdigest()}\n")
+    svc = start_service(extra_env={"PAYMENT_AUTH_KEYS_FILE": path,
+                                   "PAYMENT_AUTH_PROTECT_METRICS": "true"})
+    yield svc
+    svc.stop_and_check()
+    text = svc.log_text()
+    assert API_SECRET not in text and "Bearer" not in text
 
 @pytest.fixture(scope="module")
 def tools():
@@ -258,8 +284,8 @@ def test_success_responses_conform(service, tools):
     port = service.http_port
     seen = []
 
-    def call(what, operation_id, method, path, body=None, want=None):
-        r = httpapi.request(port, method, path, body)
+    def call(what, operation_id, method, path, body=None, want=None, headers=API_HEADERS):
+        r = httpapi.request(port, method, path, body, headers=headers)
         if want is not None:
             assert r.status == want, f"{what}: {r!r}"
         seen.append({"what": what, "operation": operation_id, "status": r.status,
@@ -297,6 +323,14 @@ def test_success_responses_conform(service, tools):
     call("health", "health", "GET", "/health", want=200)
     call("metrics", "metrics", "GET", "/metrics", want=200)
     call("body too large", "charge", "POST", "/payment/charge", "x" * (64 * 1024 + 1), 413)
+    for op, method, path, body in (("charge", "POST", "/payment/charge", data.charge()),
+                                   ("queryPayment", "GET", f"/payment/query?transaction_id={tx}", None),
+                                   ("refund", "POST", "/payment/refund", refund),
+                                   ("metrics", "GET", "/metrics", None)):
+        call(f"{op} without a key", op, method, path, body, 401, headers={})
+        if op != "queryPayment":
+            call(f"{op} with a key lacking the scope", op, method, path, body, 403,
+                 headers={"Authorization": f"Bearer reader.{QUERY_SECRET}"})
 
     r = subprocess.run([os.path.join(tools, "python"), "-c", _VALIDATE, OPENAPI],
                        input=json.dumps(seen), capture_output=True, text=True, timeout=60)
@@ -314,6 +348,7 @@ def test_schemathesis(service, tools, document, operation_id, tmp_path):
     cmd = [os.path.join(tools, "schemathesis"), "run", OPENAPI,
            "--url", f"http://127.0.0.1:{service.http_port}",
            "--include-operation-id", operation_id,
+           "--header", f"Authorization: {API_HEADERS['Authorization']}",
            "--checks", ",".join(CHECKS),
            "--max-examples", str(MAX_EXAMPLES),
            "--seed", str(SEED),
@@ -327,7 +362,7 @@ def test_schemathesis(service, tools, document, operation_id, tmp_path):
                        env={**os.environ, "NO_COLOR": "1"})
     took = time.monotonic() - t0
     with open(log, "w") as f:
-        f.write(" ".join(cmd) + "\n\n" + r.stdout + r.stderr)
+        f.write(" ".join(cmd).replace(API_SECRET, "<secret>") + "\n\n" + r.stdout + r.stderr)
     print(f"schemathesis {method} {path}: exit {r.returncode} in {took:.1f} s (log: {log})")
     output = r.stdout + r.stderr
     status = r.returncode
