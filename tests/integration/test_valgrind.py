@@ -3,13 +3,16 @@ Charge error, queries and refunds with their errors, unknown methods, undecodabl
 malformed frames, HTTP errors, /metrics, requests cut at the read deadline and silent HTTP
 connections cut when idle, requests with a Transfer-Encoding libsoup 3.2.3 would leak the
 path of; registered with a fake Consul agent), then
-SIGTERM: no definite leak, no memory error, exit status 0. Not registered for the
-sanitized build (valgrind cannot run an ASan binary)."""
+SIGTERM: no definite leak, no memory error, exit status 0. A second run has API keys on,
+with every verdict and SIGHUP reloads. Not registered for the sanitized build (valgrind
+cannot run an ASan binary)."""
 
 import collections
+import hashlib
 import os
 import random
 import re
+import signal
 import socket
 import struct
 import threading
@@ -21,6 +24,7 @@ from support import data, env, httpapi, refunds
 from support.fake_consul import FakeConsul
 from support.rpc import (RpcClient, connect, decode_reply, encode_message, frame,
                          read_frame, wait_closed)
+from support.service import poll
 
 TOTAL = 1180
 THREADS = 4
@@ -229,11 +233,32 @@ class Worker:
             self.rpc.close()
 
 
+def valgrind_wrapper(vg_log):
+    return ["valgrind", "--leak-check=full", "--errors-for-leak-kinds=definite",
+            "--show-leak-kinds=definite", "--error-exitcode=99", "--num-callers=40",
+            "--track-fds=no", f"--log-file={vg_log}"]
+
+
+def valgrind_problems(vg, status, svc):
+    """What is wrong with a run under valgrind: definite leaks, memory errors (exit 99),
+    another exit status, bad log lines."""
+    problems = []
+    m = re.search(r"definitely lost: ([\d,]+) bytes", vg)
+    if m is not None and m.group(1) != "0":
+        problems.append("definite leaks:\n" + leak_records(vg))
+    elif m is None and not ("All heap blocks were freed" in vg or "LEAK SUMMARY" not in vg):
+        problems.append("unexpected valgrind log:\n" + vg[-3000:])
+    if status != 0:
+        problems.append(f"exit status {status} under valgrind (99 = valgrind errors)\n"
+                        + errors_section(vg))
+    if svc.bad_log_lines():
+        problems.append(f"bad log lines: {svc.bad_log_lines()[:5]}")
+    return problems
+
+
 def test_no_leaks_under_valgrind(start_service, capsys):
     vg_log = os.path.join(env.log_dir(), f"valgrind-{os.getpid()}.log")
-    wrapper = ["valgrind", "--leak-check=full", "--errors-for-leak-kinds=definite",
-               "--show-leak-kinds=definite", "--error-exitcode=99", "--num-callers=40",
-               "--track-fds=no", f"--log-file={vg_log}"]
+    wrapper = valgrind_wrapper(vg_log)
     # Registered with a fake Consul agent (checked every second) for the whole run, so the
     # registrar's requests, re-checks and deregistration are in the leak check too.
     agent = FakeConsul(env.devservers.free_port()).start()
@@ -290,20 +315,68 @@ def test_no_leaks_under_valgrind(start_service, capsys):
         grouped = collections.Counter(errors)
         problems.append(f"{len(errors)} requests failed under valgrind:\n" + "\n".join(
             f"  {n} x {what}" for what, n in grouped.most_common(10)))
-    m = re.search(r"definitely lost: ([\d,]+) bytes", vg)
-    if m is not None and m.group(1) != "0":
-        problems.append("definite leaks:\n" + leak_records(vg))
-    elif m is None and not ("All heap blocks were freed" in vg or "LEAK SUMMARY" not in vg):
-        problems.append("unexpected valgrind log:\n" + vg[-3000:])
-    if status != 0:
-        problems.append(f"exit status {status} under valgrind (99 = valgrind errors)\n"
-                        + errors_section(vg))
+    problems += valgrind_problems(vg, status, svc)
     if not agent.registrations() or not agent.requests_to("PUT", "/v1/agent/service/deregister/"):
         problems.append(f"not registered and deregistered with the fake Consul: {agent.requests}")
     if agent.problems:
         problems.append(f"Consul API misuse: {agent.problems}")
-    if svc.bad_log_lines():
-        problems.append(f"bad log lines: {svc.bad_log_lines()[:5]}")
+    assert not problems, "\n\n".join(problems)
+
+
+def test_api_keys_under_valgrind(start_service, tmp_path):
+    """API keys on: every verdict (401, 403, 200) on each /payment/* route and /metrics,
+    refunds recording their key, and SIGHUP reloads (a good file, then a bad one that keeps
+    the keys) between requests; then SIGTERM, with no leak or memory error."""
+    vg_log = os.path.join(env.log_dir(), f"valgrind-keys-{os.getpid()}.log")
+    secret, other = "valgrind-secret-1", "valgrind-secret-2"
+    path = str(tmp_path / "keys")
+
+    def write(lines):
+        with open(path, "w") as f:
+            f.write("".join(f"{k} {scopes} {hashlib.sha256(s.encode()).hexdigest()}\n"
+                            for k, scopes, s in lines))
+
+    write([("all", "charge,query,refund,metrics", secret), ("reader", "query", other)])
+    svc = start_service(extra_env={"G_SLICE": "always-malloc", "G_DEBUG": "gc-friendly",
+                                   "PAYMENT_AUTH_KEYS_FILE": path,
+                                   "PAYMENT_AUTH_PROTECT_METRICS": "true"},
+                        wrapper=valgrind_wrapper(vg_log), name="valgrind-keys",
+                        ready_timeout=240.0, stop_timeout=300.0)
+    good = {"Authorization": f"Bearer all.{secret}"}
+    reader = {"Authorization": f"Bearer reader.{other}"}
+    port = svc.http_port
+    reader_known = True
+    for round_ in range(3):
+        order = data.order_id()
+        r = httpapi.request(port, "POST", "/payment/charge", data.charge(order=order), headers=good,
+                            timeout=120)
+        assert r.status == 200, r
+        tx = r.json["transaction_id"]
+        calls = [("POST", "/payment/charge", data.charge()),
+                 ("GET", f"/payment/query?transaction_id={tx}", None),
+                 ("POST", "/payment/refund", {"transaction_id": tx, "amount": 1.0,
+                                              "refund_request_id": f"vg-{round_}"}),
+                 ("GET", "/metrics", None)]
+        for method, target, body in calls:
+            for headers, want in (({}, 401), ({"Authorization": "Bearer all.wrong"}, 401),
+                                  (reader, (200 if "query" in target else 403) if reader_known
+                                   else 401), (good, 200)):
+                r = httpapi.request(port, method, target, body, headers=headers, timeout=120)
+                assert r.status == want, (method, target, headers, r)
+        if round_ == 0:
+            write([("all", "charge,query,refund,metrics", secret)])
+        else:
+            with open(path, "w") as f:
+                f.write("broken line\n")
+        offset = svc.log_size()
+        svc.proc.send_signal(signal.SIGHUP)
+        poll(lambda: "SIGHUP" in svc.log_since(offset) or "API keys in force" in svc.log_since(offset),
+             120, what="the reload logged")
+        reader_known = False   # the first reload removed it; the bad file keeps that
+    status = svc.stop()
+    with open(vg_log, errors="replace") as f:
+        vg = f.read()
+    problems = valgrind_problems(vg, status, svc)
     assert not problems, "\n\n".join(problems)
 
 
