@@ -58,6 +58,30 @@ test_counts (void)
   g_assert_nonnull (strstr (text, "payment_build_info{version=\"" PAYMENT_VERSION "\"} 1\n"));
 }
 
+/* Per API key: one handle per id, apart from the methods' (a reload registering it again
+ * keeps its counts); only the codes seen are rendered. */
+static void
+test_key_counts (void)
+{
+  g_autoptr(PayMetrics) metrics = pay_metrics_new ();
+  PayMetricsMethod *shop = pay_metrics_register_key (metrics, "shop");
+  PayMetricsMethod *idle = pay_metrics_register_key (metrics, "idle");
+  g_autofree gchar *text = NULL;
+
+  g_assert_true (shop == pay_metrics_register_key (metrics, "shop"));
+  g_assert_true (shop != pay_metrics_register_method (metrics, "http", "shop"));
+  pay_metrics_key_request (shop, 0);
+  pay_metrics_key_request (shop, 0);
+  pay_metrics_key_request (shop, PAY_ERROR_FORBIDDEN);
+  g_assert_cmpuint (pay_metrics_get_request_count (idle, 0), ==, 0);
+
+  text = pay_metrics_render (metrics);
+  g_assert_cmpfloat (sample_value (text, "payment_http_key_requests_total{key_id=\"shop\",code=\"0\"}"), ==, 2);
+  g_assert_cmpfloat (sample_value (text, "payment_http_key_requests_total{key_id=\"shop\",code=\"4004012\"}"), ==, 1);
+  g_assert_null (strstr (text, "key_id=\"idle\""));
+  g_assert_nonnull (strstr (text, "# TYPE payment_http_key_requests_total counter\n"));
+}
+
 static void
 test_connections_and_samples (void)
 {
@@ -139,6 +163,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/payment/metrics/counts", test_counts);
+  g_test_add_func ("/payment/metrics/key-counts", test_key_counts);
   g_test_add_func ("/payment/metrics/connections-and-samples", test_connections_and_samples);
   g_test_add_func ("/payment/metrics/label-escaping", test_label_escaping);
   g_test_add_func ("/payment/metrics/threads", test_threads);
