@@ -295,6 +295,73 @@ test_content_type (Fixture *f, gconstpointer data)
 }
 
 /* ---------------------------------------------------------------------------------- */
+/* API keys                                                                           */
+/* ---------------------------------------------------------------------------------- */
+
+/* The server gets one key, "shop", with scope charge and secret "s3cret". */
+typedef struct {
+  const gchar *name;
+  const gchar *method;
+  const gchar *path;
+  const gchar *content_type;
+  const gchar *authorization;   /* NULL: none */
+  guint        status;          /* 0: any but 401 and 403 */
+  gint32       code;            /* 0: not an error reply */
+} AuthCase;
+
+/* The key is checked after routing and before the media type and the body (which "{}"
+ * never passes: past the key a charge is 400). */
+static const AuthCase auth_cases[] = {
+  { "no-key", "POST", "/payment/charge", "application/json", NULL, 401, PAY_ERROR_UNAUTHENTICATED },
+  { "no-key-before-media-type", "POST", "/payment/charge", "text/plain", NULL, 401, PAY_ERROR_UNAUTHENTICATED },
+  { "wrong-secret", "POST", "/payment/charge", "application/json", "Bearer shop.s3creT", 401, PAY_ERROR_UNAUTHENTICATED },
+  { "lacks-scope", "POST", "/payment/refund", "application/json", "Bearer shop.s3cret", 403, PAY_ERROR_FORBIDDEN },
+  { "lacks-scope-query", "GET", "/payment/query?order_id=1", NULL, "Bearer shop.s3cret", 403, PAY_ERROR_FORBIDDEN },
+  { "right-key", "POST", "/payment/charge", "application/json", "Bearer shop.s3cret", 400, PAY_ERROR_INVALID_REQUEST },
+  { "right-key-media-type", "POST", "/payment/charge", "text/plain", "Bearer shop.s3cret", 415, PAY_ERROR_UNSUPPORTED_MEDIA_TYPE },
+  { "unknown-path-first", "POST", "/payment/nope", "application/json", NULL, 404, PAY_ERROR_NO_SUCH_ENDPOINT },
+  { "wrong-method-first", "GET", "/payment/charge", NULL, NULL, 405, PAY_ERROR_METHOD_NOT_ALLOWED },
+  { "health-open", "GET", "/health", NULL, NULL, 0, 0 },
+  { "metrics-open", "GET", "/metrics", NULL, NULL, 200, 0 },
+};
+
+static void
+test_auth (Fixture *f, gconstpointer data)
+{
+  const AuthCase *tc = data;
+  g_autofree gchar *digest = g_compute_checksum_for_string (G_CHECKSUM_SHA256, "s3cret", -1);
+  g_autofree gchar *file = g_strdup_printf ("shop charge %s\n", digest);
+  g_autoptr(GError) error = NULL;
+  SoupMessage *msg = new_message (f, tc->method, tc->path);
+  SoupMessageHeaders *response;
+  Reply reply = { 0 };
+
+  pay_http_server_set_keys (f->server, pay_auth_keys_parse (file, strlen (file), &error), FALSE);
+  g_assert_no_error (error);
+  if (tc->authorization != NULL)
+    soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
+                                  tc->authorization);
+  if (g_strcmp0 (tc->method, "POST") == 0)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new_static ("{}", 2);
+
+      soup_message_set_request_body_from_bytes (msg, tc->content_type, bytes);
+    }
+  exchange (f, msg, &reply);
+  response = soup_message_get_response_headers (reply.msg);
+  if (tc->code != 0)
+    assert_error_reply (&reply, tc->status, tc->code);
+  else if (tc->status != 0)
+    g_assert_cmpuint (soup_message_get_status (reply.msg), ==, tc->status);
+  else
+    g_assert_true (soup_message_get_status (reply.msg) != 401 &&
+                   soup_message_get_status (reply.msg) != 403);
+  g_assert_cmpstr (soup_message_headers_get_one (response, "WWW-Authenticate"), ==,
+                   tc->status == 401 ? "Bearer" : NULL);
+  reply_clear (&reply);
+}
+
+/* ---------------------------------------------------------------------------------- */
 /* Body size limit                                                                    */
 /* ---------------------------------------------------------------------------------- */
 
@@ -736,6 +803,11 @@ main (int argc, char *argv[])
     {
       g_autofree gchar *path = g_strdup_printf ("/payment/http/server/route/%s", route_cases[i].name);
       g_test_add (path, Fixture, &route_cases[i], fixture_setup, test_route, fixture_teardown);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (auth_cases); i++)
+    {
+      g_autofree gchar *path = g_strdup_printf ("/payment/http/server/auth/%s", auth_cases[i].name);
+      g_test_add (path, Fixture, &auth_cases[i], fixture_setup, test_auth, fixture_teardown);
     }
   for (gsize i = 0; i < G_N_ELEMENTS (content_type_cases); i++)
     {
