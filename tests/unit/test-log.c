@@ -63,6 +63,7 @@ typedef struct {
   gchar *duration;
   gchar *order_id;
   gchar *http_status;
+  gchar *key_id;
 } Caught;
 
 static GLogWriterOutput
@@ -76,6 +77,7 @@ catch_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpo
                      : g_str_equal (fields[i].key, "DURATION_MS") ? &caught->duration
                      : g_str_equal (fields[i].key, "ORDER_ID") ? &caught->order_id
                      : g_str_equal (fields[i].key, "HTTP_STATUS") ? &caught->http_status
+                     : g_str_equal (fields[i].key, "KEY_ID") ? &caught->key_id
                      : NULL;
       if (slot != NULL)
         {
@@ -93,6 +95,7 @@ caught_clear (Caught *caught)
   g_clear_pointer (&caught->duration, g_free);
   g_clear_pointer (&caught->order_id, g_free);
   g_clear_pointer (&caught->http_status, g_free);
+  g_clear_pointer (&caught->key_id, g_free);
 }
 
 static void
@@ -116,6 +119,15 @@ test_request_line (gconstpointer data)
   g_assert_cmpstr (caught->duration, ==, "1234.567");
   g_assert_cmpstr (caught->order_id, ==, "-42");
   g_assert_cmpstr (caught->http_status, ==, "409");
+  g_assert_null (caught->key_id);
+
+  /* The API key that authenticated it: in the text and as a field. */
+  caught_clear (caught);
+  record.key_id = "shop";
+  pay_request_log ("payment-http", G_LOG_LEVEL_INFO, &record);
+  g_assert_cmpstr (caught->message, ==, "http POST /payment/charge -> 4005002 (HTTP 409) "
+                   "order_id=-42 transaction_id=tx-1 key=shop in 1234.567 ms");
+  g_assert_cmpstr (caught->key_id, ==, "shop");
 
   caught_clear (caught);
   record = (PayRequestRecord) { .transport = "rpc", .method = "Charge", .code = -1,
