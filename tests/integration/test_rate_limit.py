@@ -150,3 +150,35 @@ def test_off_by_default(service):
         status, _, body = http_charge("127.0.0.6", service.http_port, data.order_id())
         assert status == 200, body
         assert framed_charge("127.0.0.6", service.rpc_port, data.order_id()).success is not None
+
+
+# ---- with API keys: the bucket is the key's -------------------------------------------
+
+def test_http_bucket_is_the_api_keys(start_service, tmp_path):
+    """With auth.keys_file, the HTTP bucket is the key's, not the address's: a key that
+    used its burst is refused while another key from the same address is not."""
+    import hashlib
+    secrets = {"one": "s3cret-one-0123456789abcdef", "two": "s3cret-two-0123456789abcdef"}
+    keys = tmp_path / "keys"
+    keys.write_text("".join(f"{k} charge {hashlib.sha256(s.encode()).hexdigest()}\n"
+                            for k, s in secrets.items()))
+    svc = start_service({"PAYMENT_LIMITS_RATE_PER_SECOND": str(RATE),
+                         "PAYMENT_LIMITS_BURST": str(BURST),
+                         "PAYMENT_AUTH_KEYS_FILE": str(keys)})
+
+    def charge_with(key_id, order):
+        c = http.client.HTTPConnection("127.0.0.1", svc.http_port, timeout=15,
+                                       source_address=("127.0.0.6", 0))
+        try:
+            c.request("POST", "/payment/charge", body=json.dumps(data.charge(order=order)),
+                      headers={"Connection": "close", "Content-Type": "application/json",
+                               "Authorization": f"Bearer {key_id}.{secrets[key_id]}"})
+            r = c.getresponse()
+            r.read()
+            return r.status
+        finally:
+            c.close()
+
+    passed, _, _ = until_refused(lambda order: 429 if charge_with("one", order) == 429 else None)
+    assert passed >= BURST
+    assert charge_with("two", data.order_id()) == 200
