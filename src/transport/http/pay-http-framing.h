@@ -10,7 +10,8 @@
  * one pass of constant work per byte. A line is refused when, NUL bytes skipped (libsoup
  * deletes them), it starts with "Transfer-Encoding:" (any case) and its value, SP, HT and
  * CR around it trimmed, is not "chunked" or "identity" (any case); or with
- * "Content-Length:" and its value is not one or more digits; or when such a line is
+ * "Content-Length:" and its value is not one or more digits, or has more than 18 significant
+ * digits (libsoup keeps a length in a gint64, and 19 digits can overflow it); or when such a line is
  * followed by a continuation line (one starting with SP or HT). That covers every header
  * libsoup 3.2.3 turns into SOUP_ENCODING_UNRECOGNIZED (it reads the same name and value,
  * and folds continuation lines into the value), and refuses a little more: a sign before
