@@ -11,6 +11,7 @@
 #include "core/pay-config.h"
 #include "core/pay-log.h"
 #include "storage/pay-repository.h"
+#include "transport/http/pay-http-tls.h"
 #include "transport/thrift/pay-thrift-fixups.h"
 
 #define EXIT_CONFIG 2
@@ -98,12 +99,16 @@ main (int argc, char **argv)
   g_autoptr(GOptionContext) options = g_option_context_new ("- the payment service");
   g_autoptr(GError) error = NULL;
   g_autoptr(PayConfig) config = NULL;
+  g_autoptr(GTlsCertificate) certificate = NULL;
   g_auto(GStrv) env = g_get_environ ();
   PayLogSettings log_settings;
   PayLog log;
   Process process = { 0 };
 
   setlocale (LC_ALL, "C");
+  /* HTTPS: TLS 1.2 and later (pay-http-tls.h), unless the operator chose a priority.
+   * Now, while no thread runs and before glib-networking reads it. */
+  g_setenv ("G_TLS_GNUTLS_PRIORITY", PAY_HTTP_TLS_PRIORITY, FALSE);
   g_option_context_add_main_entries (options, entries, NULL);
   if (!g_option_context_parse (options, &argc, &argv, &error))
     {
@@ -123,6 +128,16 @@ main (int argc, char **argv)
       g_printerr ("payment-service: configuration: %s\n", error->message);
       return EXIT_CONFIG;
     }
+  if (config->http.tls_cert_file != NULL)
+    {
+      certificate = pay_http_tls_load (config->http.tls_cert_file, config->http.tls_key_file,
+                                       &error);
+      if (certificate == NULL)
+        {
+          g_printerr ("payment-service: configuration: %s\n", error->message);
+          return EXIT_CONFIG;
+        }
+    }
   log_settings.level = config->log.level;
   log_settings.json = config->log.json;
   pay_log_install (&log, &log_settings);
@@ -134,6 +149,8 @@ main (int argc, char **argv)
   process.loop = g_main_loop_new (NULL, FALSE);
   pay_log_attach (&log, g_main_loop_get_context (process.loop));
   process.app = pay_app_new (config);
+  if (certificate != NULL)
+    pay_app_set_http_certificate (process.app, certificate);
   g_signal_connect (process.app, "stopped", G_CALLBACK (on_stopped), &process);
   if (!pay_app_start (process.app, &error))
     {

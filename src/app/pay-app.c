@@ -470,7 +470,8 @@ pay_app_start (PayApp *self, GError **error)
       !pay_http_server_listen (self->http, host, self->config->server.http_port, error))
     return FALSE;
   g_message ("rpc listening on %s:%u", host, pay_rpc_server_get_port (self->rpc));
-  g_message ("http listening on %s:%u", host, pay_http_server_get_port (self->http));
+  g_message ("http listening on %s:%u%s", host, pay_http_server_get_port (self->http),
+             self->config->http.tls_cert_file != NULL ? " (HTTPS only)" : "");
 
   if (self->config->consul.address != NULL)
     {
@@ -507,6 +508,13 @@ pay_app_shutdown (PayApp *self)
   /* With a delay, the drain starts once the agent answered (on_deregistered). */
   if (self->config->consul.deregister_delay_seconds == 0)
     begin_drain (self);
+}
+
+void
+pay_app_set_http_certificate (PayApp *self, GTlsCertificate *certificate)
+{
+  g_return_if_fail (PAY_IS_APP (self));
+  pay_http_server_set_tls_certificate (self->http, certificate);
 }
 
 guint16

@@ -2,7 +2,7 @@
  * the listeners, and shuts them down in order. */
 #pragma once
 
-#include <glib-object.h>
+#include <gio/gio.h>
 
 #include "core/pay-config.h"
 
@@ -14,6 +14,9 @@ G_DECLARE_FINAL_TYPE (PayApp, pay_app, PAY, APP, GObject)
 /* @config is borrowed and must outlive the app. Objects are created on the
  * thread-default main context, which must be the one the loop runs. */
 PayApp *pay_app_new (const PayConfig *config);
+
+/* HTTPS on the HTTP port with @certificate (pay_http_tls_load()). Before starting. */
+void pay_app_set_http_certificate (PayApp *self, GTlsCertificate *certificate);
 
 /* Loads the API keys (auth.keys_file), binds both ports, connects to Redis, starts the
  * storage probe. On failure (a keys file that does not load: PAY_AUTH_ERROR; a port in

@@ -122,6 +122,10 @@ static const ConfigKey config_keys[] = {
   TIMEOUT  ("server", "shutdown_grace_seconds",    "10",        server.shutdown_grace_seconds),
   CIDR_LIST ("server", "rpc_allow",                             server.rpc_allow),
 
+  /* Both or neither (check_tls_pair()); checked as files at start-up (pay-http-tls.h). */
+  OPTIONAL ("http",   "tls_cert_file",                          http.tls_cert_file),
+  OPTIONAL ("http",   "tls_key_file",                           http.tls_key_file),
+
   STRING   ("mysql",  "host",                      "127.0.0.1", mysql.host),
   PORT     ("mysql",  "port",                      "3306",      mysql.port, 1),
   STRING   ("mysql",  "user",                      "root",      mysql.user),
@@ -502,6 +506,24 @@ apply_env (PayConfig *config, const gchar *const *envp, GError **error)
 }
 
 /* ---------------------------------------------------------------------------------- */
+/* Keys checked together                                                              */
+/* ---------------------------------------------------------------------------------- */
+
+/* A certificate without its key (or the reverse) is a half-done TLS set-up: serving plain
+ * HTTP then would send card numbers in clear to callers that meant to use HTTPS. */
+static gboolean
+check_tls_pair (const PayConfig *config, GError **error)
+{
+  if ((config->http.tls_cert_file == NULL) == (config->http.tls_key_file == NULL))
+    return TRUE;
+  g_set_error (error, PAY_CONFIG_ERROR, PAY_CONFIG_ERROR_VALUE,
+               "http.tls_cert_file and http.tls_key_file: set both (HTTPS) or neither (HTTP); "
+               "only %s is set",
+               config->http.tls_cert_file != NULL ? "http.tls_cert_file" : "http.tls_key_file");
+  return FALSE;
+}
+
+/* ---------------------------------------------------------------------------------- */
 /* Public API                                                                         */
 /* ---------------------------------------------------------------------------------- */
 
@@ -532,6 +554,8 @@ pay_config_load (const gchar        *path,
   if (path != NULL && !apply_file (config, path, error))
     return NULL;
   if (envp != NULL && !apply_env (config, envp, error))
+    return NULL;
+  if (!check_tls_pair (config, error))
     return NULL;
   return g_steal_pointer (&config);
 }

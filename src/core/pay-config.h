@@ -50,6 +50,10 @@ typedef struct {
     guint    shutdown_grace_seconds;
     gchar   *rpc_allow;                 /* CIDRs allowed on the RPC port; NULL: all */
   } server;
+  struct {
+    gchar   *tls_cert_file;             /* PEM; with tls_key_file, HTTPS only; NULL: HTTP */
+    gchar   *tls_key_file;              /* PEM, the certificate's private key */
+  } http;
   PayMysqlSettings mysql;
   PayRedisSettings redis;
   struct {

@@ -34,6 +34,7 @@ struct _PayRegistrar
   gchar        *address;          /* advertised */
   guint16       rpc_port;
   guint16       http_port;
+  gboolean      http_tls;         /* the HTTP port speaks HTTPS only */
   guint         check_interval_seconds;
   guint         deregister_after_seconds;
   guint         sync_interval_seconds;
@@ -176,7 +177,8 @@ registration_body (PayRegistrar *self)
   g_autoptr(JsonNode) root = NULL;
   g_autofree gchar *http_port = g_strdup_printf ("%u", self->http_port);
   g_autofree gchar *http_host = host_port (self->address, self->http_port);
-  g_autofree gchar *health_url = g_strdup_printf ("http://%s/health", http_host);
+  g_autofree gchar *health_url = g_strdup_printf ("%s://%s/health",
+                                                  self->http_tls ? "https" : "http", http_host);
   g_autofree gchar *rpc_host = host_port (self->address, self->rpc_port);
   g_autofree gchar *http_check = g_strdup_printf ("%s HTTP /health", self->service_name);
   g_autofree gchar *tcp_check = g_strdup_printf ("%s RPC TCP", self->service_name);
@@ -206,6 +208,13 @@ registration_body (PayRegistrar *self)
   add_string_member (builder, "Name", http_check);
   add_string_member (builder, "HTTP", health_url);
   add_string_member (builder, "Method", "GET");
+  /* The check asks whether the service answers over TLS, not who it is: the agent is
+   * not given our CA, and the certificate may not name the advertised address. */
+  if (self->http_tls)
+    {
+      json_builder_set_member_name (builder, "TLSSkipVerify");
+      json_builder_add_boolean_value (builder, TRUE);
+    }
   add_check_timing (self, builder);
   json_builder_end_object (builder);
   json_builder_begin_object (builder);
@@ -478,6 +487,7 @@ pay_registrar_new (const PayConfig *config, guint16 rpc_port, guint16 http_port,
                                               config->consul.advertise_address);
   self->rpc_port = rpc_port;
   self->http_port = http_port;
+  self->http_tls = config->http.tls_cert_file != NULL;
   self->check_interval_seconds = config->consul.check_interval_seconds;
   self->deregister_after_seconds = config->consul.deregister_critical_after_seconds;
   self->sync_interval_seconds = config->consul.sync_interval_seconds;

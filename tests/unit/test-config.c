@@ -70,6 +70,8 @@ assert_defaults (const PayConfig *config)
   g_assert_cmpuint (config->server.max_connections, ==, 4096);
   g_assert_cmpuint (config->server.shutdown_grace_seconds, ==, 10);
   g_assert_null (config->server.rpc_allow);
+  g_assert_null (config->http.tls_cert_file);
+  g_assert_null (config->http.tls_key_file);
 
   g_assert_cmpstr (config->mysql.host, ==, "127.0.0.1");
   g_assert_cmpuint (config->mysql.port, ==, 3306);
@@ -158,7 +160,7 @@ test_shipped_file (void)
 
       keys += g_strv_length (names);
     }
-  g_assert_cmpuint (keys, ==, 43);
+  g_assert_cmpuint (keys, ==, 45);
 }
 
 static const gchar every_key_file[] =
@@ -651,6 +653,38 @@ test_rpc_allow (void)
   g_assert_cmpstr (config->server.rpc_allow, ==, "127.0.0.2/32, fd00::/8");
 }
 
+/* The TLS certificate and key come together, from the file or the environment. */
+static void
+test_tls_pair (void)
+{
+  g_autoptr(TempPath) path = write_config ("[http]\ntls_cert_file=/etc/payment/cert.pem\n");
+  const gchar *const both[] = { "PAYMENT_HTTP_TLS_KEY_FILE=/etc/payment/key.pem", NULL };
+  const gchar *const key_only[] = { "PAYMENT_HTTP_TLS_KEY_FILE=/k.pem", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PayConfig) config = pay_config_load (NULL, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_null (config->http.tls_cert_file);
+  g_assert_null (config->http.tls_key_file);
+  g_clear_pointer (&config, pay_config_free);
+
+  config = pay_config_load (path, both, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (config->http.tls_cert_file, ==, "/etc/payment/cert.pem");
+  g_assert_cmpstr (config->http.tls_key_file, ==, "/etc/payment/key.pem");
+  g_clear_pointer (&config, pay_config_free);
+
+  config = pay_config_load (path, NULL, &error);
+  g_assert_null (config);
+  assert_config_error (error, PAY_CONFIG_ERROR_VALUE, "http.tls_cert_file",
+                       "only http.tls_cert_file is set", NULL);
+  g_clear_error (&error);
+
+  config = pay_config_load (NULL, key_only, &error);
+  g_assert_null (config);
+  assert_config_error (error, PAY_CONFIG_ERROR_VALUE, "only http.tls_key_file is set", NULL);
+}
+
 static void
 test_free_null (void)
 {
@@ -677,6 +711,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/payment/config/bad/message", test_bad_value_message);
   g_test_add_func ("/payment/config/bad/env-over-good-file", test_bad_env_over_good_file);
   g_test_add_func ("/payment/config/rpc-allow", test_rpc_allow);
+  g_test_add_func ("/payment/config/tls-pair", test_tls_pair);
   g_test_add_func ("/payment/config/free-null", test_free_null);
 
   for (gsize i = 0; i < G_N_ELEMENTS (good_cases); i++)

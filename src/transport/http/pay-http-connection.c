@@ -10,6 +10,11 @@
  * most one move. At a deadline the socket is shut down and libsoup, reading the end of
  * the stream, closes the connection as if the peer had.
  *
+ * With HTTPS the stream is a TLS server connection over the socket's: libsoup and the
+ * screen below see plaintext, the timers and the cut still act on the socket. The
+ * handshake is done here before libsoup gets the stream (in GIO's worker thread, blocking
+ * reads on the socket), timed as a request; a cut ends it at once.
+ *
  * Except that libsoup 3.2.3 never closes a kept-alive connection whose stream ends
  * between two requests (the peer's close, or our shutdown): after a response it reads
  * into a new message that has no completion callback until its first byte
@@ -62,7 +67,8 @@ struct _PayHttpConnection
 {
   GIOStream parent_instance;
 
-  GSocketConnection *base;
+  GIOStream         *base;         /* the bytes: the socket connection, or TLS over it */
+  GSocket           *socket;       /* the socket under base: what a cut shuts down */
   GInputStream      *input;        /* a PayHttpInput over base's input stream */
   PayHttpLimits      limits;
   PayMetrics        *metrics;
@@ -71,6 +77,7 @@ struct _PayHttpConnection
   State              state;
   gint64             deadline_us;  /* of the state; G_MAXINT64: none */
   gboolean           closed;       /* "closed" emitted */
+  gboolean           handshaking;  /* a TLS handshake is under way (base is TLS) */
 
   /* The libsoup 3.2.3 workaround (see the top of the file). */
   SoupServerMessage *message;      /* the last request started; released when closed */
@@ -282,7 +289,10 @@ on_deadline (PayHttpConnection *self)
       g_io_stream_close (G_IO_STREAM (self), NULL, NULL);
       return;
     }
-  if (reading)
+  if (self->handshaking)
+    g_info ("http %s: TLS handshake not done %u s after the connection, closing", self->peer,
+            self->limits.read_timeout_seconds);
+  else if (reading)
     g_info ("http %s: request not whole %u s after its first byte, closing", self->peer,
             self->limits.read_timeout_seconds);
   else
@@ -402,7 +412,7 @@ answer_refused (PayHttpConnection *self)
   gsize length;
   g_autofree gchar *body = NULL;
   g_autofree gchar *reply = NULL;
-  GOutputStream *output = g_io_stream_get_output_stream (G_IO_STREAM (self->base));
+  GOutputStream *output = g_io_stream_get_output_stream (self->base);
 
   if (self->answered)
     return;
@@ -443,7 +453,20 @@ pay_http_connection_get_input_stream (GIOStream *stream)
 static GOutputStream *
 pay_http_connection_get_output_stream (GIOStream *stream)
 {
-  return g_io_stream_get_output_stream (G_IO_STREAM (PAY_HTTP_CONNECTION (stream)->base));
+  return g_io_stream_get_output_stream (PAY_HTTP_CONNECTION (stream)->base);
+}
+
+/* Closing TLS writes a close_notify alert, blocking (glib-networking closes with no
+ * timeout), and waits for a handshake under way in GIO's thread to end. Neither may hold
+ * the main loop: while a handshake runs, or when the socket cannot take the alert now (a
+ * peer that does not read), the socket is shut down first, which ends both at once. */
+static void
+unblock_tls_close (PayHttpConnection *self)
+{
+  if (!G_IS_TLS_CONNECTION (self->base))
+    return;
+  if (self->handshaking || !g_socket_condition_check (self->socket, G_IO_OUT))
+    g_socket_shutdown (self->socket, TRUE, TRUE, NULL);
 }
 
 /* libsoup closes synchronously (its disconnect); the default asynchronous close would
@@ -452,7 +475,10 @@ static gboolean
 pay_http_connection_close_fn (GIOStream *stream, GCancellable *cancellable, GError **error)
 {
   PayHttpConnection *self = PAY_HTTP_CONNECTION (stream);
-  gboolean closed = g_io_stream_close (G_IO_STREAM (self->base), cancellable, error);
+  gboolean closed;
+
+  unblock_tls_close (self);
+  closed = g_io_stream_close (self->base, cancellable, error);
 
   finish (self);
   return closed;
@@ -484,6 +510,7 @@ pay_http_connection_finalize (GObject *object)
 
   g_clear_object (&self->input);
   g_clear_object (&self->base);
+  g_clear_object (&self->socket);
   g_clear_object (&self->metrics);
   g_free (self->peer);
   G_OBJECT_CLASS (pay_http_connection_parent_class)->finalize (object);
@@ -522,17 +549,28 @@ pay_http_peer_key (GSocketAddress *address)
 }
 
 PayHttpConnection *
-pay_http_connection_new (GSocketConnection   *base,
+pay_http_connection_new (GSocketConnection   *connection,
+                         GTlsCertificate     *certificate,
                          GSocketAddress      *remote,
                          const PayHttpLimits *limits,
-                         PayMetrics          *metrics)
+                         PayMetrics          *metrics,
+                         GError             **error)
 {
-  PayHttpConnection *self = g_object_new (PAY_TYPE_HTTP_CONNECTION, NULL);
+  g_autoptr(GIOStream) base = NULL;
+  PayHttpConnection *self;
 
-  self->base = g_object_ref (base);
+  if (certificate == NULL)
+    base = G_IO_STREAM (g_object_ref (connection));
+  else
+    base = g_tls_server_connection_new (G_IO_STREAM (connection), certificate, error);
+  if (base == NULL)
+    return NULL;
+  self = g_object_new (PAY_TYPE_HTTP_CONNECTION, NULL);
+  self->base = g_steal_pointer (&base);
+  self->socket = g_object_ref (g_socket_connection_get_socket (connection));
   /* The base connection closes its own streams. */
   self->input = g_object_new (PAY_TYPE_HTTP_INPUT,
-                              "base-stream", g_io_stream_get_input_stream (G_IO_STREAM (base)),
+                              "base-stream", g_io_stream_get_input_stream (self->base),
                               "close-base-stream", FALSE, NULL);
   PAY_HTTP_INPUT (self->input)->owner = self;
   self->limits = *limits;
@@ -589,6 +627,78 @@ pay_http_connection_cut (PayHttpConnection *self)
 
   if (self->state == STATE_ENDED)
     return;
-  g_socket_shutdown (g_socket_connection_get_socket (self->base), TRUE, TRUE, NULL);
+  g_socket_shutdown (self->socket, TRUE, TRUE, NULL);
   arm (self, STATE_ENDED, ENDED_GRACE_US);
+}
+
+/* TLS 1.2 is the oldest version served. The GnuTLS priority (main.c) keeps older ones
+ * from being negotiated; this holds when G_TLS_GNUTLS_PRIORITY was set otherwise. */
+static gboolean
+check_protocol_version (GTlsConnection *tls, GError **error)
+{
+  GTlsProtocolVersion version = g_tls_connection_get_protocol_version (tls);
+
+  if (version == G_TLS_PROTOCOL_VERSION_TLS_1_2 || version == G_TLS_PROTOCOL_VERSION_TLS_1_3)
+    return TRUE;
+  g_set_error (error, G_TLS_ERROR, G_TLS_ERROR_HANDSHAKE,
+               "negotiated a protocol older than TLS 1.2 (GTlsProtocolVersion %d)", version);
+  return FALSE;
+}
+
+static void
+on_handshake (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  PayHttpConnection *self = g_task_get_source_object (task);
+  GError *error = NULL;
+
+  self->handshaking = FALSE;
+  if (!g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), result, &error) ||
+      !check_protocol_version (G_TLS_CONNECTION (source), &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  arm (self, STATE_IDLE, seconds_us (self->limits.idle_timeout_seconds));
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+pay_http_connection_handshake_async (PayHttpConnection   *self,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  GTask *task;
+
+  g_return_if_fail (PAY_IS_HTTP_CONNECTION (self));
+
+  task = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (task, pay_http_connection_handshake_async);
+  if (!G_IS_TLS_CONNECTION (self->base))
+    {
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
+  /* The handshake is the connection's first read: it has read_timeout_seconds. */
+  self->handshaking = TRUE;
+  arm (self, STATE_READING, seconds_us (self->limits.read_timeout_seconds));
+  g_tls_connection_handshake_async (G_TLS_CONNECTION (self->base), G_PRIORITY_DEFAULT, NULL,
+                                    on_handshake, task);
+}
+
+gboolean
+pay_http_connection_handshake_finish (PayHttpConnection *self,
+                                      GAsyncResult      *result,
+                                      GError           **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+gboolean
+pay_http_connection_is_handshaking (PayHttpConnection *self)
+{
+  g_return_val_if_fail (PAY_IS_HTTP_CONNECTION (self), FALSE);
+  return self->handshaking;
 }

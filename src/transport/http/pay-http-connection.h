@@ -19,15 +19,30 @@ typedef struct {
 #define PAY_TYPE_HTTP_CONNECTION (pay_http_connection_get_type ())
 G_DECLARE_FINAL_TYPE (PayHttpConnection, pay_http_connection, PAY, HTTP_CONNECTION, GIOStream)
 
-/* Wraps @base (referenced): reads go through a pollable input stream that notes them,
- * writes straight to @base's output stream. @remote names the peer (the key libsoup's
- * messages are matched by). The idle timer starts now, on the
+/* Wraps @connection (referenced), or with @certificate a TLS server connection over it
+ * (NULL with @error when GIO has no TLS backend): reads go through a pollable input
+ * stream that notes them, writes straight to the base's output stream. @remote names the
+ * peer (the key libsoup's messages are matched by). The idle timer starts now, on the
  * thread-default main context; timeouts are counted in @metrics. Emits "closed" once,
  * when closed or finalized. */
-PayHttpConnection *pay_http_connection_new (GSocketConnection   *base,
+PayHttpConnection *pay_http_connection_new (GSocketConnection   *connection,
+                                            GTlsCertificate     *certificate,
                                             GSocketAddress      *remote,
                                             const PayHttpLimits *limits,
-                                            PayMetrics          *metrics);
+                                            PayMetrics          *metrics,
+                                            GError             **error);
+
+/* The TLS handshake, before libsoup gets the stream (done at once without TLS). It must
+ * be over within read_timeout_seconds: at the deadline the socket is shut down and it
+ * fails. It fails too for a peer that does not speak TLS (plain HTTP) or negotiates a
+ * version older than TLS 1.2. On failure, close the connection. */
+void     pay_http_connection_handshake_async  (PayHttpConnection   *self,
+                                               GAsyncReadyCallback  callback,
+                                               gpointer             user_data);
+gboolean pay_http_connection_handshake_finish (PayHttpConnection   *self,
+                                               GAsyncResult        *result,
+                                               GError             **error);
+gboolean pay_http_connection_is_handshaking   (PayHttpConnection   *self);
 
 /* "ip:port" of an inet socket address: how the server finds a message's connection
  * (libsoup tells a message's peer address, not its stream). */

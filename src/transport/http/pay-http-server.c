@@ -55,7 +55,9 @@ struct _PayHttpServer
   GSocket        *anchor[2];    /* see add_keepalive_anchor() */
   GHashTable     *connections;  /* peer "ip:port" -> PayHttpConnection (not owned; see on_incoming) */
   PayHttpLimits   limits;
+  GTlsCertificate *certificate;  /* NULL: plain HTTP; else HTTPS only */
   guint16         port;
+  gboolean        stopped;
 
   PayMetrics        *metrics;
   PayRateLimiter    *limiter;         /* NULL: no rate limit */
@@ -74,6 +76,7 @@ struct _PayHttpServer
 G_DEFINE_FINAL_TYPE (PayHttpServer, pay_http_server, G_TYPE_OBJECT)
 
 static void forget_connections (PayHttpServer *self);
+static void cut_handshakes (PayHttpServer *self);
 
 typedef void (*PayHttpRouteFunc) (PayHttpServer     *self,
                                   SoupServerMessage *msg,
@@ -587,9 +590,11 @@ pay_http_server_dispose (GObject *object)
     }
   if (self->connections != NULL)
     {
+      cut_handshakes (self);
       forget_connections (self);
       g_clear_pointer (&self->connections, g_hash_table_unref);
     }
+  g_clear_object (&self->certificate);
   g_clear_object (&self->anchor[0]);
   g_clear_object (&self->anchor[1]);
   g_clear_object (&self->service);
@@ -705,6 +710,15 @@ pay_http_server_set_limits (PayHttpServer *self, const PayHttpLimits *limits)
 }
 
 void
+pay_http_server_set_tls_certificate (PayHttpServer *self, GTlsCertificate *certificate)
+{
+  g_return_if_fail (PAY_IS_HTTP_SERVER (self));
+  g_return_if_fail (certificate == NULL || G_IS_TLS_CERTIFICATE (certificate));
+
+  g_set_object (&self->certificate, certificate);
+}
+
+void
 pay_http_server_set_consul_state_func (PayHttpServer          *self,
                                        PayHttpConsulStateFunc  func,
                                        gpointer                user_data)
@@ -793,8 +807,74 @@ refuse_past_cap (PayHttpServer *self, GSocketConnection *connection)
 
 static gboolean add_keepalive_anchor (PayHttpServer *self, GError **error);
 
+static gboolean
+hand_to_soup (PayHttpServer *self, PayHttpConnection *stream,
+              GSocketAddress *local, GSocketAddress *remote, GError **error)
+{
+  if (!soup_server_accept_iostream (self->soup, G_IO_STREAM (stream), local, remote, error))
+    {
+      g_io_stream_close (G_IO_STREAM (stream), NULL, NULL);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A connection between its accept and the end of its TLS handshake. The server may be
+ * gone by then. */
+typedef struct {
+  GWeakRef        server;
+  GSocketAddress *local;
+  GSocketAddress *remote;
+} PayHttpHandshake;
+
+static void
+handshake_free (PayHttpHandshake *handshake)
+{
+  g_weak_ref_clear (&handshake->server);
+  g_object_unref (handshake->local);
+  g_object_unref (handshake->remote);
+  g_free (handshake);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PayHttpHandshake, handshake_free)
+
+/* A peer that does not speak TLS 1.2 or later (plain HTTP, say), or too slowly, is
+ * closed here: libsoup never sees it. */
+static void
+on_handshake_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(PayHttpHandshake) handshake = user_data;
+  PayHttpConnection *stream = PAY_HTTP_CONNECTION (source);
+  g_autoptr(PayHttpServer) self = g_weak_ref_get (&handshake->server);
+  g_autoptr(GError) error = NULL;
+
+  if (!pay_http_connection_handshake_finish (stream, result, &error))
+    g_info ("http %s: TLS handshake failed, closing: %s",
+            pay_http_connection_get_peer (stream), error->message);
+  else if (self != NULL && !self->stopped)
+    {
+      if (!hand_to_soup (self, stream, handshake->local, handshake->remote, &error))
+        g_debug ("dropping HTTP connection: %s", error->message);
+      return;
+    }
+  g_io_stream_close (G_IO_STREAM (stream), NULL, NULL);
+}
+
+static void
+start_handshake (PayHttpServer *self, PayHttpConnection *stream,
+                 GSocketAddress *local, GSocketAddress *remote)
+{
+  PayHttpHandshake *handshake = g_new0 (PayHttpHandshake, 1);
+
+  g_weak_ref_init (&handshake->server, self);
+  handshake->local = g_object_ref (local);
+  handshake->remote = g_object_ref (remote);
+  pay_http_connection_handshake_async (stream, on_handshake_done, handshake);
+}
+
 /* Hands @connection to libsoup through the stream that times it (pay-http-connection.h),
- * mapped by its peer's address until it closes: in the map before libsoup starts on it. */
+ * after its TLS handshake with a certificate, mapped by its peer's address until it
+ * closes: in the map before the handshake, and so before libsoup starts on it. */
 static gboolean
 serve_connection (PayHttpServer *self, GSocketConnection *connection,
                   GSocketAddress *local, GSocketAddress *remote, GError **error)
@@ -803,14 +883,31 @@ serve_connection (PayHttpServer *self, GSocketConnection *connection,
 
   if (refuse_past_cap (self, connection))
     return TRUE;
-  stream = pay_http_connection_new (connection, remote, &self->limits, self->metrics);
-  remember_connection (self, stream);
-  if (!soup_server_accept_iostream (self->soup, G_IO_STREAM (stream), local, remote, error))
+  stream = pay_http_connection_new (connection, self->certificate, remote, &self->limits,
+                                    self->metrics, error);
+  if (stream == NULL)
     {
-      g_io_stream_close (G_IO_STREAM (stream), NULL, NULL);
+      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
       return FALSE;
     }
+  remember_connection (self, stream);
+  if (self->certificate == NULL)
+    return hand_to_soup (self, stream, local, remote, error);
+  start_handshake (self, stream, local, remote);
   return TRUE;
+}
+
+/* Handshakes under way end now (they fail): their threads must not outlive the server. */
+static void
+cut_handshakes (PayHttpServer *self)
+{
+  GHashTableIter iter;
+  gpointer connection;
+
+  g_hash_table_iter_init (&iter, self->connections);
+  while (g_hash_table_iter_next (&iter, NULL, &connection))
+    if (pay_http_connection_is_handshaking (connection))
+      pay_http_connection_cut (connection);
 }
 
 /* We accept connections ourselves and hand them to libsoup: libsoup 3.2.3's own listener
@@ -942,6 +1039,9 @@ pay_http_server_stop (PayHttpServer *self)
   pay_listener_close (self->listener);
   if (self->soup != NULL)
     soup_server_disconnect (self->soup);
+  if (self->connections != NULL)
+    cut_handshakes (self);
+  self->stopped = TRUE;
   self->port = 0;
 }
 

@@ -29,6 +29,12 @@ PayHttpServer *pay_http_server_new (PayService     *service,
 /* Deadlines and the connection cap (default: none). Before listening. */
 void pay_http_server_set_limits (PayHttpServer *self, const PayHttpLimits *limits);
 
+/* With @certificate (holding its private key), the port speaks HTTPS only: each
+ * connection's TLS handshake (TLS 1.2 or later) is done before libsoup sees it, within
+ * read_timeout_seconds; a peer that fails it is closed. NULL (default): plain HTTP.
+ * Before listening. */
+void pay_http_server_set_tls_certificate (PayHttpServer *self, GTlsCertificate *certificate);
+
 /* Where /health reads the Consul registration state from (default: "disabled"). */
 void pay_http_server_set_consul_state_func (PayHttpServer          *self,
                                             PayHttpConsulStateFunc  func,

@@ -16,6 +16,7 @@ Durations are Go duration strings ("5s", "1m")."""
 import http.server
 import json
 import re
+import ssl
 import threading
 import time
 import urllib.error
@@ -241,14 +242,17 @@ class FakeConsul:
         """Runs every registered HTTP check about once a second, as an agent would."""
         while not self.stopping.wait(0.5):
             with self.lock:
-                checks = [(sid, c["HTTP"], c.get("Method", "GET"))
+                checks = [(sid, c["HTTP"], c.get("Method", "GET"), c.get("TLSSkipVerify", False))
                           for sid, svc in self.services.items()
                           for c in svc.get("Checks") or [] if "HTTP" in c]
-            for sid, url, method in checks:
+            for sid, url, method, skip_verify in checks:
                 status = None
+                # As the agent: an https URL's certificate is verified (against the
+                # system's CAs) unless the check says TLSSkipVerify.
+                tls = ssl._create_unverified_context() if skip_verify else None
                 try:
                     req = urllib.request.Request(url, method=method)
-                    with urllib.request.urlopen(req, timeout=2) as r:
+                    with urllib.request.urlopen(req, timeout=2, context=tls) as r:
                         status = r.status
                 except urllib.error.HTTPError as e:
                     status = e.code

@@ -22,9 +22,17 @@ class HttpResult:
         return f"HttpResult({self.status}, {self.raw[:300]!r})"
 
 
-def request(port, method, path, body=None, headers=None, timeout=15.0):
+def connection(port, timeout, tls=None):
+    """An HTTP connection to the service, or HTTPS with @tls (an ssl.SSLContext)."""
+    if tls is not None:
+        return http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout, context=tls)
+    return http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+
+
+def request(port, method, path, body=None, headers=None, timeout=15.0, tls=None):
     """@body: bytes/str sent as is, or any other value sent as JSON; either way declared
-    application/json unless @headers say otherwise (a header given as None is not sent)."""
+    application/json unless @headers say otherwise (a header given as None is not sent).
+    @tls: an ssl.SSLContext to speak HTTPS with."""
     h = {"Connection": "close"}
     if body is not None:
         h["Content-Type"] = "application/json"
@@ -34,7 +42,7 @@ def request(port, method, path, body=None, headers=None, timeout=15.0):
         body = body.encode()
     h.update(headers or {})
     h = {k: v for k, v in h.items() if v is not None}
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    c = connection(port, timeout, tls)
     try:
         c.request(method, path, body=body, headers=h)
         r = c.getresponse()
@@ -44,10 +52,10 @@ def request(port, method, path, body=None, headers=None, timeout=15.0):
         c.close()
 
 
-def charge(port, req_dict, timeout=15.0):
+def charge(port, req_dict, timeout=15.0, tls=None):
     """POST /payment/charge. Returns ("ok", transaction_id) or ("error", code, message),
     plus the HttpResult as the last element."""
-    r = request(port, "POST", "/payment/charge", req_dict, timeout=timeout)
+    r = request(port, "POST", "/payment/charge", req_dict, timeout=timeout, tls=tls)
     if r.status == 200 and isinstance(r.json, dict) and "transaction_id" in r.json:
         return ("ok", r.json["transaction_id"], r)
     return ("error", r.code, (r.json or {}).get("message") if isinstance(r.json, dict) else None, r)

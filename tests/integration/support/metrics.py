@@ -4,7 +4,7 @@ from . import httpapi
 
 
 def scrape(svc):
-    r = httpapi.request(svc.http_port, "GET", "/metrics")
+    r = httpapi.request(svc.http_port, "GET", "/metrics", tls=svc.tls())
     assert r.status == 200, r
     return r
 

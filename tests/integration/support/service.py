@@ -7,10 +7,11 @@ import http.client
 import os
 import re
 import signal
+import ssl
 import subprocess
 import time
 
-from . import env
+from . import env, httpapi
 from .env import devservers
 
 # Lines that mean a memory or UB error was reported (ASan, LSan, UBSan), or a GLib critical
@@ -33,10 +34,12 @@ class Service:
     """One payment-service process.
 
     @extra_env overrides the environment (PAYMENT_* keys win over the defaults built from
-    @mariadb/@redis); @wrapper is a command prefix such as valgrind's."""
+    @mariadb/@redis); @wrapper is a command prefix such as valgrind's. @tls_ca: the CA
+    file of a service started with HTTPS (PAYMENT_HTTP_TLS_* in @extra_env): its probes
+    speak HTTPS, verifying the certificate."""
 
     def __init__(self, mariadb, redis, database, extra_env=None, wrapper=None,
-                 name="service", ready_timeout=30.0, stop_timeout=30.0):
+                 name="service", ready_timeout=30.0, stop_timeout=30.0, tls_ca=None):
         _counter[0] += 1
         self.name = f"{name}-{os.getpid()}-{_counter[0]}"
         self.log_path = os.path.join(env.log_dir(), f"{self.name}.log")
@@ -47,6 +50,7 @@ class Service:
         self.wrapper = list(wrapper or [])
         self.ready_timeout = ready_timeout
         self.stop_timeout = stop_timeout
+        self.tls_ca = tls_ca
         self.proc = None
         self.rpc_port = None
         self.http_port = None
@@ -182,10 +186,16 @@ class Service:
 
     # ---- probes ----
 
+    def tls(self):
+        """The ssl.SSLContext that trusts the service's certificate; None without HTTPS."""
+        if self.tls_ca is None:
+            return None
+        return ssl.create_default_context(cafile=self.tls_ca)
+
     def health_status(self, timeout=5.0):
         """Status of GET /health, or None when the port does not answer."""
         try:
-            c = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=timeout)
+            c = httpapi.connection(self.http_port, timeout, self.tls())
             c.request("GET", "/health")
             r = c.getresponse()
             r.read()
