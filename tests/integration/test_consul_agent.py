@@ -12,6 +12,7 @@ import pytest
 
 from support.consul_agent import ConsulAgent
 from support.service import poll
+from support.tlscerts import Certificates
 
 
 def consul_env(agent):
@@ -117,3 +118,18 @@ def test_registers_again_after_the_agent_restarts(fresh_service, consul):
     entry = catalog_entry(consul, sid)
     assert entry["ServicePort"] == svc.rpc_port
     assert svc.alive()
+
+
+def test_https_check_passes_at_a_real_agent(fresh_service, consul, tmp_path):
+    """With HTTPS on the HTTP port the agent runs the check over https with TLSSkipVerify
+    (it is not given the test CA), and it passes."""
+    certs = Certificates(str(tmp_path / "tls")).make()
+    env = consul_env(consul)
+    env.update(certs.service_env())
+    svc = fresh_service(env, tls_ca=certs.ca)
+    sid = service_id(svc)
+    poll(lambda: check_states(consul, sid) == {"http": "passing", "tcp": "passing"}, 30,
+         what="both checks passing")
+    check = [c for c in consul.get("/v1/agent/checks").values()
+             if c.get("ServiceID") == sid and c["Type"] == "http"][0]
+    assert check["Output"].startswith(f"HTTP GET https://127.0.0.1:{svc.http_port}/health"), check
