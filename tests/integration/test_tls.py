@@ -13,6 +13,7 @@ Every wait polls for its condition with a bounded deadline."""
 import os
 import socket
 import ssl
+import struct
 import subprocess
 import threading
 import warnings
@@ -25,7 +26,7 @@ from support.fake_consul import FakeConsul
 from support.metrics import scrape, value
 from support.rpc import assert_closed_without_reply, connect
 from support.service import poll
-from support.tlscerts import Certificates
+from support.tlscerts import Certificates, tls11_context, tls11_outcome
 
 READ_TIMEOUT = 2
 MAX_CONNECTIONS = 3
@@ -119,18 +120,6 @@ def read_until_closed(sock):
 
 # ---- TLS 1.1 ---------------------------------------------------------------------------
 
-def tls11_context():
-    """A client that offers TLS 1.1 only. OpenSSL 3 allows it at security level 0."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_1
-    return ctx
-
-
 def serve_one_tls11(certs):
     """A Python TLS server that accepts TLS 1.1: shows the client above can speak it."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -148,25 +137,6 @@ def serve_one_tls11(certs):
         listener.close()
     threading.Thread(target=serve, daemon=True).start()
     return listener.getsockname()[1]
-
-
-def tls11_outcome(port):
-    """"refused" if the handshake fails, "closed" if it completes but the service closes
-    without answering, else the version negotiated and the first bytes of the answer."""
-    with connect(port) as sock:
-        try:
-            tls = tls11_context().wrap_socket(sock)
-        except (ssl.SSLError, OSError):
-            return "refused"
-        with tls:
-            version = tls.version()
-            try:
-                tls.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
-                tls.settimeout(SLACK)
-                answer = tls.recv(16)
-            except (ssl.SSLError, OSError):
-                answer = b""
-            return "closed" if not answer else (version, answer)
 
 
 def test_tls11_client_works_elsewhere(certs):
@@ -300,3 +270,67 @@ def test_consul_check_uses_https(start_service, certs):
         svc.stop_and_check()
     finally:
         agent.stop()
+
+
+# ---- connections the client closes are released ------------------------------------------
+
+def open_connections(svc):
+    return value(scrape(svc).raw, "payment_http_connections")
+
+
+def test_connections_closed_without_close_notify_released(tls_service):
+    """Clients that close without a TLS close_notify (Python's http.client, most HTTP
+    clients): each connection is released, not kept by libsoup until the service stops
+    (a TLS connection holds megabytes: the trust list GnuTLS copies into it)."""
+    svc = tls_service
+    for _ in range(5):
+        c = httpapi.connection(svc.http_port, SLACK, svc.tls())
+        c.request("GET", "/health")
+        c.getresponse().read()
+        c.close()
+    # The scrape's own connection is the one left.
+    poll(lambda: open_connections(svc) == 1, SLACK, what="the closed connections released")
+
+
+def test_connection_reset_by_client_released(tls_service):
+    """A client that resets the connection after its answer: the read error is the end of
+    the stream, and the connection is released."""
+    svc = tls_service
+    for _ in range(5):
+        with connect(svc.http_port) as sock:
+            tls = svc.tls().wrap_socket(sock, server_hostname="127.0.0.1")
+            tls.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n")
+            tls.recv(65536)
+            # Linger 0: the close sends a reset (RST), no close_notify, no FIN.
+            tls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            tls.close()
+    poll(lambda: open_connections(svc) == 1, SLACK, what="the reset connections released")
+
+
+def rss_kib(svc):
+    with open(f"/proc/{svc.proc.pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+OPEN_CONNECTIONS = 50
+PER_CONNECTION_KIB = 512   # measured: about 33 KiB; 3,800 KiB with the system's CA list
+
+
+def test_open_connection_memory(tls_service):
+    """An open HTTPS connection costs tens of KiB, not the megabytes of a copy of the
+    system's CA list (a server that asks no client certificate needs no CA database)."""
+    svc = tls_service
+    before = rss_kib(svc)
+    held = []
+    try:
+        for _ in range(OPEN_CONNECTIONS):
+            c = httpapi.connection(svc.http_port, SLACK, svc.tls())
+            c.request("GET", "/health")
+            c.getresponse().read()
+            held.append(c)
+        grown = rss_kib(svc) - before
+    finally:
+        for c in held:
+            c.close()
+    assert grown < OPEN_CONNECTIONS * PER_CONNECTION_KIB, \
+        f"{grown} KiB more with {OPEN_CONNECTIONS} connections open"

@@ -3,9 +3,11 @@ Charge error, queries and refunds with their errors, unknown methods, undecodabl
 malformed frames, HTTP errors, /metrics, requests cut at the read deadline and silent HTTP
 connections cut when idle, requests with a Transfer-Encoding libsoup 3.2.3 would leak the
 path of; registered with a fake Consul agent), then
-SIGTERM: no definite leak, no memory error, exit status 0. A second run has API keys on,
-with every verdict and SIGHUP reloads. Not registered for the sanitized build (valgrind
-cannot run an ASan binary)."""
+SIGTERM: no definite leak, no memory error, exit status 0. Then the same for HTTPS (a
+second service with a certificate): 200 requests over TLS, plain HTTP and TLS 1.1 refused,
+handshakes cut at the deadline or dropped, one still silent at SIGTERM. A third run has API
+keys on, with every verdict and SIGHUP reloads. Not registered for the
+sanitized build (valgrind cannot run an ASan binary)."""
 
 import collections
 import hashlib
@@ -22,9 +24,10 @@ from thrift.Thrift import TMessageType
 
 from support import data, env, httpapi, refunds
 from support.fake_consul import FakeConsul
+from support.tlscerts import Certificates, tls11_outcome
+from support.service import poll
 from support.rpc import (RpcClient, connect, decode_reply, encode_message, frame,
                          read_frame, wait_closed)
-from support.service import poll
 
 TOTAL = 1180
 THREADS = 4
@@ -233,27 +236,21 @@ class Worker:
             self.rpc.close()
 
 
+def run_in_threads(run, actions):
+    """run(chunk) on THREADS threads, each with every THREADS-th action; returns when all
+    are done."""
+    threads = [threading.Thread(target=run, args=(actions[i::THREADS],))
+               for i in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def valgrind_wrapper(vg_log):
     return ["valgrind", "--leak-check=full", "--errors-for-leak-kinds=definite",
             "--show-leak-kinds=definite", "--error-exitcode=99", "--num-callers=40",
             "--track-fds=no", f"--log-file={vg_log}"]
-
-
-def valgrind_problems(vg, status, svc):
-    """What is wrong with a run under valgrind: definite leaks, memory errors (exit 99),
-    another exit status, bad log lines."""
-    problems = []
-    m = re.search(r"definitely lost: ([\d,]+) bytes", vg)
-    if m is not None and m.group(1) != "0":
-        problems.append("definite leaks:\n" + leak_records(vg))
-    elif m is None and not ("All heap blocks were freed" in vg or "LEAK SUMMARY" not in vg):
-        problems.append("unexpected valgrind log:\n" + vg[-3000:])
-    if status != 0:
-        problems.append(f"exit status {status} under valgrind (99 = valgrind errors)\n"
-                        + errors_section(vg))
-    if svc.bad_log_lines():
-        problems.append(f"bad log lines: {svc.bad_log_lines()[:5]}")
-    return problems
 
 
 def test_no_leaks_under_valgrind(start_service, capsys):
@@ -290,15 +287,21 @@ def test_no_leaks_under_valgrind(start_service, capsys):
         finally:
             w.close()
 
-    threads = [threading.Thread(target=run, args=(actions[i::THREADS],))
-               for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_in_threads(run, actions)
 
     status = svc.stop()
     agent.stop()
+    problems = valgrind_problems(svc, vg_log, status, counts, errors, capsys)
+    if not agent.registrations() or not agent.requests_to("PUT", "/v1/agent/service/deregister/"):
+        problems.append(f"not registered and deregistered with the fake Consul: {agent.requests}")
+    if agent.problems:
+        problems.append(f"Consul API misuse: {agent.problems}")
+    assert not problems, "\n\n".join(problems)
+
+
+def valgrind_problems(svc, vg_log, status, counts, errors, capsys):
+    """What went wrong in a run under valgrind: failed requests, definite leaks, valgrind
+    errors (exit status 99), a bad exit status or log line. Prints the leak summary."""
     with open(vg_log, errors="replace") as f:
         vg = f.read()
     summary = [l for l in vg.splitlines()
@@ -309,21 +312,25 @@ def test_no_leaks_under_valgrind(start_service, capsys):
               f"exit status {status}, log {vg_log}:")
         for line in summary:
             print("  " + line)
-
     problems = []
     if errors:
         grouped = collections.Counter(errors)
         problems.append(f"{len(errors)} requests failed under valgrind:\n" + "\n".join(
             f"  {n} x {what}" for what, n in grouped.most_common(10)))
-    problems += valgrind_problems(vg, status, svc)
-    if not agent.registrations() or not agent.requests_to("PUT", "/v1/agent/service/deregister/"):
-        problems.append(f"not registered and deregistered with the fake Consul: {agent.requests}")
-    if agent.problems:
-        problems.append(f"Consul API misuse: {agent.problems}")
-    assert not problems, "\n\n".join(problems)
+    m = re.search(r"definitely lost: ([\d,]+) bytes", vg)
+    if m is not None and m.group(1) != "0":
+        problems.append("definite leaks:\n" + leak_records(vg))
+    elif m is None and not ("All heap blocks were freed" in vg or "LEAK SUMMARY" not in vg):
+        problems.append("unexpected valgrind log:\n" + vg[-3000:])
+    if status != 0:
+        problems.append(f"exit status {status} under valgrind (99 = valgrind errors)\n"
+                        + errors_section(vg))
+    if svc.bad_log_lines():
+        problems.append(f"bad log lines: {svc.bad_log_lines()[:5]}")
+    return problems
 
 
-def test_api_keys_under_valgrind(start_service, tmp_path):
+def test_api_keys_under_valgrind(start_service, tmp_path, capsys):
     """API keys on: every verdict (401, 403, 200) on each /payment/* route and /metrics,
     refunds recording their key, and SIGHUP reloads (a good file, then a bad one that keeps
     the keys) between requests; then SIGTERM, with no leak or memory error."""
@@ -374,9 +381,7 @@ def test_api_keys_under_valgrind(start_service, tmp_path):
              120, what="the reload logged")
         reader_known = False   # the first reload removed it; the bad file keeps that
     status = svc.stop()
-    with open(vg_log, errors="replace") as f:
-        vg = f.read()
-    problems = valgrind_problems(vg, status, svc)
+    problems = valgrind_problems(svc, vg_log, status, {"keys": 1}, [], capsys)
     assert not problems, "\n\n".join(problems)
 
 
@@ -390,3 +395,88 @@ def errors_section(vg):
     return "\n\n".join(b for b in blocks
                        if re.search(r"Invalid (read|write|free)|uninitialised|Mismatched free|"
                                     r"Syscall param|overlap", b))[:8000]
+
+
+# ---- the same with HTTPS on the HTTP port ------------------------------------------------
+
+TLS_TOTAL = 200
+
+
+def tls_actions():
+    rnd = random.Random(5678)
+    acts = [("https_charge", None)] * 60 + [("https_query", None)] * 40
+    acts += [("https_keepalive", None)] * 30 + [("plain_to_tls", None)] * 20
+    acts += [("tls11", None)] * 10 + [("handshake_cut", None)] * 10
+    acts += [("handshake_dropped", None)] * 10
+    acts += [("https_health", None)] * (TLS_TOTAL - len(acts))
+    rnd.shuffle(acts)
+    return acts
+
+
+def run_tls_action(svc, kind, paid):
+    tls = svc.tls()
+    if kind == "https_charge":
+        res = httpapi.charge(svc.http_port, data.charge(), timeout=120, tls=tls)
+        assert res[0] == "ok", res
+        paid.append(res[1])
+    elif kind == "https_query":
+        tid = paid[-1] if paid else "0"
+        r = httpapi.request(svc.http_port, "GET", f"/payment/query?transaction_id={tid}",
+                            timeout=120, tls=tls)
+        assert r.status in (200, 404), r
+    elif kind in ("https_keepalive", "https_health"):
+        c = httpapi.connection(svc.http_port, 120, tls)
+        try:
+            for _ in range(3 if kind == "https_keepalive" else 1):
+                c.request("GET", "/health")
+                r = c.getresponse()
+                r.read()
+                assert r.status == 200, r.status
+        finally:
+            c.close()
+    elif kind == "plain_to_tls":
+        with connect(svc.http_port, 120) as s:
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
+            assert wait_closed(s, CLOSE_TIMEOUT), "plain HTTP to the TLS port not closed"
+    elif kind == "tls11":
+        assert tls11_outcome(svc.http_port) == "refused"
+    elif kind == "handshake_cut":      # silent: closed at the read deadline
+        with connect(svc.http_port, 120) as s:
+            s.sendall(b"\x16\x03\x01")
+            assert wait_closed(s, DEADLINE_SECONDS + CLOSE_TIMEOUT), "handshake not cut"
+    elif kind == "handshake_dropped":  # the client goes away in the middle of it
+        with connect(svc.http_port, 120) as s:
+            s.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+    else:
+        raise AssertionError(kind)
+
+
+def test_no_leaks_under_valgrind_with_tls(start_service, capsys, tmp_path):
+    """HTTPS requests, plain HTTP and TLS 1.1 refused, handshakes cut at the deadline or
+    dropped by the client, and one handshake still silent at SIGTERM."""
+    certs = Certificates(str(tmp_path / "tls")).make()
+    vg_log = os.path.join(env.log_dir(), f"valgrind-tls-{os.getpid()}.log")
+    extra = {"G_SLICE": "always-malloc", "G_DEBUG": "gc-friendly",
+             "PAYMENT_SERVER_READ_TIMEOUT_SECONDS": str(DEADLINE_SECONDS),
+             "PAYMENT_SERVER_HTTP_IDLE_TIMEOUT_SECONDS": str(DEADLINE_SECONDS)}
+    extra.update(certs.service_env())
+    svc = start_service(extra_env=extra, wrapper=valgrind_wrapper(vg_log), name="valgrind-tls",
+                        ready_timeout=240.0, stop_timeout=300.0, tls_ca=certs.ca)
+    errors = []
+    counts = collections.Counter()
+
+    def run(chunk):
+        paid = []
+        for kind, _ in chunk:
+            try:
+                run_tls_action(svc, kind, paid)
+                counts[kind] += 1
+            except Exception as e:  # noqa: BLE001
+                errors.append(f"{kind}: {str(e).splitlines()[0] if str(e) else repr(e)}")
+
+    run_in_threads(run, tls_actions())
+    with connect(svc.http_port, 120) as pending:
+        pending.sendall(b"\x16\x03\x01")
+        status = svc.stop()
+    problems = valgrind_problems(svc, vg_log, status, counts, errors, capsys)
+    assert not problems, "\n\n".join(problems)

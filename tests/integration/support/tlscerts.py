@@ -1,9 +1,14 @@
 """Certificates for the HTTPS tests, made with the openssl command at test time: a
 self-signed CA and, signed by it for 127.0.0.1 and localhost, a server certificate valid
-now, one that expired in 2020, and a private key that is not the certificate's."""
+now, one that expired in 2020, and a private key that is not the certificate's. Also a
+client that offers TLS 1.1 only."""
 
 import os
+import ssl
 import subprocess
+import warnings
+
+from .rpc import connect
 
 EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
 
@@ -75,3 +80,34 @@ class Certificates:
         """PAYMENT_HTTP_TLS_* for a service serving @cert and @key (default: the good pair)."""
         return {"PAYMENT_HTTP_TLS_CERT_FILE": cert or self.cert,
                 "PAYMENT_HTTP_TLS_KEY_FILE": key or self.key}
+
+
+def tls11_context():
+    """A client that offers TLS 1.1 only. OpenSSL 3 allows it at security level 0."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+    return ctx
+
+
+def tls11_outcome(port, timeout=10.0):
+    """"refused" if the handshake fails, "closed" if it completes but the service closes
+    without answering, else the version negotiated and the first bytes of the answer."""
+    with connect(port) as sock:
+        try:
+            tls = tls11_context().wrap_socket(sock)
+        except (ssl.SSLError, OSError):
+            return "refused"
+        with tls:
+            version = tls.version()
+            try:
+                tls.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+                tls.settimeout(timeout)
+                answer = tls.recv(16)
+            except (ssl.SSLError, OSError):
+                answer = b""
+            return "closed" if not answer else (version, answer)
