@@ -199,12 +199,13 @@ def read_timeouts(svc):
                  timeout="read")
 
 
-def test_silent_handshake_closed_at_read_timeout(tls_service):
+@pytest.mark.parametrize("sent", [b"", b"\x16\x03\x01"], ids=["nothing", "half-a-header"])
+def test_silent_handshake_closed_at_read_timeout(tls_service, sent):
+    """A client silent from the start, or after half a ClientHello's record header."""
     svc = tls_service
     before = read_timeouts(svc)
     with connect(svc.http_port) as sock:
-        # Half a ClientHello's record header, then nothing.
-        sock.sendall(b"\x16\x03\x01")
+        sock.sendall(sent)
         read_until_closed(sock)
     poll(lambda: read_timeouts(svc) >= before + 1, SLACK, what="the read timeout counted")
     poll(lambda: "TLS handshake not done" in svc.log_text(), SLACK, what="the timeout logged")
@@ -334,3 +335,29 @@ def test_open_connection_memory(tls_service):
             c.close()
     assert grown < OPEN_CONNECTIONS * PER_CONNECTION_KIB, \
         f"{grown} KiB more with {OPEN_CONNECTIONS} connections open"
+
+
+def threads(svc):
+    with open(f"/proc/{svc.proc.pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("Threads:"))
+
+
+SILENT = 30
+
+
+def test_silent_connections_hold_no_thread(tls_service):
+    """GIO runs each handshake in a worker thread that blocks reading the socket: started
+    at once, every silent connection held one until its deadline (and GIO's pool grows by
+    one thread per 100 ms past 10, so the handshakes of others waited). It starts once
+    the first byte is in."""
+    svc = tls_service
+    before = threads(svc)
+    held = [connect(svc.http_port) for _ in range(SILENT)]
+    try:
+        # Accepted after the silent ones: when it is answered, they were all accepted.
+        assert https_health(svc) == 200
+        grown = threads(svc) - before
+    finally:
+        for sock in held:
+            sock.close()
+    assert grown <= 2, f"{grown} more threads with {SILENT} silent connections"

@@ -77,7 +77,9 @@ struct _PayHttpConnection
   State              state;
   gint64             deadline_us;  /* of the state; G_MAXINT64: none */
   gboolean           closed;       /* "closed" emitted */
-  gboolean           handshaking;  /* a TLS handshake is under way (base is TLS) */
+  gboolean           handshaking;  /* a TLS handshake is awaited or under way (base is TLS) */
+  GTask             *handshake;    /* pay_http_connection_handshake_async()'s, until its first byte */
+  GSource           *first_byte;   /* the socket readable: the handshake's first byte is in */
 
   /* The libsoup 3.2.3 workaround (see the top of the file). */
   SoupServerMessage *message;      /* the last request started; released when closed */
@@ -366,6 +368,14 @@ finish (PayHttpConnection *self)
       g_source_destroy (self->end_check);
       g_clear_pointer (&self->end_check, g_source_unref);
     }
+  if (self->first_byte != NULL)
+    {
+      g_source_destroy (self->first_byte);
+      g_clear_pointer (&self->first_byte, g_source_unref);
+    }
+  if (self->handshake != NULL)
+    g_task_return_new_error (g_steal_pointer (&self->handshake), G_IO_ERROR, G_IO_ERROR_CLOSED,
+                             "closed before its TLS handshake");
   /* The message holds libsoup's connection, which holds this stream. */
   g_clear_object (&self->message);
   if (self->closed)
@@ -704,6 +714,41 @@ on_handshake (GObject *source, GAsyncResult *result, gpointer user_data)
   g_task_return_boolean (task, TRUE);
 }
 
+#define TLS_RECORD_HANDSHAKE 0x16   /* the content type of a ClientHello's record */
+
+/* The socket is readable: its first byte (peeked, left for GnuTLS) says whether a TLS
+ * handshake starts. Plain HTTP, or the end, fails here, in the main loop; only a
+ * handshake that started takes a worker thread. */
+static gboolean
+on_first_byte (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  PayHttpConnection *self = user_data;
+  guint8 byte = 0;
+  GInputVector vector = { &byte, 1 };
+  gint flags = G_SOCKET_MSG_PEEK;
+  g_autoptr(GError) error = NULL;
+  gssize n = g_socket_receive_message (socket, NULL, &vector, 1, NULL, NULL, &flags, NULL,
+                                       &error);
+  GTask *task;
+
+  if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    return G_SOURCE_CONTINUE;
+  g_clear_pointer (&self->first_byte, g_source_unref);
+  task = g_steal_pointer (&self->handshake);
+  if (n == 1 && byte == TLS_RECORD_HANDSHAKE)
+    g_tls_connection_handshake_async (G_TLS_CONNECTION (self->base), G_PRIORITY_DEFAULT, NULL,
+                                      on_handshake, task);
+  else
+    {
+      self->handshaking = FALSE;
+      g_task_return_new_error (task, G_TLS_ERROR, G_TLS_ERROR_NOT_TLS, "%s",
+                               n == 1 ? "not a TLS handshake (plain HTTP?)"
+                                      : "closed before its TLS handshake");
+      g_object_unref (task);
+    }
+  return G_SOURCE_REMOVE;
+}
+
 void
 pay_http_connection_handshake_async (PayHttpConnection   *self,
                                      GAsyncReadyCallback  callback,
@@ -712,6 +757,7 @@ pay_http_connection_handshake_async (PayHttpConnection   *self,
   GTask *task;
 
   g_return_if_fail (PAY_IS_HTTP_CONNECTION (self));
+  g_return_if_fail (self->handshake == NULL && !self->handshaking);
 
   task = g_task_new (self, NULL, callback, user_data);
   g_task_set_source_tag (task, pay_http_connection_handshake_async);
@@ -721,11 +767,16 @@ pay_http_connection_handshake_async (PayHttpConnection   *self,
       g_object_unref (task);
       return;
     }
-  /* The handshake is the connection's first read: it has read_timeout_seconds. */
+  /* The handshake is the connection's first read: it has read_timeout_seconds, from
+   * now. GIO runs it in a worker thread that blocks on the socket, so it starts only
+   * once a byte came: a connection that stays silent holds no thread. */
   self->handshaking = TRUE;
   arm (self, STATE_READING, seconds_us (self->limits.read_timeout_seconds));
-  g_tls_connection_handshake_async (G_TLS_CONNECTION (self->base), G_PRIORITY_DEFAULT, NULL,
-                                    on_handshake, task);
+  self->handshake = task;
+  self->first_byte = g_socket_create_source (self->socket, G_IO_IN, NULL);
+  g_source_set_callback (self->first_byte, G_SOURCE_FUNC (on_first_byte), self, NULL);
+  g_source_set_name (self->first_byte, "payment http connection first byte");
+  g_source_attach (self->first_byte, g_main_context_get_thread_default ());
 }
 
 gboolean
