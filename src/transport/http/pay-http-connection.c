@@ -374,8 +374,12 @@ finish (PayHttpConnection *self)
       g_clear_pointer (&self->first_byte, g_source_unref);
     }
   if (self->handshake != NULL)
-    g_task_return_new_error (g_steal_pointer (&self->handshake), G_IO_ERROR, G_IO_ERROR_CLOSED,
-                             "closed before its TLS handshake");
+    {
+      g_autoptr(GTask) task = g_steal_pointer (&self->handshake);
+
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CLOSED,
+                               "closed before its TLS handshake");
+    }
   /* The message holds libsoup's connection, which holds this stream. */
   g_clear_object (&self->message);
   if (self->closed)
