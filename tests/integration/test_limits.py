@@ -11,6 +11,7 @@ import http.client
 import json
 import select
 import socket
+import struct
 import time
 
 import pytest
@@ -183,6 +184,21 @@ def test_http_connection_closed_by_client_released(capped_service):
         assert not r.will_close
         c.close()
     # The scrape's own connection is the one left (the idle timeout is the default 60 s).
+    settle(svc)
+
+
+def test_http_connection_reset_by_client_released(capped_service):
+    """A client that resets its kept-alive connection (SO_LINGER 0) after an answer: the
+    read fails rather than ending, and libsoup 3.2.3 kept such a connection just the same."""
+    svc = capped_service
+    settle(svc)
+    for _ in range(MAX_CONNECTIONS - 1):
+        with connect(svc.http_port) as sock:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n")
+            response = http.client.HTTPResponse(sock)
+            response.begin()
+            response.read()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     settle(svc)
 
 
