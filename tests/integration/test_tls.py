@@ -212,7 +212,8 @@ def test_silent_handshake_closed_at_read_timeout(tls_service, sent):
 
 
 def refused(svc):
-    return value(scrape(svc).raw, "payment_connections_refused_total", port="http")
+    return value(scrape(svc).raw, "payment_connections_refused_total", port="http",
+                 reason="max_connections")
 
 
 def test_cap_counts_handshaking_connections(capped_tls_service):
