@@ -259,19 +259,31 @@ op_task_new (PayService          *self,
 
 static gboolean repair_tick (gpointer data);
 
+/* Queries by order id find @repair once its order is known (> 0). */
+static void
+repair_set_order (PayService *self, Repair *repair, gint64 order_id)
+{
+  if (repair->order_id != 0 || order_id <= 0)
+    return;
+  repair->order_id = order_id;
+  g_hash_table_insert (self->repair_orders, &repair->order_id, repair);
+}
+
 static void
 repair_forget (PayService *self, Repair *repair)
 {
-  g_hash_table_remove (self->repair_orders, &repair->order_id);
+  if (repair->order_id != 0)
+    g_hash_table_remove (self->repair_orders, &repair->order_id);
   g_hash_table_remove (self->repairs, repair->tx);   /* frees it */
   g_atomic_int_set (&self->n_repairs, (gint) g_hash_table_size (self->repairs));
 }
 
-/* @payment's cached record may be stale: keep its key until a write succeeds. */
+/* The cached record of @tx (order @order_id; 0: not known yet) may be stale: keep its key
+ * until a write succeeds. */
 static void
-repair_needed (PayService *self, const PayPayment *payment)
+repair_needed (PayService *self, const gchar *tx, gint64 order_id)
 {
-  Repair *repair = g_hash_table_lookup (self->repairs, payment->transaction_id);
+  Repair *repair = g_hash_table_lookup (self->repairs, tx);
 
   if (repair == NULL && g_hash_table_size (self->repairs) >= self->settings.max_pending_repairs)
     {
@@ -287,12 +299,11 @@ repair_needed (PayService *self, const PayPayment *payment)
   if (repair == NULL)
     {
       repair = g_new0 (Repair, 1);
-      g_strlcpy (repair->tx, payment->transaction_id, sizeof repair->tx);
-      repair->order_id = payment->order_id;
+      g_strlcpy (repair->tx, tx, sizeof repair->tx);
       g_hash_table_insert (self->repairs, repair->tx, repair);
-      g_hash_table_insert (self->repair_orders, &repair->order_id, repair);
       g_atomic_int_set (&self->n_repairs, (gint) g_hash_table_size (self->repairs));
     }
+  repair_set_order (self, repair, order_id);
   repair->failures++;
   if (self->repair_timer == NULL)
     {
@@ -362,7 +373,13 @@ repair_read (GObject *source, GAsyncResult *result, gpointer user_data)
   else if (op->self == NULL)
     repair_done (op, FALSE);
   else
-    pay_payment_cache_store_async (op->self->cache, &op->payment, FALSE, repair_written, op);
+    {
+      Repair *repair = g_hash_table_lookup (op->self->repairs, op->tx);
+
+      if (repair != NULL)
+        repair_set_order (op->self, repair, op->payment.order_id);
+      pay_payment_cache_store_async (op->self->cache, &op->payment, FALSE, repair_written, op);
+    }
 }
 
 /* Starts repairing one pending key, unless one is in flight. */
@@ -666,7 +683,7 @@ refund_cached (GObject *source, GAsyncResult *result, gpointer user_data)
   /* The failure was logged and counted by the cache; the record may now hide the
    * refund: this instance reads the payment from the store until it has repaired it. */
   if (!ok)
-    repair_needed (self, &op->payment);
+    repair_needed (self, op->payment.transaction_id, op->payment.order_id);
   finish (task, !ok && self->settings.cache_required ? cache_write_failed () : NULL);
 }
 
@@ -696,6 +713,10 @@ refund_stored (GObject *source, GAsyncResult *result, gpointer user_data)
   pay_payment_store_refund_finish (PAY_PAYMENT_STORE (source), result, &op->outcome,
                                    &op->refund, &op->payment, &error);
   note_storage_result (self, error);
+  /* Unknown outcome: the COMMIT may have been made and its answer lost (MySQL stopped or
+   * the connection dropped after it), so the cached record may hide a refund. */
+  if (g_error_matches (error, PAY_ERROR, PAY_ERROR_STORAGE_UNAVAILABLE))
+    repair_needed (self, op->draft.transaction_id, 0);
   if (error != NULL)
     {
       finish (task, error);

@@ -87,8 +87,9 @@ gboolean pay_service_refund_finish (PayService   *self,
                                     PayRefund    *out,
                                     GError      **error);
 
-/* Cached records this instance knows to be stale and has yet to repair: a refund
- * committed, but its cache write failed or timed out. Until a key's record is repaired
+/* Cached records this instance knows to be stale, or may be, and has yet to repair: a
+ * refund committed, but its cache write failed or timed out; or a refund whose outcome is
+ * unknown (4005005: its COMMIT may have been made, the answer lost). Until a key's record is repaired
  * (written again from the store, as soon as the cache takes writes again, tried every
  * repair_interval_ms), this instance answers that payment from the store. When a key does
  * not fit (max_pending_repairs), every query reads the store until cache_ttl_seconds have

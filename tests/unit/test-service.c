@@ -609,6 +609,36 @@ test_refund_cache_repair (void)
   fixture_teardown (&f);
 }
 
+/* A refund whose outcome is unknown (4005005: the COMMIT may have been made, its answer
+ * lost) may have changed the payment: the cached record is as suspect as after a failed
+ * cache write, so the payment is read from the store until the record is written again.
+ * The soak saw a refund committed just before MySQL froze answered 4005005, and every
+ * instance kept the pre-refund record for the whole TTL. */
+static void
+test_refund_unknown_outcome_repair (void)
+{
+  const PayRefundRequest request = { TX_A, TRUE, 25.0, "unknown-outcome", NULL };
+  const PayQueryRequest by_tx = { TX_A, FALSE, 0 };
+  const PayQueryRequest by_order = { NULL, TRUE, ORDER_A };
+  Fixture f = { 0 };
+
+  fixture_setup (&f, SEED_CACHED, FALSE);
+  f.store->fail_refund = PAY_ERROR_STORAGE_UNAVAILABLE;
+  pay_service_refund_async (f.service, &request, NULL, on_refunded, &f);
+  wait_done (&f);
+  g_assert_error (f.error, PAY_ERROR, PAY_ERROR_STORAGE_UNAVAILABLE);
+  g_clear_error (&f.error);
+  g_assert_cmpuint (pay_service_get_pending_repairs (f.service), ==, 1);
+
+  /* The refund was committed after all. */
+  f.store->fail_refund = 0;
+  fake_payment_store_find (f.store, TX_A)->refunded_cents = 2500;
+  g_assert_cmpint (query_refunded (&f, &by_tx), ==, 2500);
+  wait_repaired (&f, 2500);
+  g_assert_cmpint (query_refunded (&f, &by_order), ==, 2500);
+  fixture_teardown (&f);
+}
+
 /* The list of repairs holds one key at most here. The same key again is the same
  * repair; another key that does not fit makes the instance read every query from the
  * store (it cannot name the record it could not keep) until that record has expired. */
@@ -735,6 +765,7 @@ main (int argc, char **argv)
   g_test_add_func ("/service/refund/twice", test_refund_twice);
   g_test_add_func ("/service/cache-repair/refund", test_refund_cache_repair);
   g_test_add_func ("/service/cache-repair/full", test_refund_cache_repairs_full);
+  g_test_add_func ("/service/cache-repair/unknown-outcome", test_refund_unknown_outcome_repair);
   g_test_add_func ("/service/cancelled/before", test_cancelled);
   g_test_add_func ("/service/cancelled/after-send", test_cancelled_after_send);
   g_test_add_func ("/service/health/probe", test_health);
