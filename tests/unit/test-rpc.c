@@ -1,5 +1,5 @@
 /* test-rpc.c: the RPC layer without sockets: message scanning, framing, calls through
- * the method table (the service's conversions, with stub operations) over our transport,
+ * the method table (the service's conversions, with stand-in operations) over our transport,
  * and byte-exact parity with captured Kitex replies (tests/vectors/kitex). */
 #define _GNU_SOURCE
 #include <string.h>
@@ -21,7 +21,7 @@
 #include "transport/thrift/pay-thrift-scan.h"
 
 #define MAX_FRAME (1024 * 1024)
-#define STUB_TRANSACTION_ID "00000000-0000-4000-8000-000000000001"
+#define STANDIN_TRANSACTION_ID "00000000-0000-4000-8000-000000000001"
 
 /* ---- Charge args that count how often they are decoded --------------------------- */
 
@@ -61,30 +61,30 @@ counted_args_class_init (CountedArgsClass *klass)
   THRIFT_STRUCT_CLASS (klass)->read = counted_args_read;
 }
 
-/* ---- the service's method table with stub operations, answering like the Kitex server
+/* ---- the service's method table with stand-in operations, answering like the Kitex server
  * that made the vectors --------------------------------------------------------------- */
 
-static PayRpcMethod stub_methods[3];
-static gboolean stub_defer;         /* the stub Charge answers later, not at once */
-static PayRpcCall *stub_deferred;   /* the call it left PENDING */
+static PayRpcMethod standin_methods[3];
+static gboolean standin_defer;         /* the stand-in Charge answers later, not at once */
+static PayRpcCall *standin_deferred;   /* the call it left PENDING */
 
 static void
-stub_charge (gpointer target, PayRpcCall *call, ThriftStruct *args)
+standin_charge (gpointer target, PayRpcCall *call, ThriftStruct *args)
 {
   const paymentChargeReq *req = ((paymentPaymentServiceChargeArgs *) args)->req;
   GError *error = NULL;
 
   if (req->order_id == 1)
-    g_strlcpy (call->payment.transaction_id, STUB_TRANSACTION_ID, sizeof call->payment.transaction_id);
+    g_strlcpy (call->payment.transaction_id, STANDIN_TRANSACTION_ID, sizeof call->payment.transaction_id);
   else if (req->order_id == 3)
     error = g_error_new_literal (PAY_ERROR, 4005002, "order already paid");
   else
     error = g_error_new_literal (PAY_ERROR, 4004001, "invalid card");
-  if (stub_defer)
+  if (standin_defer)
     {
-      g_assert_null (stub_deferred);
+      g_assert_null (standin_deferred);
       g_clear_error (&error);
-      stub_deferred = call;
+      standin_deferred = call;
       return;
     }
   pay_rpc_call_return (call, error);
@@ -93,7 +93,7 @@ stub_charge (gpointer target, PayRpcCall *call, ThriftStruct *args)
 /* QueryPayment: order 404 fails with a driver's error, which must not reach the client;
  * any other query finds one fixed payment. */
 static void
-stub_query (gpointer target, PayRpcCall *call, ThriftStruct *args)
+standin_query (gpointer target, PayRpcCall *call, ThriftStruct *args)
 {
   const paymentQueryPaymentReq *req = ((paymentPaymentServiceQueryPaymentArgs *) args)->req;
   PayPayment *payment = &call->payment;
@@ -104,7 +104,7 @@ stub_query (gpointer target, PayRpcCall *call, ThriftStruct *args)
                                                       "driver text with secrets"));
       return;
     }
-  g_strlcpy (payment->transaction_id, STUB_TRANSACTION_ID, sizeof payment->transaction_id);
+  g_strlcpy (payment->transaction_id, STANDIN_TRANSACTION_ID, sizeof payment->transaction_id);
   payment->order_id = req->order_id;
   payment->user_id = 77;
   payment->amount_cents = 12345;
@@ -119,7 +119,7 @@ stub_query (gpointer target, PayRpcCall *call, ThriftStruct *args)
 }
 
 static void
-stub_refund (gpointer target, PayRpcCall *call, ThriftStruct *args)
+standin_refund (gpointer target, PayRpcCall *call, ThriftStruct *args)
 {
   const paymentRefundReq *req = ((paymentPaymentServiceRefundArgs *) args)->req;
   PayRefund *refund = &call->refund;
@@ -133,7 +133,7 @@ stub_refund (gpointer target, PayRpcCall *call, ThriftStruct *args)
 }
 
 static PayRpcDispatcher *
-stub_dispatcher_new (void)
+standin_dispatcher_new (void)
 {
   g_autoptr(PayMetrics) metrics = pay_metrics_new ();
   g_autoptr(GObject) target = g_object_new (G_TYPE_OBJECT, NULL);
@@ -141,16 +141,16 @@ stub_dispatcher_new (void)
   gsize n_methods;
 
   methods = pay_rpc_handler_methods (&n_methods);
-  g_assert_cmpuint (n_methods, ==, G_N_ELEMENTS (stub_methods));
-  memcpy (stub_methods, methods, sizeof stub_methods);
-  g_assert_cmpstr (stub_methods[0].name, ==, "Charge");
-  g_assert_cmpstr (stub_methods[1].name, ==, "QueryPayment");
-  g_assert_cmpstr (stub_methods[2].name, ==, "Refund");
-  stub_methods[0].args_type = counted_args_get_type;
-  stub_methods[0].start = stub_charge;
-  stub_methods[1].start = stub_query;
-  stub_methods[2].start = stub_refund;
-  return pay_rpc_dispatcher_new (stub_methods, G_N_ELEMENTS (stub_methods), target, metrics);
+  g_assert_cmpuint (n_methods, ==, G_N_ELEMENTS (standin_methods));
+  memcpy (standin_methods, methods, sizeof standin_methods);
+  g_assert_cmpstr (standin_methods[0].name, ==, "Charge");
+  g_assert_cmpstr (standin_methods[1].name, ==, "QueryPayment");
+  g_assert_cmpstr (standin_methods[2].name, ==, "Refund");
+  standin_methods[0].args_type = counted_args_get_type;
+  standin_methods[0].start = standin_charge;
+  standin_methods[1].start = standin_query;
+  standin_methods[2].start = standin_refund;
+  return pay_rpc_dispatcher_new (standin_methods, G_N_ELEMENTS (standin_methods), target, metrics);
 }
 
 /* ---- helpers ----------------------------------------------------------------------- */
@@ -198,12 +198,12 @@ wrap_reply (PayRpcCall *call)
 }
 
 /* Runs one request through framing + scan + call + wrap, as a connection does, with the
- * stub table; @status gets what the call said its reply was (its message, which the
+ * stand-in table; @status gets what the call said its reply was (its message, which the
  * finished call no longer holds, NULL). */
 static GByteArray *
 serve_framed (const guint8 *request, gsize len, PayReplyStatus *status)
 {
-  g_autoptr(PayRpcDispatcher) dispatcher = stub_dispatcher_new ();
+  g_autoptr(PayRpcDispatcher) dispatcher = standin_dispatcher_new ();
   PayRpcCall call;
   GByteArray *framed;
 
@@ -368,7 +368,7 @@ test_protocol_error_reply (void)
 {
   const PayThriftMessageInfo info = { .type = 1, .name = (const guint8 *) "Charge",
                                       .name_len = 6, .seqid = 9 };
-  g_autoptr(PayRpcDispatcher) dispatcher = stub_dispatcher_new ();
+  g_autoptr(PayRpcDispatcher) dispatcher = standin_dispatcher_new ();
   static const guint8 head[] = { 0x80, 1, 0, 3, 0, 0, 0, 6, 'C', 'h', 'a', 'r', 'g', 'e', 0, 0, 0, 9 };
   PayRpcCall call;
 
@@ -397,7 +397,7 @@ test_pending_call (void)
 {
   g_autoptr(GBytes) request = load_vector ("kitex-server_framed_case2_request.bin");
   g_autoptr(GBytes) response = load_vector ("kitex-server_framed_case2_response.bin");
-  g_autoptr(PayRpcDispatcher) dispatcher = stub_dispatcher_new ();
+  g_autoptr(PayRpcDispatcher) dispatcher = standin_dispatcher_new ();
   g_autoptr(GByteArray) reply = NULL;
   guint resumed = 0;
   PayRpcCall call;
@@ -406,12 +406,12 @@ test_pending_call (void)
   call.resume = count_resume;
   call.resume_data = &resumed;
   args_reads = 0;
-  stub_defer = TRUE;
+  standin_defer = TRUE;
   g_assert_cmpint (begin_call (dispatcher, &call, g_bytes_get_data (request, NULL),
                                g_bytes_get_size (request)), ==, PAY_RPC_CALL_PENDING);
-  stub_defer = FALSE;
-  g_assert_true (stub_deferred == &call);
-  stub_deferred = NULL;
+  standin_defer = FALSE;
+  g_assert_true (standin_deferred == &call);
+  standin_deferred = NULL;
   g_assert_cmpuint (call.reply->len, ==, 0);
   g_assert_cmpuint (resumed, ==, 0);
 
@@ -494,7 +494,7 @@ test_query_conversion (void)
   g_assert_cmpint (status.code, ==, 0);
   g_assert_true (result->__isset_success && !result->__isset_err);
   g_assert_true (result->success->__isset_payment);
-  g_assert_cmpstr (info->transaction_id, ==, STUB_TRANSACTION_ID);
+  g_assert_cmpstr (info->transaction_id, ==, STANDIN_TRANSACTION_ID);
   g_assert_cmpint (info->order_id, ==, 9);
   g_assert_cmpint (info->user_id, ==, 77);
   g_assert_cmpfloat (info->amount, ==, 123.45);
@@ -539,7 +539,7 @@ test_refund_conversion (void)
   g_autoptr(paymentPaymentServiceRefundResult) result = NULL;
   const paymentRefundResp *resp;
 
-  g_object_set (args->req, "transaction_id", STUB_TRANSACTION_ID, "refund_request_id", "r1", NULL);
+  g_object_set (args->req, "transaction_id", STANDIN_TRANSACTION_ID, "refund_request_id", "r1", NULL);
   request = encode_call ("Refund", THRIFT_STRUCT (args));
   reply = serve_framed (request->data, request->len, NULL);
   result = (paymentPaymentServiceRefundResult *) decode_reply (reply, "Refund",
@@ -547,7 +547,7 @@ test_refund_conversion (void)
   resp = result->success;
   g_assert_true (result->__isset_success && !result->__isset_err);
   g_assert_cmpstr (resp->refund_id, ==, "00000000-0000-4000-8000-0000000000rf");
-  g_assert_cmpstr (resp->transaction_id, ==, STUB_TRANSACTION_ID);
+  g_assert_cmpstr (resp->transaction_id, ==, STANDIN_TRANSACTION_ID);
   g_assert_cmpfloat (resp->amount, ==, 2.5);
   g_assert_cmpfloat (resp->total_refunded, ==, 123.45);
   g_assert_cmpint (resp->status, ==, PAYMENT_PAYMENT_STATUS_REFUNDED);
@@ -634,14 +634,14 @@ test_clear_args (void)
 static void
 test_reused_structs (void)
 {
-  g_autoptr(PayRpcDispatcher) dispatcher = stub_dispatcher_new ();
+  g_autoptr(PayRpcDispatcher) dispatcher = standin_dispatcher_new ();
   g_autoptr(paymentPaymentServiceQueryPaymentArgs) args =
     g_object_new (PAYMENT_TYPE_PAYMENT_SERVICE_QUERY_PAYMENT_ARGS, NULL);
   gint64 orders[] = { 404, 9, 404 };
   PayRpcCall call;
 
   pay_rpc_call_init (&call);
-  g_object_set (args->req, "transaction_id", STUB_TRANSACTION_ID, NULL);
+  g_object_set (args->req, "transaction_id", STANDIN_TRANSACTION_ID, NULL);
   for (guint i = 0; i < G_N_ELEMENTS (orders); i++)
     {
       g_autoptr(GByteArray) request = NULL;
@@ -1172,7 +1172,7 @@ test_connection_trickle (void)
 {
   g_autoptr(GBytes) request = load_vector ("kitex-server_buffered_case2_request.bin");
   g_autoptr(GBytes) response = load_vector ("kitex-server_buffered_case2_response.bin");
-  g_autoptr(PayRpcDispatcher) dispatcher = stub_dispatcher_new ();
+  g_autoptr(PayRpcDispatcher) dispatcher = standin_dispatcher_new ();
   g_autoptr(GByteArray) bytes = pad_request (request, 64 * 1024);
   g_autoptr(GByteArray) reply = g_byte_array_new ();
   g_autoptr(GSocket) socket = NULL;
