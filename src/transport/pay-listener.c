@@ -21,6 +21,27 @@ on_incoming_set_nodelay (GSocketService    *listener,
   return FALSE;
 }
 
+gchar *
+pay_peer_ip (GSocketAddress *address)
+{
+  if (!G_IS_INET_SOCKET_ADDRESS (address))
+    return g_strdup ("-");
+  return g_inet_address_to_string (
+    g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
+}
+
+gchar *
+pay_peer_address (GSocketAddress *address)
+{
+  g_autofree gchar *ip = NULL;
+
+  if (!G_IS_INET_SOCKET_ADDRESS (address))
+    return g_strdup ("-");
+  ip = pay_peer_ip (address);
+  return g_strdup_printf ("%s:%u", ip,
+                          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
+}
+
 GSocketService *
 pay_listener_new (const gchar *what,
                   const gchar *host,

@@ -17,6 +17,13 @@ GSocketService *pay_listener_new (const gchar *what,
                                   guint16     *bound_port,
                                   GError     **error);
 
+/* The peer's IP address as text ("-" for a peer that is not an inet address, such as
+ * one end of a socketpair): what rate limits, refund callers and logs name a peer by. */
+gchar *pay_peer_ip (GSocketAddress *address);
+
+/* "IP:PORT" of the peer ("-" when not an inet address): one connection of the peer. */
+gchar *pay_peer_address (GSocketAddress *address);
+
 /* Stops accepting and closes the listening socket. Safe on NULL. */
 void pay_listener_close (GSocketService *listener);
 

@@ -45,6 +45,7 @@
 #include "core/pay-error.h"
 #include "transport/http/pay-http-framing.h"
 #include "transport/http/pay-json-codec.h"
+#include "transport/pay-listener.h"
 
 typedef enum {
   STATE_IDLE,
@@ -573,19 +574,6 @@ pay_http_connection_class_init (PayHttpConnectionClass *klass)
 
 /* ---- public --------------------------------------------------------------------------- */
 
-gchar *
-pay_http_peer_key (GSocketAddress *address)
-{
-  GInetSocketAddress *inet;
-  g_autofree gchar *ip = NULL;
-
-  if (!G_IS_INET_SOCKET_ADDRESS (address))
-    return g_strdup ("-");
-  inet = G_INET_SOCKET_ADDRESS (address);
-  ip = g_inet_address_to_string (g_inet_socket_address_get_address (inet));
-  return g_strdup_printf ("%s:%u", ip, g_inet_socket_address_get_port (inet));
-}
-
 /* A TLS server connection over @connection. No CA database: clients are not asked for
  * certificates, and with the default one (the system's trust store) glib-networking
  * copies every CA into each connection's GnuTLS credentials when it is made, 3.8 MB per
@@ -630,7 +618,7 @@ pay_http_connection_new (GSocketConnection   *connection,
   PAY_HTTP_INPUT (self->input)->owner = self;
   self->limits = *limits;
   self->metrics = g_object_ref (metrics);
-  self->peer = pay_http_peer_key (remote);
+  self->peer = pay_peer_address (remote);
   self->timer = g_source_new (&timer_funcs, sizeof (GSource));
   g_source_set_callback (self->timer, on_timer, self, NULL);
   g_source_set_name (self->timer, "payment http connection deadline");

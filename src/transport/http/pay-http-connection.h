@@ -44,11 +44,8 @@ gboolean pay_http_connection_handshake_finish (PayHttpConnection   *self,
                                                GError             **error);
 gboolean pay_http_connection_is_handshaking   (PayHttpConnection   *self);
 
-/* "ip:port" of an inet socket address: how the server finds a message's connection
- * (libsoup tells a message's peer address, not its stream). */
-gchar *pay_http_peer_key (GSocketAddress *address);
-
-/* pay_http_peer_key() of the peer: the server's key for the connection, and for logs. */
+/* pay_peer_address() of the peer ("ip:port"): the server's key for the connection (libsoup
+ * tells a message's peer address, not its stream), and for logs. */
 const gchar *pay_http_connection_get_peer (PayHttpConnection *self);
 
 /* libsoup started @message on this connection ("request-started": before its first

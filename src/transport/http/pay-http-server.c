@@ -271,7 +271,7 @@ peer_connection (PayHttpServer *self, SoupServerMessage *msg)
 
   if (self == NULL || self->connections == NULL)
     return NULL;
-  key = pay_http_peer_key (soup_server_message_get_remote_address (msg));
+  key = pay_peer_address (soup_server_message_get_remote_address (msg));
   return g_hash_table_lookup (self->connections, key);
 }
 
@@ -377,14 +377,11 @@ reject_media_type (SoupServerMessage *msg, const PayHttpRoute *route)
 static gchar *
 rate_key_for (SoupServerMessage *msg)
 {
-  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
   const gchar *key_id = pay_http_exchange_get_key_id (msg);
 
   if (key_id != NULL)
     return g_strconcat ("key:", key_id, NULL);
-  if (!G_IS_INET_SOCKET_ADDRESS (remote))
-    return g_strdup ("-");
-  return g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+  return pay_peer_ip (soup_server_message_get_remote_address (msg));
 }
 
 /* A request to a /payment/ route over its caller's rate: 429 (4004013) with Retry-After (whole

@@ -286,8 +286,8 @@ take_token (PayRpcCall *call)
   PayRateLimiter *limiter = call->dispatcher->limiter;
   gint64 retry_us = 0;
 
-  if (limiter == NULL || call->rate_key == NULL ||
-      pay_rate_limiter_take (limiter, call->rate_key, g_get_monotonic_time (), &retry_us))
+  if (limiter == NULL || call->peer_ip == NULL ||
+      pay_rate_limiter_take (limiter, call->peer_ip, g_get_monotonic_time (), &retry_us))
     return NULL;
   return g_error_new (PAY_ERROR, PAY_ERROR_RATE_LIMITED, "rate limit exceeded: retry in %u s",
                       pay_rate_limiter_seconds (retry_us));

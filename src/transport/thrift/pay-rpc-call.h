@@ -64,7 +64,7 @@ void              pay_rpc_dispatcher_unref (PayRpcDispatcher *dispatcher);
 PayMetrics       *pay_rpc_dispatcher_get_metrics (PayRpcDispatcher *dispatcher);
 
 /* Calls of a method in the table take a token of @limiter (a reference is kept; NULL:
- * none) under their call's rate_key before they start; one refused is answered 4004013
+ * none) under their call's peer_ip before they start; one refused is answered 4004013
  * without its method (nor its arguments) being touched. Before the first call. */
 void              pay_rpc_dispatcher_set_rate_limiter (PayRpcDispatcher *dispatcher,
                                                        PayRateLimiter   *limiter);
@@ -80,7 +80,7 @@ typedef enum {
 } PayRpcCallState;
 
 /* One call, owned by its connection (one at a time, reused). The connection sets
- * resume, resume_data, rate_key and frame; the rest is the call's. name and frame point into the
+ * resume, resume_data, peer_ip and frame; the rest is the call's. name and frame point into the
  * connection's input, valid until the call is finished. */
 struct _PayRpcCall
 {
@@ -107,9 +107,10 @@ struct _PayRpcCall
   /* Called on the main loop when a PENDING call is ANSWERED. */
   void              (*resume) (gpointer resume_data);
   gpointer            resume_data;
-  /* The caller's key in the dispatcher's rate limiter: its IP address (not its port, so
-   * that new connections do not get new buckets); NULL: not limited. */
-  const gchar        *rate_key;
+  /* The caller's IP address (pay_peer_ip()): its key in the dispatcher's rate limiter
+   * (not its port, so that new connections do not get new buckets) and a refund's
+   * "rpc:<address>" caller; NULL: not limited, caller unknown. */
+  const gchar        *peer_ip;
 };
 
 /* Sets up @call (IDLE) and frees what it holds. */

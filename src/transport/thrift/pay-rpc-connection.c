@@ -22,6 +22,7 @@
 
 #include <thrift/c_glib/thrift_application_exception.h>
 
+#include "transport/pay-listener.h"
 #include "transport/thrift/pay-rpc-framing.h"
 #include "transport/thrift/pay-thrift-scan.h"
 
@@ -45,7 +46,7 @@ struct _PayRpcConnection
   PayRpcDispatcher  *dispatcher;
   PayRpcLimits       limits;
   gchar             *peer;            /* for logs */
-  gchar             *peer_ip;         /* the call's rate_key */
+  gchar             *peer_ip;         /* pay_peer_ip(): the call's peer_ip */
 
   GByteArray        *inbuf;           /* received, not yet consumed */
   PayFrameReader     reader;          /* how far the request at inbuf's start was read */
@@ -517,23 +518,16 @@ pay_rpc_connection_class_init (PayRpcConnectionClass *klass)
                                          G_TYPE_NONE, 0);
 }
 
-/* "rpc IP:PORT" for logs into *@peer, and the IP alone into *@ip ("-" for a peer that
- * is not an inet address: a socketpair in the fuzz target). */
+/* "rpc IP:PORT" for logs into *@peer, and the IP alone into *@ip ("rpc peer" and "-"
+ * for a peer that is not an inet address: a socketpair in the fuzz target). */
 static void
 describe_peer (GSocketConnection *connection, gchar **peer, gchar **ip)
 {
   g_autoptr(GSocketAddress) address = g_socket_connection_get_remote_address (connection, NULL);
+  g_autofree gchar *text = pay_peer_address (address);
 
-  if (G_IS_INET_SOCKET_ADDRESS (address))
-    {
-      GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS (address);
-
-      *ip = g_inet_address_to_string (g_inet_socket_address_get_address (inet));
-      *peer = g_strdup_printf ("rpc %s:%u", *ip, g_inet_socket_address_get_port (inet));
-      return;
-    }
-  *ip = g_strdup ("-");
-  *peer = g_strdup ("rpc peer");
+  *ip = pay_peer_ip (address);
+  *peer = g_strcmp0 (text, "-") != 0 ? g_strconcat ("rpc ", text, NULL) : g_strdup ("rpc peer");
 }
 
 PayRpcConnection *
@@ -548,7 +542,7 @@ pay_rpc_connection_new (GSocketConnection  *connection,
   self->dispatcher = pay_rpc_dispatcher_ref (dispatcher);
   self->limits = *limits;
   describe_peer (connection, &self->peer, &self->peer_ip);
-  self->call.rate_key = self->peer_ip;
+  self->call.peer_ip = self->peer_ip;
   return self;
 }
 

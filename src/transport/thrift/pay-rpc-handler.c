@@ -3,8 +3,6 @@
 
 #include "transport/thrift/pay-rpc-handler.h"
 
-#include <string.h>
-
 #include "core/pay-request-log.h"
 #include "domain/pay-money.h"
 #include "domain/pay-service.h"
@@ -164,18 +162,14 @@ fill_query (PayRpcCall *call, ThriftStruct *object)
 
 /* ---- Refund ------------------------------------------------------------------------ */
 
-/* "rpc:<peer address>", the refund's caller for the audit, from the call's log peer
- * ("rpc <address>:<port>"): the port is dropped, the address is who asked. */
+/* "rpc:<peer address>", the refund's caller for the audit: the address is who asked
+ * (its port only names one of its connections). */
 static gchar *
 rpc_caller (const PayRpcCall *call)
 {
-  const gchar *peer = call->record.peer;
-  const gchar *address = peer != NULL && g_str_has_prefix (peer, "rpc ") ? peer + 4 : NULL;
-  const gchar *port = address != NULL ? strrchr (address, ':') : NULL;
-
-  if (port == NULL)
+  if (call->peer_ip == NULL || g_strcmp0 (call->peer_ip, "-") == 0)
     return g_strdup ("rpc:unknown");
-  return g_strdup_printf ("rpc:%.*s", (int) (port - address), address);
+  return g_strconcat ("rpc:", call->peer_ip, NULL);
 }
 
 static void

@@ -66,7 +66,7 @@ peer_allowed (PayRpcServer *self, GSocketConnection *connection)
     return TRUE;
   if (!g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN))
     {
-      g_autofree gchar *text = g_inet_address_to_string (ip);
+      g_autofree gchar *text = pay_peer_ip (address);
 
       g_debug ("rpc: %s is not in server.rpc_allow, refused", text);
     }
