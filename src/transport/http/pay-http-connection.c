@@ -88,7 +88,7 @@ struct _PayHttpConnection
   GSource           *end_check;    /* the end of the stream is held back until it runs */
   gboolean           end_shown;    /* reads may return the end, until the request ends */
 
-  /* The other: requests libsoup 3.2.3 would leak (pay-http-framing.h). */
+  /* The other: the request framing libsoup 3.2.3 may see (pay-http-framing.h). */
   PayHttpFraming     framing;      /* where the screen is in the bytes read */
   gboolean           refused;      /* the screen refused a byte: nothing more is read */
   gboolean           answered;     /* the refusal was answered and the socket shut down */
@@ -234,17 +234,32 @@ pay_http_input_can_poll (GPollableInputStream *stream)
   return g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (input_base (stream)));
 }
 
+/* Once a request was refused, a read is due at once: the bytes after the refused one
+ * were taken from the socket, which may have nothing more to read, and libsoup must read
+ * to find the refusal (a refusal at a request's first byte leaves it nothing to read). */
+static gboolean
+input_refused (GPollableInputStream *stream)
+{
+  PayHttpConnection *owner = PAY_HTTP_INPUT (stream)->owner;
+
+  return owner != NULL && owner->refused;
+}
+
 static gboolean
 pay_http_input_is_readable (GPollableInputStream *stream)
 {
-  return g_pollable_input_stream_is_readable (G_POLLABLE_INPUT_STREAM (input_base (stream)));
+  return input_refused (stream) ||
+         g_pollable_input_stream_is_readable (G_POLLABLE_INPUT_STREAM (input_base (stream)));
 }
 
 static GSource *
 pay_http_input_create_source (GPollableInputStream *stream, GCancellable *cancellable)
 {
   g_autoptr(GSource) base_source =
-    g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (input_base (stream)), NULL);
+    input_refused (stream)
+      ? g_timeout_source_new (0)
+      : g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (input_base (stream)),
+                                               NULL);
 
   return g_pollable_source_new_full (stream, base_source, cancellable);
 }
@@ -437,13 +452,15 @@ hold_end (PayHttpConnection *self)
   return TRUE;
 }
 
-/* ---- requests libsoup 3.2.3 would leak ------------------------------------------------ */
+/* ---- requests libsoup 3.2.3 must not parse ------------------------------------------- */
 
 /* Answers a refused request with 400 (4004003) straight on the socket, once, and shuts
  * the socket down. Called when libsoup reads past the bytes it was given: it has then
  * answered every request before (it reads a request only after it has written the
  * response before) and has not seen the end of the refused one's headers; it is then
- * shown an error (or the connection is taken back from it), and writes nothing. */
+ * shown an error (or the connection is taken back from it), and writes nothing. A refusal
+ * inside a body comes before libsoup wrote anything for that request (it writes a
+ * response once the body is read), so this is that request's answer. */
 static void
 answer_refused (PayHttpConnection *self)
 {
@@ -457,12 +474,12 @@ answer_refused (PayHttpConnection *self)
     return;
   self->answered = TRUE;
   body = pay_json_encode_error (PAY_ERROR_INVALID_REQUEST,
-                                "unsupported Transfer-Encoding or Content-Length", &length);
+                                "malformed or unsupported request framing", &length);
   reply = g_strdup_printf ("HTTP/1.1 %u %s\r\nContent-Type: application/json\r\n"
                            "Content-Length: %" G_GSIZE_FORMAT "\r\nConnection: close\r\n\r\n"
                            "%.*s", status, soup_status_get_phrase (status), length,
                            (int) length, body);
-  g_info ("http %s: a Transfer-Encoding or Content-Length libsoup cannot read, refused",
+  g_info ("http %s: request framing refused (pay-http-framing.h)",
           self->peer);
   /* Best effort: a socket whose buffer cannot take it belongs to a client not reading. */
   g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (output), reply,

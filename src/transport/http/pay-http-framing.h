@@ -1,36 +1,55 @@
-/* pay-http-framing.h: finds, in the bytes an HTTP client sends, a Transfer-Encoding or
- * Content-Length header libsoup 3.2.3 would not recognize, before libsoup parses it.
+/* pay-http-framing.h: the HTTP/1.x request framing a client sends, checked before
+ * libsoup 3.2.3 parses any of it, in one pass of constant work per byte.
  *
- * libsoup 3.2.3 leaks the request path of a request whose body encoding it does not
- * recognize (parse_headers in soup-server-message-io-http1.c returns before freeing it;
- * fixed upstream in 3.5.2), up to the 64 KiB header limit per connection. Such a request
- * is refused before libsoup sees the end of its headers, so libsoup never parses it.
- *
- * The scan needs no framing: it looks at every line of the stream, bodies included, in
- * one pass of constant work per byte. A line is refused when, NUL bytes skipped (libsoup
- * deletes them), it starts with "Transfer-Encoding:" (any case) and its value, SP, HT and
- * CR around it trimmed, is not "chunked" or "identity" (any case); or with
- * "Content-Length:" and its value is not one or more digits, or has more than 18 significant
- * digits (libsoup keeps a length in a gint64, and 19 digits can overflow it); or when such a line is
- * followed by a continuation line (one starting with SP or HT). That covers every header
- * libsoup 3.2.3 turns into SOUP_ENCODING_UNRECOGNIZED (it reads the same name and value,
- * and folds continuation lines into the value), and refuses a little more: a sign before
- * a length, several lengths or codings on separate lines, folded ones. A JSON body never
- * holds such a line; a chunked body could only by splitting a JSON string right before
- * such text, and that request is refused. */
+ * libsoup 3.2.3 is lax where laxness costs the process:
+ * - it interns every request method it parses (g_intern_string in
+ *   soup_server_message_set_method): a client sending distinct methods grows the
+ *   process's memory for good, up to 64 KiB per request, and GLib's quark table drops
+ *   its old index each time it grows (LeakSanitizer sees those blocks leak);
+ * - it leaks the request path of a request whose Transfer-Encoding or Content-Length it
+ *   does not recognize (parse_headers in soup-server-message-io-http1.c; fixed upstream
+ *   in 3.5.2).
+ * So every request is framed here first, strictly (RFC 9112), and the stream is refused
+ * at the first byte that leaves this grammar; libsoup never sees that byte or any after:
+ *   request   = [ CRLF ] method SP target SP ( "HTTP/1.1" / "HTTP/1.0" ) CRLF
+ *               *( field CRLF ) CRLF body
+ *   method    = "GET" / "HEAD" / "POST" / "PUT" / "DELETE" / "CONNECT" / "OPTIONS" /
+ *               "TRACE" / "PATCH" / "QUERY"   (the routes answer 405 to those they do not
+ *               take; any other method is refused here, 400)
+ *   target    = 1*( %x21-7E )
+ *   field     = name ":" OWS value OWS    (no folding; name a token; value VCHAR, SP,
+ *               HT or obs-text; no NUL or other control)
+ *   Transfer-Encoding: "chunked" or "identity" (any case), once; Content-Length: 1 to 18
+ *   significant digits, repeated only with the same value; not both chunked and a length
+ *   body      = a Content-Length's bytes, or chunks (1-16 hex digits, an optional
+ *               extension, CRLF, data, CRLF), then "0" CRLF CRLF (no trailer fields)
+ * CRLF may be a bare LF (libsoup reads both); a CR elsewhere is refused. Every request
+ * this grammar takes libsoup reads the same way (the same body length, the same next
+ * request), so the framing here stays in step with libsoup's for as long as libsoup
+ * reads the connection. A request answered before its body is read ("Expect:
+ * 100-continue") is the one case where libsoup would not read the body: the server then
+ * closes the connection after that answer (pay-http-server.c). */
 #pragma once
 
 #include <glib.h>
 
 G_BEGIN_DECLS
 
-/* Where the scan is in the current line (pay-http-framing.c); all zero at a line start. */
+/* Where the framing is (pay-http-framing.c); all zero before a connection's first byte. */
 typedef struct {
-  guint8   name;      /* the line's kind: start, name being matched, other, or a header */
-  guint8   at;        /* characters of the name, or of the coding, matched (NUL skipped) */
-  guint8   value;     /* before, in, or after the matched header's value */
-  guint8   word;      /* the names, then the codings, still matched (bits) */
-  gboolean fold;      /* the line before was a matched header: no continuation allowed */
+  guint8   state;      /* the part of the request the next byte belongs to */
+  guint8   at;         /* bytes of the current token, or digits of a number, read */
+  guint16  word;       /* the methods, field names or codings still matched (bits) */
+  guint8   field;      /* which field's value is being read */
+  guint8   value;      /* before, in, or after that value */
+  gboolean cr;         /* a CR was read: only LF may follow */
+  gboolean blank;      /* an empty line came before this request line */
+  gboolean chunked;    /* the head declared Transfer-Encoding: chunked */
+  gboolean coded;      /* the head had a Transfer-Encoding field */
+  gboolean has_length; /* the head had a Content-Length field */
+  guint64  length;     /* its value */
+  guint64  number;     /* the Content-Length or chunk size being read */
+  guint64  remaining;  /* body or chunk bytes still to come */
 } PayHttpFraming;
 
 #define PAY_HTTP_FRAMING_INIT { 0 }

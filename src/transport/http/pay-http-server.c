@@ -433,13 +433,20 @@ on_early_request (SoupServer        *soup,
   const PayHttpRoute *route = route_or_reject (msg);
 
   request_begin (self, msg, route);
-  if (route == NULL || reject_unauthorized (self, msg, route) ||
-      reject_rate_limited (self, msg, route) || reject_media_type (msg, route))
-    return;
-
-  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+  if (route != NULL && !reject_unauthorized (self, msg, route) &&
+      !reject_rate_limited (self, msg, route) && !reject_media_type (msg, route) &&
+      soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
       soup_message_headers_get_content_length (headers) > PAY_HTTP_MAX_BODY_BYTES)
     respond_too_large (msg);
+
+  /* Answered now, a request that expects "100 Continue" has its body skipped by libsoup
+   * 3.2.3, which keeps the connection: a body the client sends anyway would be read as
+   * the next request's head, out of step with PayHttpConnection's framing. Such a
+   * connection closes after this answer. */
+  if (soup_server_message_get_status (msg) != 0 &&
+      (soup_message_headers_get_expectations (headers) & SOUP_EXPECTATION_CONTINUE))
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                  "Connection", "close");
 }
 
 /* The whole body is in and nothing has answered yet: run the route. */
