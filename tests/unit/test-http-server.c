@@ -38,7 +38,12 @@ typedef struct {
   PayMetrics    *metrics;
   SoupSession   *session;
   guint16        port;
+  GSocket       *mysql_hole;   /* slow_storage: a MySQL port that accepts and never answers */
 } Fixture;
+
+/* The test data of a fixture whose storage takes mysql.connect_timeout_seconds (1 s) to
+ * fail: a listening socket nobody accepts on, whose handshake never comes. */
+static const gchar slow_storage[] = "slow storage";
 
 typedef struct {
   SoupMessage *msg;
@@ -60,6 +65,21 @@ fixture_setup (Fixture *f, gconstpointer data)
                                   .cache_required = FALSE };
   guint16 dead_port = pay_test_unused_loopback_port ();
 
+  if (data == slow_storage)
+    {
+      g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+      g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+      g_autoptr(GSocketAddress) bound = NULL;
+
+      f->mysql_hole = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                    G_SOCKET_PROTOCOL_TCP, &error);
+      g_assert_no_error (error);
+      g_assert_true (g_socket_bind (f->mysql_hole, any, TRUE, &error));
+      g_assert_true (g_socket_listen (f->mysql_hole, &error));
+      bound = g_socket_get_local_address (f->mysql_hole, &error);
+      g_assert_no_error (error);
+      dead_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+    }
   g_free (config->mysql.host);
   config->mysql.host = g_strdup ("127.0.0.1");
   config->mysql.port = dead_port;
@@ -96,6 +116,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_assert_finalize_object (f->metrics);
   g_clear_object (&f->cache);
   g_clear_object (&f->repository);
+  g_clear_object (&f->mysql_hole);
 }
 
 static void
@@ -479,21 +500,47 @@ test_charge (Fixture *f, gconstpointer data)
   reply_clear (&reply);
 }
 
+/* A valid charge's body, with a card that expires next year, whenever this runs. */
+static gchar *
+valid_charge_body (void)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+
+  return g_strdup_printf ("{\"amount\":10.5,\"credit_card\":{\"credit_card_number\":"
+                          "\"4111111111111111\",\"credit_card_cvv\":123,"
+                          "\"credit_card_expiration_year\":%d,"
+                          "\"credit_card_expiration_month\":12},\"order_id\":1,\"user_id\":2}",
+                          g_date_time_get_year (now) + 1);
+}
+
 /* A valid charge reaches the repository, which cannot connect: 503 storage unavailable. */
 static void
 test_charge_storage_down (Fixture *f, gconstpointer data)
 {
-  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
-  /* A card that expires next year, whenever this runs. */
-  g_autofree gchar *body =
-    g_strdup_printf ("{\"amount\":10.5,\"credit_card\":{\"credit_card_number\":\"4111111111111111\","
-                     "\"credit_card_cvv\":123,\"credit_card_expiration_year\":%d,"
-                     "\"credit_card_expiration_month\":12},\"order_id\":1,\"user_id\":2}",
-                     g_date_time_get_year (now) + 1);
+  g_autofree gchar *body = valid_charge_body ();
   Reply reply = { 0 };
 
   request (f, "POST", "/payment/charge", body, strlen (body), &reply);
   assert_error_reply (&reply, 503, PAY_ERROR_STORAGE_UNAVAILABLE);
+  reply_clear (&reply);
+}
+
+/* A request the service works on longer than the idle timeout (storage that takes its
+ * connect timeout to fail) is answered: only an answer the client does not take counts
+ * against the connection (test_release, client-never-reads). */
+static void
+test_busy_past_idle_timeout (Fixture *f, gconstpointer data)
+{
+  PayHttpLimits limits = { .idle_timeout_seconds = 1 };
+  g_autofree gchar *body = valid_charge_body ();
+  gint64 started = g_get_monotonic_time ();
+  Reply reply = { 0 };
+
+  pay_http_server_set_limits (f->server, &limits);
+  request (f, "POST", "/payment/charge", body, strlen (body), &reply);
+  assert_error_reply (&reply, 503, PAY_ERROR_STORAGE_UNAVAILABLE);
+  /* the service did work past one idle period (not a timing threshold: a precondition) */
+  g_assert_cmpint (g_get_monotonic_time () - started, >=, G_USEC_PER_SEC);
   reply_clear (&reply);
 }
 
@@ -530,6 +577,8 @@ typedef struct {
   guint        replies;     /* whole JSON replies to read before the client acts */
   gboolean     keep_open;   /* the client does not close: the idle timeout must */
   gboolean     shut_first;  /* the client shuts its side down right after sending */
+  guint        repeat;      /* @send is sent this many times (0: once) */
+  gboolean     never_reads; /* the client reads nothing: the answers fill the socket */
 } ReleaseCase;
 
 /* Every way a connection ends between requests, or before its first: the server must
@@ -546,6 +595,10 @@ static const ReleaseCase release_cases[] = {
    * the end was read */
   { "client-shuts-mid-headers", "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
                                 "GET /nope HTTP/1.1\r\nHost: x\r\n", 2, FALSE, TRUE },
+  /* pipelined requests whose answers (over 500 KB) a client never reads: the connection
+   * must not wait for it for good */
+  { "client-never-reads", "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 0, TRUE, FALSE, 3000,
+    TRUE },
 };
 
 static gboolean
@@ -689,9 +742,14 @@ test_release (Fixture *f, gconstpointer data)
   pay_http_server_set_limits (f->server, &limits);
   for (guint i = 0; i < TEST_RELEASE_CONNECTIONS; i++)
     {
+      g_autoptr(GString) send = g_string_new (NULL);
+
+      for (guint n = 0; n < MAX (test->repeat, 1); n++)
+        g_string_append (send, test->send);
       raw_client_connect (f, &all.clients[i], (guint16) (40000 + i));
-      g_assert_cmpint (write (all.clients[i].fd, test->send, strlen (test->send)), ==,
-                       (gssize) strlen (test->send));
+      if (test->never_reads)
+        g_clear_handle_id (&all.clients[i].watch, g_source_remove);
+      g_assert_cmpint (write (all.clients[i].fd, send->str, send->len), ==, (gssize) send->len);
       if (test->shut_first)
         g_assert_cmpint (shutdown (all.clients[i].fd, SHUT_WR), ==, 0);
     }
@@ -849,6 +907,8 @@ main (int argc, char *argv[])
     }
   g_test_add ("/payment/http/server/charge/storage-down", Fixture, NULL,
               fixture_setup, test_charge_storage_down, fixture_teardown);
+  g_test_add ("/payment/http/server/charge/busy-past-idle-timeout", Fixture, slow_storage,
+              fixture_setup, test_busy_past_idle_timeout, fixture_teardown);
   g_test_add ("/payment/http/server/keepalive", Fixture, NULL,
               fixture_setup, test_keepalive, fixture_teardown);
   g_test_add ("/payment/http/server/health", Fixture, NULL,

@@ -3,7 +3,9 @@
  *
  * A connection is idle (between requests, or before its first), reading a request (from
  * the first byte read after idle until the server's "request-read"), or busy (the request
- * is answered; no deadline: the service bounds its own work). Reads go through an input
+ * is being answered). A busy connection's deadline is the idle timeout, and it only counts
+ * once the answer is there: the service bounds its own work, but an answer the client does
+ * not take (it never reads) would hold the connection for good. Reads go through an input
  * stream of ours (pollable, as libsoup requires) that notes them. One timer source per
  * connection holds the state's deadline; it is moved earlier when a deadline starts and
  * lazily later (it fires, finds the deadline moved, and re-arms), so a request costs at
@@ -331,12 +333,22 @@ on_deadline (PayHttpConnection *self)
       g_io_stream_close (G_IO_STREAM (self), NULL, NULL);
       return;
     }
+  if (self->state == STATE_BUSY &&
+      (self->message == NULL || soup_server_message_get_status (self->message) == 0))
+    {
+      /* Still the service's work, not the client's: another period. */
+      arm (self, STATE_BUSY, seconds_us (self->limits.idle_timeout_seconds));
+      return;
+    }
   if (self->handshaking)
     g_info ("http %s: TLS handshake not done %u s after the connection, closing", self->peer,
             self->limits.read_timeout_seconds);
   else if (reading)
     g_info ("http %s: request not whole %u s after its first byte, closing", self->peer,
             self->limits.read_timeout_seconds);
+  else if (self->state == STATE_BUSY)
+    g_info ("http %s: answer not taken by the client for %u s, closing", self->peer,
+            self->limits.idle_timeout_seconds);
   else
     g_debug ("http %s: idle for %u s, closing", self->peer, self->limits.idle_timeout_seconds);
   pay_metrics_connection_timed_out (self->metrics, PAY_METRICS_PORT_HTTP,
@@ -667,7 +679,7 @@ void
 pay_http_connection_request_read (PayHttpConnection *self)
 {
   g_return_if_fail (PAY_IS_HTTP_CONNECTION (self));
-  arm (self, STATE_BUSY, 0);
+  arm (self, STATE_BUSY, seconds_us (self->limits.idle_timeout_seconds));
 }
 
 void
