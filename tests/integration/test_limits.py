@@ -289,3 +289,30 @@ def test_gauges(capped_service):
     for port in ("rpc", "http"):
         assert (f'payment_connections_refused_total{{port="{port}",reason="max_connections"}}'
                 in text)
+
+
+def open_files_limit(pid):
+    """(soft, hard) RLIMIT_NOFILE of process @pid, from /proc."""
+    with open(f"/proc/{pid}/limits") as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                soft, hard = line.split()[3:5]
+                return int(soft), int(hard)
+    raise AssertionError(f"no open files limit for {pid}")
+
+
+def test_descriptor_limit_raised_to_hard(start_service):
+    """Both ports share the process's descriptors: a soft limit below the hard one is
+    raised at start (started under prlimit with soft 256, hard 8192)."""
+    svc = start_service(wrapper=["prlimit", "--nofile=256:8192", "--"])
+    assert open_files_limit(svc.proc.pid) == (8192, 8192)
+
+
+def test_descriptor_limit_too_low_is_logged(start_service):
+    """A hard limit too low for server.max_connections on both ports is logged at start
+    (the service still runs: a smaller deployment may want that)."""
+    svc = start_service(wrapper=["prlimit", "--nofile=256:256", "--"])
+    assert open_files_limit(svc.proc.pid) == (256, 256)
+    with open(svc.log_path, errors="replace") as f:
+        log = f.read()
+    assert "RLIMIT_NOFILE is 256 descriptors; server.max_connections = 4096" in log, log[-2000:]
