@@ -10,6 +10,7 @@
 #include "core/pay-auth.h"
 #include "core/pay-config.h"
 #include "core/pay-log.h"
+#include "events/pay-event-publisher.h"
 #include "storage/pay-repository.h"
 #include "transport/http/pay-http-tls.h"
 #include "transport/thrift/pay-thrift-fixups.h"
@@ -19,6 +20,8 @@
 /* Descriptors besides the two ports' connections and the MySQL pool: listeners, Redis,
  * the log, GLib's wakeups, the Consul client. */
 #define DESCRIPTOR_RESERVE 64
+/* At exit, the longest wait for libnats' threads (the relay has closed its connection). */
+#define NATS_CLOSE_WAIT_MS 2000
 
 /* Process-wide mutable state lives in main() only: this (what the signal handlers need)
  * and the log writer's PayLog. */
@@ -170,6 +173,8 @@ main (int argc, char **argv)
   g_main_loop_run (process.loop);
 
   g_clear_object (&process.app);
+  if (config->events.nats_url != NULL)
+    pay_event_publisher_library_close (NATS_CLOSE_WAIT_MS);
   pay_log_detach (&log);
   g_main_loop_unref (process.loop);
   return EXIT_SUCCESS;

@@ -8,6 +8,7 @@
 #include "core/pay-metrics.h"
 #include "core/pay-rate-limiter.h"
 #include "domain/pay-service.h"
+#include "events/pay-event-relay.h"
 #include "registry/pay-registrar.h"
 #include "storage/pay-cache.h"
 #include "storage/pay-repository.h"
@@ -36,6 +37,7 @@ struct _PayApp
   PayMetrics      *metrics;
   PayRateLimiter  *limiter;       /* both transports' (limits.*) */
   PayRegistrar    *registrar;     /* NULL: consul.address is empty */
+  PayEventRelay   *relay;         /* NULL: events.nats_url is empty */
   guint            probe_id;
   guint            grace_id;
   guint            delay_id;      /* consul.deregister_delay_seconds after deregistering */
@@ -45,6 +47,7 @@ struct _PayApp
   gboolean         rpc_drained;
   gboolean         http_drained;
   gboolean         deregistered;
+  gboolean         events_stopped;
 };
 
 G_DEFINE_FINAL_TYPE (PayApp, pay_app, G_TYPE_OBJECT)
@@ -79,12 +82,23 @@ finish_stop (PayApp *self)
   g_signal_emit (self, signals[SIGNAL_STOPPED], 0);
 }
 
-/* Stops once both transports have answered what was in flight and Consul has been told. */
+/* Stops once both transports have answered what was in flight, Consul has been told and
+ * the event relay has recorded its cursor and let go of its lock. */
 static void
 maybe_finish_stop (PayApp *self)
 {
-  if (self->rpc_drained && self->http_drained && self->deregistered)
+  if (self->rpc_drained && self->http_drained && self->deregistered && self->events_stopped)
     finish_stop (self);
+}
+
+static void
+on_events_stopped (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(PayApp) self = user_data;
+
+  (void) pay_event_relay_stop_finish (PAY_EVENT_RELAY (source), result, NULL);
+  self->events_stopped = TRUE;
+  maybe_finish_stop (self);
 }
 
 static void
@@ -118,6 +132,11 @@ begin_drain (PayApp *self)
              self->config->server.shutdown_grace_seconds);
   self->grace_id = g_timeout_add_seconds (self->config->server.shutdown_grace_seconds,
                                           on_grace_expired, self);
+  /* Events committed from here on are relayed by whichever instance relays next. */
+  if (self->relay != NULL)
+    pay_event_relay_stop_async (self->relay, on_events_stopped, g_object_ref (self));
+  else
+    self->events_stopped = TRUE;
   /* Either may emit "drained" at once. */
   pay_http_server_drain (self->http);
   pay_rpc_server_drain (self->rpc);
@@ -163,6 +182,66 @@ consul_state (gpointer user_data)
   if (self->registrar == NULL)
     return "disabled";
   return pay_registrar_is_registered (self->registrar) ? "registered" : "unregistered";
+}
+
+static const gchar *
+events_state (gpointer user_data)
+{
+  PayApp *self = user_data;
+
+  return self->relay != NULL ? pay_event_relay_get_state (self->relay) : "disabled";
+}
+
+static PayEventRelayStats
+relay_stats (PayApp *self)
+{
+  PayEventRelayStats stats = { 0 };
+
+  if (self->relay != NULL)
+    pay_event_relay_get_stats (self->relay, &stats);
+  return stats;
+}
+
+static gdouble
+sample_events_leader (gpointer user_data)
+{
+  return relay_stats (user_data).leader ? 1 : 0;
+}
+
+static gdouble
+sample_events_published (gpointer user_data)
+{
+  return (gdouble) relay_stats (user_data).published;
+}
+
+static gdouble
+sample_events_republished (gpointer user_data)
+{
+  return (gdouble) relay_stats (user_data).republished;
+}
+
+static gdouble
+sample_events_lag_events (gpointer user_data)
+{
+  return (gdouble) relay_stats (user_data).lag_events;
+}
+
+static gdouble
+sample_events_lag_seconds (gpointer user_data)
+{
+  return relay_stats (user_data).lag_seconds;
+}
+
+static gdouble
+sample_events_gaps_filled (gpointer user_data)
+{
+  return (gdouble) relay_stats (user_data).gaps_filled;
+}
+
+static gdouble
+sample_events_gaps_passed (gpointer user_data)
+{
+  return (gdouble) relay_stats (user_data).gaps_passed;
 }
 
 static PayRepositoryStats
@@ -292,9 +371,42 @@ add_samples (PayApp *self)
       PAY_METRICS_GAUGE, sample_consul_registered },
   };
 
+  static const struct {
+    const gchar          *name;
+    const gchar          *labels;
+    const gchar          *help;
+    PayMetricsKind        kind;
+    PayMetricsSampleFunc  func;
+  } event_samples[] = {
+    { "payment_events_relay_leader", NULL,
+      "1 while this instance holds the relay lock (events.lock_name).",
+      PAY_METRICS_GAUGE, sample_events_leader },
+    { "payment_events_published_total", NULL, "PubAcks received for first publishes of events.",
+      PAY_METRICS_COUNTER, sample_events_published },
+    { "payment_events_republished_total", NULL,
+      "Events published again after a failed or timed-out publish.",
+      PAY_METRICS_COUNTER, sample_events_republished },
+    { "payment_events_relay_lag_events", NULL,
+      "Events committed and not yet acked by the stream (the relaying instance only).",
+      PAY_METRICS_GAUGE, sample_events_lag_events },
+    { "payment_events_relay_lag_seconds", NULL,
+      "Age of the oldest event committed and not yet acked (0 when none).",
+      PAY_METRICS_GAUGE, sample_events_lag_seconds },
+    { "payment_events_gaps_total", "outcome=\"filled\"",
+      "Gaps in payment_events ids met by the relay, by how each ended.",
+      PAY_METRICS_COUNTER, sample_events_gaps_filled },
+    { "payment_events_gaps_total", "outcome=\"passed\"",
+      "Gaps in payment_events ids met by the relay, by how each ended.",
+      PAY_METRICS_COUNTER, sample_events_gaps_passed },
+  };
+
   for (gsize i = 0; i < G_N_ELEMENTS (samples); i++)
     pay_metrics_add_sample (self->metrics, samples[i].name, samples[i].help, samples[i].kind,
                             samples[i].func, self);
+  for (gsize i = 0; i < G_N_ELEMENTS (event_samples); i++)
+    pay_metrics_add_labelled_sample (self->metrics, event_samples[i].name, event_samples[i].labels,
+                                     event_samples[i].help, event_samples[i].kind,
+                                     event_samples[i].func, self);
 }
 
 static gboolean
@@ -326,6 +438,7 @@ pay_app_dispose (GObject *object)
   if (self->metrics != NULL)
     pay_metrics_clear_samples (self->metrics);
   g_clear_object (&self->registrar);
+  g_clear_object (&self->relay);
   g_clear_object (&self->http);
   g_clear_object (&self->rpc);
   g_clear_object (&self->service);
@@ -394,6 +507,9 @@ pay_app_new (const PayConfig *config)
   self->http = pay_http_server_new (self->service, self->metrics, self->limiter);
   pay_http_server_set_limits (self->http, &http_limits);
   pay_http_server_set_consul_state_func (self->http, consul_state, self);
+  pay_http_server_set_events_state_func (self->http, events_state, self);
+  if (config->events.nats_url != NULL)
+    self->relay = pay_event_relay_new (&config->events, &config->mysql, self->repository);
   add_samples (self);
   g_signal_connect (self->rpc, "drained", G_CALLBACK (on_rpc_drained), self);
   g_signal_connect (self->http, "drained", G_CALLBACK (on_http_drained), self);
@@ -483,6 +599,12 @@ pay_app_start (PayApp *self, GError **error)
     }
 
   pay_cache_start (self->cache);
+  if (self->relay != NULL)
+    {
+      g_message ("events: relaying payment_events to NATS stream %s",
+                 self->config->events.stream);
+      pay_event_relay_start (self->relay);
+    }
   pay_service_probe_storage_async (self->service);
   self->probe_id = g_timeout_add (PAY_HEALTH_PROBE_INTERVAL_MS, on_probe, self);
   return TRUE;

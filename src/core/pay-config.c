@@ -36,6 +36,17 @@ G_DEFINE_QUARK (pay-config-error-quark, pay_config_error)
  * no limit at all; the bound keeps the bucket's arithmetic (micro-tokens) far from
  * overflow. */
 #define PAY_CONFIG_RATE_MAX               1000000
+/* [events]: JetStream accepts a duplicate window of 2 minutes and up; a year of MaxAge is
+ * what a file stream of payment events could reasonably keep. */
+#define PAY_CONFIG_EVENTS_MAX_AGE_MIN     60
+#define PAY_CONFIG_EVENTS_MAX_AGE_MAX     31536000
+#define PAY_CONFIG_EVENTS_DUPLICATES_MIN  120
+#define PAY_CONFIG_EVENTS_DUPLICATES_MAX  86400
+#define PAY_CONFIG_EVENTS_IN_FLIGHT_MAX   65536
+#define PAY_CONFIG_EVENTS_BATCH_MAX       10000
+#define PAY_CONFIG_EVENTS_GAP_WAIT_MAX    3600
+/* MySQL's longest user-lock name, and the width of payment_events_relay.name. */
+#define PAY_CONFIG_EVENTS_NAME_MAX        64
 
 /* ---------------------------------------------------------------------------------- */
 /* The table of keys                                                                  */
@@ -149,6 +160,21 @@ static const ConfigKey config_keys[] = {
             1, PAY_CONFIG_TIMEOUT_MS_MAX),
 
   BOOLEAN  ("cache",  "required",                  "false",     cache.required),
+
+  /* Checked together by check_events(). */
+  OPTIONAL ("events", "nats_url",                               events.nats_url),
+  STRING   ("events", "stream",                    "PAYMENT_EVENTS", events.stream),
+  UINT     ("events", "max_age_seconds",           "604800",    events.max_age_seconds,
+            PAY_CONFIG_EVENTS_MAX_AGE_MIN, PAY_CONFIG_EVENTS_MAX_AGE_MAX),
+  UINT     ("events", "duplicate_window_seconds",  "120",       events.duplicate_window_seconds,
+            PAY_CONFIG_EVENTS_DUPLICATES_MIN, PAY_CONFIG_EVENTS_DUPLICATES_MAX),
+  UINT     ("events", "max_in_flight",             "256",       events.max_in_flight,
+            1, PAY_CONFIG_EVENTS_IN_FLIGHT_MAX),
+  UINT     ("events", "batch_size",                "256",       events.batch_size,
+            1, PAY_CONFIG_EVENTS_BATCH_MAX),
+  UINT     ("events", "gap_wait_seconds",          "30",        events.gap_wait_seconds,
+            1, PAY_CONFIG_EVENTS_GAP_WAIT_MAX),
+  STRING   ("events", "lock_name",                 "payment_events_relay", events.lock_name),
 
   AMOUNT   ("payment", "max_amount",               "1000000.00", payment.max_amount_cents),
 
@@ -523,6 +549,73 @@ check_tls_pair (const PayConfig *config, GError **error)
   return FALSE;
 }
 
+/* A JetStream stream name: letters, digits, '-' and '_' (the server refuses '.', '*', '>',
+ * spaces and path separators, and the name is a file name on its disk). */
+static gboolean
+is_stream_name (const gchar *name)
+{
+  for (const gchar *p = name; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_')
+      return FALSE;
+  return TRUE;
+}
+
+/* Every element of a comma-separated list names a nats:// or tls:// server. */
+static gboolean
+is_nats_url_list (const gchar *list)
+{
+  g_auto(GStrv) urls = g_strsplit (list, ",", -1);
+
+  for (gsize i = 0; urls[i] != NULL; i++)
+    {
+      const gchar *url = g_strstrip (urls[i]);
+
+      if ((!g_str_has_prefix (url, "nats://") && !g_str_has_prefix (url, "tls://")) ||
+          strchr (url, ' ') != NULL || strlen (url) <= strlen ("nats://"))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* [events]: a stream JetStream accepts, names that fit MySQL's lock name and the cursor
+ * table, and a duplicate window within the stream's age (JetStream refuses the stream
+ * otherwise, and only when it is created: after the service has started). */
+static gboolean
+check_events (const PayConfig *config, GError **error)
+{
+  const PayEventsSettings *e = &config->events;
+
+  if (e->nats_url != NULL && !is_nats_url_list (e->nats_url))
+    {
+      g_set_error (error, PAY_CONFIG_ERROR, PAY_CONFIG_ERROR_VALUE,
+                   "events.nats_url: \"%s\" is not a comma-separated list of nats:// or "
+                   "tls:// URLs", e->nats_url);
+      return FALSE;
+    }
+  if (!is_stream_name (e->stream) || strlen (e->stream) > PAY_CONFIG_EVENTS_NAME_MAX)
+    {
+      g_set_error (error, PAY_CONFIG_ERROR, PAY_CONFIG_ERROR_VALUE,
+                   "events.stream: \"%s\" is not a stream name (at most %u letters, digits, "
+                   "'-' or '_')", e->stream, PAY_CONFIG_EVENTS_NAME_MAX);
+      return FALSE;
+    }
+  if (strlen (e->lock_name) > PAY_CONFIG_EVENTS_NAME_MAX)
+    {
+      g_set_error (error, PAY_CONFIG_ERROR, PAY_CONFIG_ERROR_VALUE,
+                   "events.lock_name: longer than %u bytes", PAY_CONFIG_EVENTS_NAME_MAX);
+      return FALSE;
+    }
+  if (e->duplicate_window_seconds > e->max_age_seconds)
+    {
+      g_set_error (error, PAY_CONFIG_ERROR, PAY_CONFIG_ERROR_VALUE,
+                   "events.duplicate_window_seconds: %u is longer than "
+                   "events.max_age_seconds (%u)", e->duplicate_window_seconds,
+                   e->max_age_seconds);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* ---------------------------------------------------------------------------------- */
 /* Public API                                                                         */
 /* ---------------------------------------------------------------------------------- */
@@ -555,7 +648,7 @@ pay_config_load (const gchar        *path,
     return NULL;
   if (envp != NULL && !apply_env (config, envp, error))
     return NULL;
-  if (!check_tls_pair (config, error))
+  if (!check_tls_pair (config, error) || !check_events (config, error))
     return NULL;
   return g_steal_pointer (&config);
 }

@@ -37,6 +37,18 @@ typedef struct {
   guint    timeout_ms;              /* connect and per-command wait */
 } PayRedisSettings;
 
+/* [events]: the relay of payment_events to NATS JetStream (src/events/). */
+typedef struct {
+  gchar   *nats_url;                /* NULL: the relay is off; else nats:// URLs, comma-separated */
+  gchar   *stream;                  /* JetStream stream, created when missing */
+  guint    max_age_seconds;         /* the stream's MaxAge when we create it */
+  guint    duplicate_window_seconds; /* its Duplicates window (<= max_age_seconds) */
+  guint    max_in_flight;           /* published events awaiting their PubAck */
+  guint    batch_size;              /* rows read from payment_events per query */
+  guint    gap_wait_seconds;        /* the longest a gap in ids is waited for */
+  gchar   *lock_name;               /* MySQL GET_LOCK name electing the relaying instance */
+} PayEventsSettings;
+
 typedef struct {
   struct {
     gchar   *host;
@@ -56,6 +68,7 @@ typedef struct {
   } http;
   PayMysqlSettings mysql;
   PayRedisSettings redis;
+  PayEventsSettings events;
   struct {
     gboolean required;
   } cache;

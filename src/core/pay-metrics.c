@@ -47,6 +47,7 @@ struct _PayMetricsMethod
 
 typedef struct {
   const gchar          *name;
+  const gchar          *labels;     /* NULL, or `key="value"` pairs of one series */
   const gchar          *help;
   PayMetricsKind        kind;
   PayMetricsSampleFunc  func;
@@ -254,7 +255,19 @@ pay_metrics_add_sample (PayMetrics           *self,
                         PayMetricsSampleFunc  func,
                         gpointer              user_data)
 {
-  Sample sample = { name, help, kind, func, user_data };
+  pay_metrics_add_labelled_sample (self, name, NULL, help, kind, func, user_data);
+}
+
+void
+pay_metrics_add_labelled_sample (PayMetrics           *self,
+                                 const gchar          *name,
+                                 const gchar          *labels,
+                                 const gchar          *help,
+                                 PayMetricsKind        kind,
+                                 PayMetricsSampleFunc  func,
+                                 gpointer              user_data)
+{
+  Sample sample = { name, labels, help, kind, func, user_data };
 
   g_return_if_fail (PAY_IS_METRICS (self));
   g_return_if_fail (name != NULL && help != NULL && func != NULL);
@@ -424,10 +437,15 @@ render_samples (GString *out, GArray *samples)
       const Sample *sample = &g_array_index (samples, Sample, i);
       gchar value[G_ASCII_DTOSTR_BUF_SIZE];
 
-      append_header (out, sample->name, sample->help,
-                     sample->kind == PAY_METRICS_COUNTER ? "counter" : "gauge");
+      /* The series of one labelled metric were added one after the other: one header. */
+      if (i == 0 || !g_str_equal (g_array_index (samples, Sample, i - 1).name, sample->name))
+        append_header (out, sample->name, sample->help,
+                       sample->kind == PAY_METRICS_COUNTER ? "counter" : "gauge");
       g_ascii_dtostr (value, sizeof value, sample->func (sample->user_data));
-      g_string_append_printf (out, "%s %s\n", sample->name, value);
+      if (sample->labels != NULL)
+        g_string_append_printf (out, "%s{%s} %s\n", sample->name, sample->labels, value);
+      else
+        g_string_append_printf (out, "%s %s\n", sample->name, value);
     }
 }
 

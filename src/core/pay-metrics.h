@@ -96,6 +96,17 @@ void pay_metrics_add_sample (PayMetrics           *self,
                              PayMetricsSampleFunc  func,
                              gpointer              user_data);
 
+/* Adds one series of a labelled sampled metric: @labels (a static string of `key="value"`
+ * pairs, comma-separated) is its label set. The series of one metric must be added one
+ * after the other, with the same @help and @kind: they share one header. */
+void pay_metrics_add_labelled_sample (PayMetrics           *self,
+                                      const gchar          *name,
+                                      const gchar          *labels,
+                                      const gchar          *help,
+                                      PayMetricsKind        kind,
+                                      PayMetricsSampleFunc  func,
+                                      gpointer              user_data);
+
 /* Forgets every sampled metric (before the objects they read from go away). */
 void pay_metrics_clear_samples (PayMetrics *self);
 

@@ -1,7 +1,7 @@
 /* pay-mysql-pool.h: MySQL connections for the repository: a bounded, lazily filled pool
  * whose broken connections are dropped (so the next use reconnects), per-connection
  * prepared-statement caches, and the mapping of MySQL errors to PAY_ERROR codes.
- * Internal to src/storage/. */
+ * Internal to src/storage/ and the event relay's MySQL side (src/events/). */
 #pragma once
 
 #include <glib.h>

@@ -68,6 +68,49 @@ pay_mysql_terminate_string (gchar *buffer, gsize size, unsigned long length, my_
   buffer[is_null ? 0 : MIN ((gsize) length, size - 1)] = '\0';
 }
 
+/* Prepares (or finds) @sql, binds @params and executes it: the part every run shares.
+ * *@stmt gets the statement on success. */
+static gboolean
+stmt_execute (PayMysqlConn          *conn,
+              const gchar           *sql,
+              MYSQL_BIND            *params,
+              MYSQL_STMT           **stmt,
+              PayMysqlDuplicateFunc  on_duplicate,
+              guint                 *server_errno,
+              GError               **error)
+{
+  *server_errno = 0;
+  *stmt = pay_mysql_conn_prepare (conn, sql, server_errno, error);
+  if (*stmt == NULL)
+    return FALSE;
+
+  if (params != NULL && mysql_stmt_bind_param (*stmt, params) != 0)
+    return pay_mysql_conn_fail (conn, mysql_stmt_errno (*stmt), mysql_stmt_error (*stmt), error);
+
+  if (mysql_stmt_execute (*stmt) != 0)
+    {
+      *server_errno = mysql_stmt_errno (*stmt);
+      if (*server_errno == ER_DUP_ENTRY && on_duplicate != NULL)
+        return on_duplicate (mysql_stmt_error (*stmt), error);
+      return pay_mysql_conn_fail (conn, *server_errno, mysql_stmt_error (*stmt), error);
+    }
+  return TRUE;
+}
+
+/* A failed fetch: a truncated value (the buffers are sized for the schema) or MySQL's. */
+static gboolean
+fetch_failed (PayMysqlConn *conn, MYSQL_STMT *stmt, int rc, guint *server_errno, GError **error)
+{
+  if (rc == MYSQL_DATA_TRUNCATED)
+    {
+      g_set_error_literal (error, PAY_ERROR, PAY_ERROR_STORAGE_UNAVAILABLE,
+                           "storage unavailable: a stored value does not fit");
+      return FALSE;
+    }
+  *server_errno = mysql_stmt_errno (stmt);
+  return pay_mysql_conn_fail (conn, *server_errno, mysql_stmt_error (stmt), error);
+}
+
 gboolean
 pay_mysql_stmt_run (PayMysqlConn          *conn,
                     const gchar           *sql,
@@ -82,21 +125,8 @@ pay_mysql_stmt_run (PayMysqlConn          *conn,
   MYSQL_STMT *stmt;
   int rc;
 
-  *server_errno = 0;
-  stmt = pay_mysql_conn_prepare (conn, sql, server_errno, error);
-  if (stmt == NULL)
+  if (!stmt_execute (conn, sql, params, &stmt, on_duplicate, server_errno, error))
     return FALSE;
-
-  if (params != NULL && mysql_stmt_bind_param (stmt, params) != 0)
-    return pay_mysql_conn_fail (conn, mysql_stmt_errno (stmt), mysql_stmt_error (stmt), error);
-
-  if (mysql_stmt_execute (stmt) != 0)
-    {
-      *server_errno = mysql_stmt_errno (stmt);
-      if (*server_errno == ER_DUP_ENTRY && on_duplicate != NULL)
-        return on_duplicate (mysql_stmt_error (stmt), error);
-      return pay_mysql_conn_fail (conn, *server_errno, mysql_stmt_error (stmt), error);
-    }
   if (affected != NULL)
     *affected = mysql_stmt_affected_rows (stmt);
   if (results == NULL)
@@ -115,14 +145,39 @@ pay_mysql_stmt_run (PayMysqlConn          *conn,
       *found = rc == 0;
       return TRUE;
     }
-  if (rc == MYSQL_DATA_TRUNCATED)
+  return fetch_failed (conn, stmt, rc, server_errno, error);
+}
+
+gboolean
+pay_mysql_stmt_run_rows (PayMysqlConn       *conn,
+                         const gchar        *sql,
+                         MYSQL_BIND         *params,
+                         MYSQL_BIND         *results,
+                         PayMysqlRowFunc     row_func,
+                         gpointer            data,
+                         guint              *server_errno,
+                         GError            **error)
+{
+  MYSQL_STMT *stmt;
+  int rc;
+
+  g_return_val_if_fail (results != NULL && row_func != NULL, FALSE);
+
+  if (!stmt_execute (conn, sql, params, &stmt, NULL, server_errno, error))
+    return FALSE;
+  /* Buffer the rows so the connection is free again while @row_func runs. */
+  if (mysql_stmt_bind_result (stmt, results) != 0 || mysql_stmt_store_result (stmt) != 0)
     {
-      g_set_error_literal (error, PAY_ERROR, PAY_ERROR_STORAGE_UNAVAILABLE,
-                           "storage unavailable: a stored value does not fit");
-      return FALSE;
+      *server_errno = mysql_stmt_errno (stmt);
+      mysql_stmt_free_result (stmt);
+      return pay_mysql_conn_fail (conn, *server_errno, mysql_stmt_error (stmt), error);
     }
-  *server_errno = mysql_stmt_errno (stmt);
-  return pay_mysql_conn_fail (conn, *server_errno, mysql_stmt_error (stmt), error);
+  while ((rc = mysql_stmt_fetch (stmt)) == 0)
+    row_func (data);
+  mysql_stmt_free_result (stmt);
+  if (rc == MYSQL_NO_DATA)
+    return TRUE;
+  return fetch_failed (conn, stmt, rc, server_errno, error);
 }
 
 gboolean

@@ -1,6 +1,6 @@
 /* pay-mysql-stmt.h: helpers for running prepared statements and transactions on a
  * PayMysqlConn: parameter/result binding, one-row fetches, and BEGIN/COMMIT/ROLLBACK.
- * Internal to src/storage/. */
+ * Internal to src/storage/ and the event relay's MySQL side (src/events/). */
 #pragma once
 
 #include <glib.h>
@@ -57,6 +57,21 @@ gboolean pay_mysql_stmt_run (PayMysqlConn          *conn,
                              PayMysqlDuplicateFunc  on_duplicate,
                              guint                 *server_errno,
                              GError               **error);
+
+/* Called once per fetched row, the row's values in the result buffers. */
+typedef void (*PayMysqlRowFunc) (gpointer data);
+
+/* Runs the prepared statement for @sql (a static string) with @params (NULL: none),
+ * binds @results and calls @row_func for every row, in order. Fails as
+ * pay_mysql_stmt_run() does. */
+gboolean pay_mysql_stmt_run_rows (PayMysqlConn       *conn,
+                                  const gchar        *sql,
+                                  MYSQL_BIND         *params,
+                                  MYSQL_BIND         *results,
+                                  PayMysqlRowFunc     row_func,
+                                  gpointer            data,
+                                  guint              *server_errno,
+                                  GError            **error);
 
 /* The body of a transaction: statements on @conn. Returning FALSE (with @error set) rolls
  * the transaction back (pay_mysql_conn_rollback()). */

@@ -203,7 +203,15 @@ run_migration (PayMysqlConn *conn, const PaySchemaMigration *migration, GError *
   if (!found)
     return TRUE;
   g_message ("converting the schema: %s", migration->sql);
-  return pay_mysql_conn_query (conn, migration->sql, NULL, error);
+  if (!pay_mysql_conn_query (conn, migration->sql, NULL, error))
+    return FALSE;
+  for (guint i = 0; migration->then != NULL && migration->then[i] != NULL; i++)
+    {
+      g_message ("converting the schema: %s", migration->then[i]);
+      if (!pay_mysql_conn_query (conn, migration->then[i], NULL, error))
+        return FALSE;
+    }
+  return TRUE;
 }
 
 /* Creates the database when missing, then runs every schema statement, on a connection

@@ -4,6 +4,39 @@
 
 #include "storage/pay-schema.h"
 
+/* The UUID v4 of a charge event: 16 random bytes as 32 hex digits, the version nibble set
+ * to 4 and the variant nibble to 10xx (8, 9, a or b), in the 8-4-4-4-12 form, lower case.
+ * Should the server evaluate h once per use instead of once, each part is still random
+ * and the two fixed nibbles still set: a valid v4 either way. */
+#define CHARGE_EVENT_ID_SQL \
+  "(SELECT LOWER(CONCAT(SUBSTR(h, 1, 8), '-', SUBSTR(h, 9, 4), '-4', SUBSTR(h, 14, 3), '-',\n" \
+  "                        HEX(8 | (CONV(SUBSTR(h, 17, 1), 16, 10) & 3)), SUBSTR(h, 18, 3), '-',\n" \
+  "                        SUBSTR(h, 21, 12)))\n" \
+  "             FROM (SELECT HEX(RANDOM_BYTES(16)) AS h) AS r)"
+
+#define CHARGE_EVENT_TRIGGER_SQL \
+  "CREATE TRIGGER IF NOT EXISTS " PAY_SCHEMA_CHARGE_EVENT_TRIGGER "\n" \
+  "  AFTER INSERT ON " PAY_SCHEMA_PAYMENTS_TABLE " FOR EACH ROW\n" \
+  "  INSERT INTO " PAY_SCHEMA_EVENTS_TABLE "\n" \
+  "    (event_id, event_type, transaction_id, order_id, refund_id, amount_cents, status,\n" \
+  "     created_at_ms)\n" \
+  "  VALUES (" CHARGE_EVENT_ID_SQL ",\n" \
+  "          '" PAY_SCHEMA_EVENT_CHARGE "', NEW.transaction_id, NEW.order_id, NULL,\n" \
+  "          NEW.amount_cents, NEW.status,\n" \
+  "          COALESCE(NEW.created_at_ms, ROUND(UNIX_TIMESTAMP(CURRENT_TIMESTAMP(3)) * 1000)))"
+
+/* Databases made when the trigger took UUID() get the new one. DROP and CREATE run with
+ * both tables write-locked, so no charge commits between them without its event (and no
+ * charge can see two triggers): the lock is released by UNLOCK TABLES, or by the server
+ * when this connection drops half-way (then the next start creates the trigger, which
+ * CREATE TRIGGER IF NOT EXISTS in the statements above does before any migration). */
+static const gchar *const charge_event_trigger_v4[] = {
+  "DROP TRIGGER IF EXISTS " PAY_SCHEMA_CHARGE_EVENT_TRIGGER,
+  CHARGE_EVENT_TRIGGER_SQL,
+  "UNLOCK TABLES",
+  NULL,
+};
+
 /* Ids (transaction_id, refund_id, event_id, refund_request_id) are VARBINARY: compared
  * byte for byte, as the code compares them. A text collation folds case and ignores
  * trailing spaces, and even a _bin one pads spaces (PAD SPACE), so "<id> " and an
@@ -79,17 +112,20 @@ const gchar *const pay_schema_statements[] = {
 
   /* A charge's event is written by the database, in the INSERT's own implicit transaction:
    * a charge is one row of an autocommitted statement (half the cost of an explicit
-   * transaction with two inserts), and a payment row inserted by anyone gets its event. Charge events take
-   * their event_id from UUID() (version 1); refund events carry the service's UUID v4. A
-   * payment row without created_at_ms gets its event stamped with the current time. */
-  "CREATE TRIGGER IF NOT EXISTS " PAY_SCHEMA_CHARGE_EVENT_TRIGGER "\n"
-  "  AFTER INSERT ON " PAY_SCHEMA_PAYMENTS_TABLE " FOR EACH ROW\n"
-  "  INSERT INTO " PAY_SCHEMA_EVENTS_TABLE "\n"
-  "    (event_id, event_type, transaction_id, order_id, refund_id, amount_cents, status,\n"
-  "     created_at_ms)\n"
-  "  VALUES (UUID(), '" PAY_SCHEMA_EVENT_CHARGE "', NEW.transaction_id, NEW.order_id, NULL,\n"
-  "          NEW.amount_cents, NEW.status,\n"
-  "          COALESCE(NEW.created_at_ms, ROUND(UNIX_TIMESTAMP(CURRENT_TIMESTAMP(3)) * 1000)))",
+   * transaction with two inserts), and a payment row inserted by anyone gets its event.
+   * Every event_id is a UUID v4, as the service's refund events are (UUID() is version 1,
+   * which carries the host and the time). A payment row without created_at_ms gets its
+   * event stamped with the current time. */
+  CHARGE_EVENT_TRIGGER_SQL,
+
+  /* The event relay's progress (src/events/): every event with id <= last_id has reached
+   * the stream `name`. */
+  "CREATE TABLE IF NOT EXISTS " PAY_SCHEMA_RELAY_TABLE " (\n"
+  "  name           VARCHAR(64) NOT NULL COMMENT 'the stream name',\n"
+  "  last_id        BIGINT      NOT NULL COMMENT 'every event with id <= last_id was acked',\n"
+  "  updated_at_ms  BIGINT      NOT NULL COMMENT 'Unix time, milliseconds',\n"
+  "  PRIMARY KEY (name)\n"
+  ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
   NULL,
 };
 
@@ -126,5 +162,12 @@ const PaySchemaMigration pay_schema_migrations[] = {
     " AND COLUMN_NAME = 'caller')",
     "ALTER TABLE " PAY_SCHEMA_EVENTS_TABLE " ADD COLUMN caller " PAY_SCHEMA_CALLER_COLUMN
     " AFTER created_at_ms" },
-  { NULL, NULL },
+  /* Charge events took UUID() (version 1) before: the trigger is replaced once, while
+   * its body still calls it. */
+  { "SELECT 1 FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()"
+    " AND TRIGGER_NAME = '" PAY_SCHEMA_CHARGE_EVENT_TRIGGER "'"
+    " AND ACTION_STATEMENT LIKE '%UUID()%'",
+    "LOCK TABLES " PAY_SCHEMA_PAYMENTS_TABLE " WRITE, " PAY_SCHEMA_EVENTS_TABLE " WRITE",
+    charge_event_trigger_v4 },
+  { NULL, NULL, NULL },
 };

@@ -23,6 +23,9 @@ G_BEGIN_DECLS
 /* The AFTER INSERT trigger on payments that writes each charge's payment_events row. */
 #define PAY_SCHEMA_CHARGE_EVENT_TRIGGER "payments_charge_event"
 
+/* The event relay's cursor, one row per stream (src/events/pay-event-outbox.c). */
+#define PAY_SCHEMA_RELAY_TABLE        "payment_events_relay"
+
 /* payment_events.event_type values. */
 #define PAY_SCHEMA_EVENT_CHARGE "charge"
 #define PAY_SCHEMA_EVENT_REFUND "refund"
@@ -33,11 +36,13 @@ G_BEGIN_DECLS
  * an existing database changes nothing. Static strings. */
 extern const gchar *const pay_schema_statements[];
 
-/* A change to a database made by an older schema: @sql runs when @check_sql (a SELECT,
- * no parameters) returns a row, so running them all again changes nothing. */
+/* A change to a database made by an older schema: @sql (then the statements of @then, on
+ * the same connection) runs when @check_sql (a SELECT, no parameters) returns a row, so
+ * running them all again changes nothing. */
 typedef struct {
   const gchar *check_sql;
   const gchar *sql;
+  const gchar *const *then;   /* NULL, or more statements run after @sql, NULL-terminated */
 } PaySchemaMigration;
 
 /* Run after pay_schema_statements, in order; ends with { NULL, NULL }. Static strings. */

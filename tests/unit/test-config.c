@@ -95,6 +95,15 @@ assert_defaults (const PayConfig *config)
   g_assert_false (config->cache.required);
   g_assert_cmpint (config->payment.max_amount_cents, ==, 100000000);
 
+  g_assert_null (config->events.nats_url);
+  g_assert_cmpstr (config->events.stream, ==, "PAYMENT_EVENTS");
+  g_assert_cmpuint (config->events.max_age_seconds, ==, 604800);
+  g_assert_cmpuint (config->events.duplicate_window_seconds, ==, 120);
+  g_assert_cmpuint (config->events.max_in_flight, ==, 256);
+  g_assert_cmpuint (config->events.batch_size, ==, 256);
+  g_assert_cmpuint (config->events.gap_wait_seconds, ==, 30);
+  g_assert_cmpstr (config->events.lock_name, ==, "payment_events_relay");
+
   g_assert_null (config->consul.address);
   g_assert_cmpstr (config->consul.service_name, ==, "payment");
   g_assert_null (config->consul.token);
@@ -160,7 +169,7 @@ test_shipped_file (void)
 
       keys += g_strv_length (names);
     }
-  g_assert_cmpuint (keys, ==, 45);
+  g_assert_cmpuint (keys, ==, 53);
 }
 
 static const gchar every_key_file[] =
@@ -198,6 +207,15 @@ static const gchar every_key_file[] =
   "required=true\n"
   "[payment]\n"
   "max_amount=2500.5\n"
+  "[events]\n"
+  "nats_url=nats://127.0.0.1:4223, nats://127.0.0.1:4224\n"
+  "stream=PAY-EU_1\n"
+  "max_age_seconds=86400\n"
+  "duplicate_window_seconds=600\n"
+  "max_in_flight=65536\n"
+  "batch_size=10000\n"
+  "gap_wait_seconds=3600\n"
+  "lock_name=relay eu\n"
   "[consul]\n"
   "address=http://127.0.0.1:8500\n"
   "service_name=payment-eu\n"
@@ -247,6 +265,14 @@ test_file_values (void)
   g_assert_cmpuint (config->redis.timeout_ms, ==, 250);
   g_assert_true (config->cache.required);
   g_assert_cmpint (config->payment.max_amount_cents, ==, 250050);
+  g_assert_cmpstr (config->events.nats_url, ==, "nats://127.0.0.1:4223, nats://127.0.0.1:4224");
+  g_assert_cmpstr (config->events.stream, ==, "PAY-EU_1");
+  g_assert_cmpuint (config->events.max_age_seconds, ==, 86400);
+  g_assert_cmpuint (config->events.duplicate_window_seconds, ==, 600);
+  g_assert_cmpuint (config->events.max_in_flight, ==, 65536);
+  g_assert_cmpuint (config->events.batch_size, ==, 10000);
+  g_assert_cmpuint (config->events.gap_wait_seconds, ==, 3600);
+  g_assert_cmpstr (config->events.lock_name, ==, "relay eu");
   g_assert_cmpstr (config->consul.address, ==, "http://127.0.0.1:8500");
   g_assert_cmpstr (config->consul.service_name, ==, "payment-eu");
   g_assert_cmpstr (config->consul.token, ==, "abc-123");
@@ -501,6 +527,18 @@ static const BadCase bad_cases[] = {
   { "cache",   "required",                "",           "is not a boolean" },
   { "payment", "max_amount",              "1.001",      "at most 2 decimals" },
   { "payment", "max_amount",              "0",          "positive amount" },
+  { "events",  "max_age_seconds",         "59",         "out of range (60..31536000)" },
+  { "events",  "max_age_seconds",         "31536001",   "out of range (60..31536000)" },
+  { "events",  "duplicate_window_seconds", "119",       "out of range (120..86400)" },
+  { "events",  "duplicate_window_seconds", "86401",     "out of range (120..86400)" },
+  { "events",  "max_in_flight",           "0",          "out of range (1..65536)" },
+  { "events",  "max_in_flight",           "65537",      "out of range (1..65536)" },
+  { "events",  "batch_size",              "0",          "out of range (1..10000)" },
+  { "events",  "batch_size",              "10001",      "out of range (1..10000)" },
+  { "events",  "gap_wait_seconds",        "0",          "out of range (1..3600)" },
+  { "events",  "gap_wait_seconds",        "3601",       "out of range (1..3600)" },
+  { "events",  "stream",                  "",           "must not be empty" },
+  { "events",  "lock_name",               "",           "must not be empty" },
   { "payment", "max_amount",              "0.00",       "positive amount" },
   { "payment", "max_amount",              "-5",         "positive amount" },
   { "payment", "max_amount",              "abc",        "positive amount" },
@@ -685,6 +723,72 @@ test_tls_pair (void)
   assert_config_error (error, PAY_CONFIG_ERROR_VALUE, "only http.tls_key_file is set", NULL);
 }
 
+/* [events] keys checked together or beyond their type: URLs, the stream's and the lock's
+ * names, and a duplicate window within the stream's age. */
+typedef struct {
+  const gchar *env;
+  const gchar *problem;   /* NULL: accepted */
+} EventsCase;
+
+static const EventsCase events_cases[] = {
+  { "PAYMENT_EVENTS_NATS_URL=nats://127.0.0.1:4222", NULL },
+  { "PAYMENT_EVENTS_NATS_URL=tls://nats.internal:4222,nats://10.0.0.2:4222", NULL },
+  { "PAYMENT_EVENTS_NATS_URL=http://127.0.0.1:4222", "events.nats_url" },
+  { "PAYMENT_EVENTS_NATS_URL=127.0.0.1:4222", "events.nats_url" },
+  { "PAYMENT_EVENTS_NATS_URL=nats://", "events.nats_url" },
+  { "PAYMENT_EVENTS_NATS_URL=nats://a:1,", "events.nats_url" },
+  { "PAYMENT_EVENTS_STREAM=PAYMENT.EVENTS", "events.stream" },
+  { "PAYMENT_EVENTS_STREAM=PAY*", "events.stream" },
+  { "PAYMENT_EVENTS_STREAM=pay/events", "events.stream" },
+  { "PAYMENT_EVENTS_STREAM=pay events", "events.stream" },
+  { "PAYMENT_EVENTS_STREAM=S234567890123456789012345678901234567890123456789012345678901234", NULL },
+  { "PAYMENT_EVENTS_STREAM=S2345678901234567890123456789012345678901234567890123456789012345",
+    "events.stream" },
+  { "PAYMENT_EVENTS_LOCK_NAME=L2345678901234567890123456789012345678901234567890123456789012345",
+    "events.lock_name" },
+  { "PAYMENT_EVENTS_DUPLICATE_WINDOW_SECONDS=86400", NULL },
+  { "PAYMENT_EVENTS_MAX_AGE_SECONDS=120", NULL },
+  { "PAYMENT_EVENTS_MAX_AGE_SECONDS=119", "events.duplicate_window_seconds" },
+};
+
+static void
+test_events_case (gconstpointer data)
+{
+  const EventsCase *c = data;
+  const gchar *const env[] = { c->env, NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PayConfig) config = pay_config_load (NULL, env, &error);
+
+  if (c->problem == NULL)
+    {
+      g_assert_no_error (error);
+      g_assert_nonnull (config);
+      return;
+    }
+  g_assert_null (config);
+  assert_config_error (error, PAY_CONFIG_ERROR_VALUE, c->problem, NULL);
+}
+
+/* The duplicate window may equal the age but not exceed it, from the file as well. */
+static void
+test_events_window_within_age (void)
+{
+  g_autoptr(TempPath) path = write_config ("[events]\nmax_age_seconds=600\n"
+                                           "duplicate_window_seconds=601\n");
+  const gchar *const equal[] = { "PAYMENT_EVENTS_DUPLICATE_WINDOW_SECONDS=600", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PayConfig) config = pay_config_load (path, NULL, &error);
+
+  g_assert_null (config);
+  assert_config_error (error, PAY_CONFIG_ERROR_VALUE, "events.duplicate_window_seconds",
+                       "601", "events.max_age_seconds (600)", NULL);
+  g_clear_error (&error);
+
+  config = pay_config_load (path, equal, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (config->events.duplicate_window_seconds, ==, 600);
+}
+
 static void
 test_free_null (void)
 {
@@ -713,6 +817,13 @@ main (int argc, char *argv[])
   g_test_add_func ("/payment/config/rpc-allow", test_rpc_allow);
   g_test_add_func ("/payment/config/tls-pair", test_tls_pair);
   g_test_add_func ("/payment/config/free-null", test_free_null);
+  g_test_add_func ("/payment/config/events/window-within-age", test_events_window_within_age);
+  for (gsize i = 0; i < G_N_ELEMENTS (events_cases); i++)
+    {
+      g_autofree gchar *path = g_strdup_printf ("/payment/config/events/%" G_GSIZE_FORMAT, i);
+
+      g_test_add_data_func (path, &events_cases[i], test_events_case);
+    }
 
   for (gsize i = 0; i < G_N_ELEMENTS (good_cases); i++)
     {

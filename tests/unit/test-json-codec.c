@@ -404,7 +404,7 @@ test_encode_health (void)
 {
   gsize length;
   g_autofree gchar *text = pay_json_encode_health ("degraded", TRUE, FALSE, "registered",
-                                                           &length);
+                                                           "down", &length);
   g_autoptr(JsonParser) parser = json_parser_new ();
   JsonObject *object = parse_encoded (parser, text, length);
 
@@ -412,6 +412,19 @@ test_encode_health (void)
   g_assert_cmpstr (json_object_get_string_member (object, "mysql"), ==, "up");
   g_assert_cmpstr (json_object_get_string_member (object, "redis"), ==, "down");
   g_assert_cmpstr (json_object_get_string_member (object, "consul"), ==, "registered");
+  g_assert_cmpstr (json_object_get_string_member (object, "events"), ==, "down");
+}
+
+/* Without a relay (NULL) /health says "disabled". */
+static void
+test_encode_health_events_disabled (void)
+{
+  gsize length;
+  g_autofree gchar *text = pay_json_encode_health ("ok", TRUE, TRUE, NULL, NULL, &length);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *object = parse_encoded (parser, text, length);
+
+  g_assert_cmpstr (json_object_get_string_member (object, "events"), ==, "disabled");
 }
 
 static void
@@ -576,6 +589,8 @@ main (int argc, char *argv[])
       g_test_add_data_func (path, &encode_error_cases[i], test_encode_error);
     }
   g_test_add_func ("/payment/http/json/encode/health", test_encode_health);
+  g_test_add_func ("/payment/http/json/encode/health-events-disabled",
+                   test_encode_health_events_disabled);
   g_test_add_func ("/payment/http/json/encode/payment-info", test_encode_payment_info);
   g_test_add_func ("/payment/http/json/encode/refund-response", test_encode_refund_response);
   g_test_add_func ("/payment/http/json/encode/money-body-strings", test_encode_money_body_strings);

@@ -121,6 +121,36 @@ test_connections_and_samples (void)
   g_assert_null (strstr (cleared, "payment_test_total"));
 }
 
+static gdouble
+sample_two (gpointer user_data)
+{
+  return 2;
+}
+
+/* The series of a labelled sampled metric share one HELP and TYPE header. */
+static void
+test_labelled_samples (void)
+{
+  g_autoptr(PayMetrics) metrics = pay_metrics_new ();
+  g_autofree gchar *text = NULL;
+  const gchar *first;
+
+  pay_metrics_add_labelled_sample (metrics, "payment_test_gaps_total", "outcome=\"filled\"",
+                                   "Gaps.", PAY_METRICS_COUNTER, sample_seven, NULL);
+  pay_metrics_add_labelled_sample (metrics, "payment_test_gaps_total", "outcome=\"passed\"",
+                                   "Gaps.", PAY_METRICS_COUNTER, sample_two, NULL);
+  pay_metrics_add_sample (metrics, "payment_test_leader", "A gauge.", PAY_METRICS_GAUGE,
+                          sample_two, NULL);
+  text = pay_metrics_render (metrics);
+  g_assert_cmpfloat (sample_value (text, "payment_test_gaps_total{outcome=\"filled\"}"), ==, 7);
+  g_assert_cmpfloat (sample_value (text, "payment_test_gaps_total{outcome=\"passed\"}"), ==, 2);
+  g_assert_cmpfloat (sample_value (text, "payment_test_leader"), ==, 2);
+  first = strstr (text, "# TYPE payment_test_gaps_total counter\n");
+  g_assert_nonnull (first);
+  g_assert_null (strstr (first + 1, "# TYPE payment_test_gaps_total"));
+  g_assert_nonnull (strstr (text, "# TYPE payment_test_leader gauge\n"));
+}
+
 static void
 test_label_escaping (void)
 {
@@ -166,6 +196,7 @@ main (int argc, char **argv)
   g_test_add_func ("/payment/metrics/key-counts", test_key_counts);
   g_test_add_func ("/payment/metrics/connections-and-samples", test_connections_and_samples);
   g_test_add_func ("/payment/metrics/label-escaping", test_label_escaping);
+  g_test_add_func ("/payment/metrics/labelled-samples", test_labelled_samples);
   g_test_add_func ("/payment/metrics/threads", test_threads);
   return g_test_run ();
 }

@@ -137,6 +137,8 @@ test_schema_binary_ids (void)
     {
       if (strstr (pay_schema_migrations[i].sql, " ADD COLUMN ") != NULL)
         continue;   /* test_schema_caller */
+      if (strstr (pay_schema_migrations[i].check_sql, "information_schema.TRIGGERS") != NULL)
+        continue;   /* test_schema_event_id_v4 */
       g_assert_true (g_str_has_prefix (pay_schema_migrations[i].check_sql, "SELECT 1 FROM information_schema.COLUMNS"));
       g_assert_nonnull (strstr (pay_schema_migrations[i].check_sql, "DATA_TYPE <> 'varbinary'"));
       g_assert_true (g_str_has_prefix (pay_schema_migrations[i].sql, "ALTER TABLE "));
@@ -174,6 +176,58 @@ test_schema_caller (void)
     }
 }
 
+/* Charge events get UUID v4 ids (RANDOM_BYTES, version and variant nibbles set), never
+ * UUID() (version 1); a database with the old trigger has it replaced by a migration that
+ * runs only while the trigger still calls UUID(), under a write lock on both tables, and
+ * creates the same trigger as the schema. */
+static void
+test_schema_event_id_v4 (void)
+{
+  const gchar *trigger = NULL;
+  const PaySchemaMigration *migration = NULL;
+
+  for (guint i = 0; pay_schema_statements[i] != NULL; i++)
+    if (g_str_has_prefix (pay_schema_statements[i], "CREATE TRIGGER IF NOT EXISTS "))
+      trigger = pay_schema_statements[i];
+  g_assert_nonnull (trigger);
+  g_assert_null (strstr (trigger, "UUID()"));
+  g_assert_nonnull (strstr (trigger, "RANDOM_BYTES(16)"));
+  g_assert_nonnull (strstr (trigger, "'-4'"));
+  g_assert_nonnull (strstr (trigger, "HEX(8 | (CONV(SUBSTR(h, 17, 1), 16, 10) & 3))"));
+
+  for (guint i = 0; pay_schema_migrations[i].sql != NULL; i++)
+    if (strstr (pay_schema_migrations[i].check_sql, "information_schema.TRIGGERS") != NULL)
+      migration = &pay_schema_migrations[i];
+  g_assert_nonnull (migration);
+  g_assert_nonnull (strstr (migration->check_sql, "TRIGGER_NAME = '" PAY_SCHEMA_CHARGE_EVENT_TRIGGER "'"));
+  g_assert_nonnull (strstr (migration->check_sql, "LIKE '%UUID()%'"));
+  g_assert_true (g_str_has_prefix (migration->sql, "LOCK TABLES " PAY_SCHEMA_PAYMENTS_TABLE " WRITE, "
+                                   PAY_SCHEMA_EVENTS_TABLE " WRITE"));
+  g_assert_nonnull (migration->then);
+  g_assert_cmpstr (migration->then[0], ==, "DROP TRIGGER IF EXISTS " PAY_SCHEMA_CHARGE_EVENT_TRIGGER);
+  g_assert_cmpstr (migration->then[1], ==, trigger);
+  g_assert_cmpstr (migration->then[2], ==, "UNLOCK TABLES");
+  g_assert_null (migration->then[3]);
+}
+
+/* The relay's cursor table: one row per stream name. */
+static void
+test_schema_relay_table (void)
+{
+  gboolean found = FALSE;
+
+  for (guint i = 0; pay_schema_statements[i] != NULL; i++)
+    if (g_str_has_prefix (pay_schema_statements[i], "CREATE TABLE IF NOT EXISTS " PAY_SCHEMA_RELAY_TABLE " ("))
+      {
+        found = TRUE;
+        g_assert_nonnull (strstr (pay_schema_statements[i], "  name           VARCHAR(64) NOT NULL"));
+        g_assert_nonnull (strstr (pay_schema_statements[i], "  last_id        BIGINT      NOT NULL"));
+        g_assert_nonnull (strstr (pay_schema_statements[i], "PRIMARY KEY (name)"));
+        g_assert_nonnull (strstr (pay_schema_statements[i], "ENGINE=InnoDB"));
+      }
+  g_assert_true (found);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -185,6 +239,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/payment/schema/charge-event-trigger", test_schema_charge_event_trigger);
   g_test_add_func ("/payment/schema/binary-ids", test_schema_binary_ids);
   g_test_add_func ("/payment/schema/caller", test_schema_caller);
+  g_test_add_func ("/payment/schema/event-id-v4", test_schema_event_id_v4);
+  g_test_add_func ("/payment/schema/relay-table", test_schema_relay_table);
 
   return g_test_run ();
 }

@@ -17,6 +17,7 @@ PayService  *pay_http_server_get_service      (PayHttpServer *self);
 PayMetrics  *pay_http_server_get_metrics      (PayHttpServer *self);
 /* The Consul registration's state for /health: "disabled" when none was given. */
 const gchar *pay_http_server_get_consul_state (PayHttpServer *self);
+const gchar *pay_http_server_get_events_state (PayHttpServer *self);
 
 /* What we keep per request, attached to its SoupServerMessage. */
 typedef struct {

@@ -242,7 +242,8 @@ pay_http_handle_health (PayHttpServer *self, SoupServerMessage *msg, PayHttpExch
   const gchar *status = !mysql_up ? "unavailable" : redis_up ? "ok" : "degraded";
   gsize length;
   const gchar *consul = pay_http_server_get_consul_state (self);
-  gchar *data = pay_json_encode_health (status, mysql_up, redis_up, consul, &length);
+  const gchar *events = pay_http_server_get_events_state (self);
+  gchar *data = pay_json_encode_health (status, mysql_up, redis_up, consul, events, &length);
 
   if (!mysql_up)
     pay_http_exchange_note_code (msg, PAY_ERROR_STORAGE_UNAVAILABLE);

@@ -64,8 +64,10 @@ struct _PayHttpServer
   GPtrArray         *route_labels;    /* "METHOD /path" per route, parallel to routes[] */
   PayMetricsMethod **route_metrics;   /* parallel to routes[] */
   PayMetricsMethod  *unmatched_metrics;
-  PayHttpConsulStateFunc consul_state;
+  PayHttpStateFunc   consul_state;
   gpointer           consul_state_data;
+  PayHttpStateFunc   events_state;
+  gpointer           events_state_data;
   PayAuthKeys       *keys;            /* NULL: the API is open */
   gboolean           protect_metrics;
   GHashTable        *key_metrics;     /* key id -> PayMetricsMethod (owned by metrics) */
@@ -723,14 +725,25 @@ pay_http_server_set_tls_certificate (PayHttpServer *self, GTlsCertificate *certi
 }
 
 void
-pay_http_server_set_consul_state_func (PayHttpServer          *self,
-                                       PayHttpConsulStateFunc  func,
-                                       gpointer                user_data)
+pay_http_server_set_consul_state_func (PayHttpServer    *self,
+                                       PayHttpStateFunc  func,
+                                       gpointer          user_data)
 {
   g_return_if_fail (PAY_IS_HTTP_SERVER (self));
 
   self->consul_state = func;
   self->consul_state_data = user_data;
+}
+
+void
+pay_http_server_set_events_state_func (PayHttpServer    *self,
+                                       PayHttpStateFunc  func,
+                                       gpointer          user_data)
+{
+  g_return_if_fail (PAY_IS_HTTP_SERVER (self));
+
+  self->events_state = func;
+  self->events_state_data = user_data;
 }
 
 void
@@ -1085,4 +1098,10 @@ const gchar *
 pay_http_server_get_consul_state (PayHttpServer *self)
 {
   return self->consul_state != NULL ? self->consul_state (self->consul_state_data) : "disabled";
+}
+
+const gchar *
+pay_http_server_get_events_state (PayHttpServer *self)
+{
+  return self->events_state != NULL ? self->events_state (self->events_state_data) : "disabled";
 }

@@ -17,8 +17,9 @@ G_DECLARE_FINAL_TYPE (PayHttpServer, pay_http_server, PAY, HTTP_SERVER, GObject)
 
 #define PAY_HTTP_MAX_BODY_BYTES (64 * 1024)
 
-/* Returns "registered", "unregistered" or "disabled" for the "consul" member of /health. */
-typedef const gchar *(*PayHttpConsulStateFunc) (gpointer user_data);
+/* Returns the state a member of /health shows: for "consul", "registered", "unregistered"
+ * or "disabled"; for "events", "up", "down" or "disabled". */
+typedef const gchar *(*PayHttpStateFunc) (gpointer user_data);
 
 /* Serves @service; counts requests in @metrics and serves them on GET /metrics; each
  * request to a /payment/ route takes a token of @limiter (NULL: none) under its caller's key. */
@@ -36,9 +37,14 @@ void pay_http_server_set_limits (PayHttpServer *self, const PayHttpLimits *limit
 void pay_http_server_set_tls_certificate (PayHttpServer *self, GTlsCertificate *certificate);
 
 /* Where /health reads the Consul registration state from (default: "disabled"). */
-void pay_http_server_set_consul_state_func (PayHttpServer          *self,
-                                            PayHttpConsulStateFunc  func,
-                                            gpointer                user_data);
+void pay_http_server_set_consul_state_func (PayHttpServer    *self,
+                                            PayHttpStateFunc  func,
+                                            gpointer          user_data);
+
+/* Where /health reads the event relay's state from (default: "disabled"). */
+void pay_http_server_set_events_state_func (PayHttpServer    *self,
+                                            PayHttpStateFunc  func,
+                                            gpointer          user_data);
 
 /* The API keys every route with a scope needs (taken; NULL: none, the API is open), and
  * whether GET /metrics needs scope "metrics". May be called at any time: a request

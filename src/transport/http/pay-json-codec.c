@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/pay-error.h"
+#include "core/pay-json-writer.h"
 #include "domain/pay-money.h"
 #include "transport/http/pay-json-strict.h"
 
@@ -338,109 +339,56 @@ pay_json_encode_charge_response (const gchar *transaction_id, gsize *length)
   return builder_to_data (builder, length);
 }
 
-/* The objects that carry money are written member by member: an amount must appear as
- * its exact decimal (pay_money_format_major), which a JsonNode cannot hold, since
- * JsonGenerator prints every double with 17 significant digits (19.99 would read
- * 19.989999999999998). Strings still go through JsonGenerator, so they are escaped
- * exactly as in the other bodies; integers are printed as JsonGenerator prints them. */
-typedef struct {
-  GString       *out;
-  JsonGenerator *generator;
-} ObjectWriter;
-
-static void
-writer_begin (ObjectWriter *writer)
-{
-  writer->out = g_string_new ("{");
-  writer->generator = json_generator_new ();
-}
-
-/* @name is one of this file's member names: plain ASCII, nothing to escape. */
-static void
-writer_name (ObjectWriter *writer, const gchar *name)
-{
-  if (writer->out->len > 1)
-    g_string_append_c (writer->out, ',');
-  g_string_append_printf (writer->out, "\"%s\":", name);
-}
-
-/* A fresh node each time: json-glib 1.6 shares a node's value with the generator's copy
- * of it, so re-initialising one node would free the value the generator still holds. */
-static void
-writer_add_string (ObjectWriter *writer, const gchar *name, const gchar *value)
-{
-  g_autoptr(JsonNode) node = json_node_init_string (json_node_alloc (), value);
-
-  writer_name (writer, name);
-  json_generator_set_root (writer->generator, node);
-  json_generator_to_gstring (writer->generator, writer->out);
-}
-
-static void
-writer_add_int (ObjectWriter *writer, const gchar *name, gint64 value)
-{
-  writer_name (writer, name);
-  g_string_append_printf (writer->out, "%" G_GINT64_FORMAT, value);
-}
-
+/* The objects that carry money are written member by member (PayJsonWriter): an amount
+ * must appear as its exact decimal (pay_money_format_major), which a JsonNode cannot hold,
+ * since JsonGenerator prints every double with 17 significant digits (19.99 would read
+ * 19.989999999999998). */
 /* Money leaves the service here, as major units. */
 static void
-writer_add_money (ObjectWriter *writer, const gchar *name, gint64 cents)
+writer_add_money (PayJsonWriter *writer, const gchar *name, gint64 cents)
 {
   gchar literal[PAY_MONEY_FORMAT_BYTES];
   gsize length = pay_money_format_major (cents, literal);
 
-  writer_name (writer, name);
-  g_string_append_len (writer->out, literal, (gssize) length);
-}
-
-/* Closes the object and returns its text; @writer is spent. */
-static gchar *
-writer_end (ObjectWriter *writer, gsize *length)
-{
-  g_string_append_c (writer->out, '}');
-  g_clear_object (&writer->generator);
-  if (length != NULL)
-    *length = writer->out->len;
-  return g_string_free (g_steal_pointer (&writer->out), FALSE);
+  pay_json_writer_add_literal (writer, name, literal, length);
 }
 
 gchar *
 pay_json_encode_payment_info (const PayPayment *payment, gsize *length)
 {
-  ObjectWriter writer;
+  PayJsonWriter writer;
 
   g_return_val_if_fail (payment != NULL, NULL);
 
-  writer_begin (&writer);
-  writer_add_string (&writer, "transaction_id", payment->transaction_id);
-  writer_add_int (&writer, "order_id", payment->order_id);
-  writer_add_int (&writer, "user_id", payment->user_id);
+  pay_json_writer_begin (&writer);
+  pay_json_writer_add_string (&writer, "transaction_id", payment->transaction_id);
+  pay_json_writer_add_int (&writer, "order_id", payment->order_id);
+  pay_json_writer_add_int (&writer, "user_id", payment->user_id);
   writer_add_money (&writer, "amount", payment->amount_cents);
   writer_add_money (&writer, "refunded_amount", payment->refunded_cents);
-  writer_add_string (&writer, "status", pay_status_to_string (payment->status));
-  writer_add_string (&writer, "payment_method", payment->payment_method);
-  writer_add_string (&writer, "card_brand", payment->card_brand);
-  writer_add_string (&writer, "card_last4", payment->card_last4);
-  writer_add_int (&writer, "created_at", payment->created_at_ms);
-  writer_add_int (&writer, "updated_at", payment->updated_at_ms);
-  return writer_end (&writer, length);
+  pay_json_writer_add_string (&writer, "status", pay_status_to_string (payment->status));
+  pay_json_writer_add_string (&writer, "payment_method", payment->payment_method);
+  pay_json_writer_add_string (&writer, "card_brand", payment->card_brand);
+  pay_json_writer_add_string (&writer, "card_last4", payment->card_last4);
+  pay_json_writer_add_int (&writer, "created_at", payment->created_at_ms);
+  pay_json_writer_add_int (&writer, "updated_at", payment->updated_at_ms);
+  return pay_json_writer_end (&writer, length);
 }
 
 gchar *
 pay_json_encode_refund_response (const PayRefund *refund, gsize *length)
 {
-  ObjectWriter writer;
+  PayJsonWriter writer;
 
   g_return_val_if_fail (refund != NULL, NULL);
 
-  writer_begin (&writer);
-  writer_add_string (&writer, "refund_id", refund->refund_id);
-  writer_add_string (&writer, "transaction_id", refund->transaction_id);
+  pay_json_writer_begin (&writer);
+  pay_json_writer_add_string (&writer, "refund_id", refund->refund_id);
+  pay_json_writer_add_string (&writer, "transaction_id", refund->transaction_id);
   writer_add_money (&writer, "amount", refund->amount_cents);
   writer_add_money (&writer, "total_refunded", refund->total_refunded_cents);
-  writer_add_string (&writer, "status", pay_status_to_string (refund->status));
-  return writer_end (&writer, length);
+  pay_json_writer_add_string (&writer, "status", pay_status_to_string (refund->status));
+  return pay_json_writer_end (&writer, length);
 }
 
 gchar *
@@ -462,6 +410,7 @@ pay_json_encode_health (const gchar *status,
                         gboolean     mysql_up,
                         gboolean     redis_up,
                         const gchar *consul,
+                        const gchar *events,
                         gsize       *length)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
@@ -477,6 +426,8 @@ pay_json_encode_health (const gchar *status,
   json_builder_add_string_value (builder, redis_up ? "up" : "down");
   json_builder_set_member_name (builder, "consul");
   json_builder_add_string_value (builder, consul != NULL ? consul : "disabled");
+  json_builder_set_member_name (builder, "events");
+  json_builder_add_string_value (builder, events != NULL ? events : "disabled");
   json_builder_end_object (builder);
   return builder_to_data (builder, length);
 }

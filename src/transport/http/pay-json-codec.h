@@ -89,12 +89,15 @@ gchar *pay_json_encode_error (gint32       code,
                               const gchar *message,
                               gsize       *length);
 
-/* {"status": ..., "mysql": "up"|"down", "redis": "up"|"down", "consul": @consul}: the
- * /health answer; @consul is "registered", "unregistered" or "disabled" (NULL). */
+/* {"status": ..., "mysql": "up"|"down", "redis": "up"|"down", "consul": @consul,
+ * "events": @events}: the /health answer; @consul is "registered", "unregistered" or
+ * "disabled" (NULL), @events "up", "down" or "disabled" (NULL). The event relay's state
+ * never changes the status: NATS down does not stop payments. */
 gchar *pay_json_encode_health (const gchar *status,
                                gboolean     mysql_up,
                                gboolean     redis_up,
                                const gchar *consul,
+                               const gchar *events,
                                gsize       *length);
 
 G_END_DECLS
