@@ -37,6 +37,7 @@ struct _PayEventRelay
   PayEventGap        gap;
   gboolean           db_busy;       /* a worker task uses the outbox */
   guint              timer_id;      /* the next lock attempt or read, when delayed */
+  guint              lag_id;        /* while leader: measures the lag when nothing else runs */
   gint64             lag_due_us;
   gint64             lag_events;
   gint64             lag_oldest_ms;
@@ -76,6 +77,7 @@ static void
 drop_window (PayEventRelay *self)
 {
   g_clear_pointer (&self->window, pay_event_window_free);
+  g_clear_handle_id (&self->lag_id, g_source_remove);
   pay_event_gap_clear (&self->gap);
   self->leader = FALSE;
   self->lag_events = 0;
@@ -107,6 +109,14 @@ delay (PayEventRelay *self, guint ms)
 {
   if (self->timer_id == 0 && !self->stopping)
     self->timer_id = g_timeout_add (ms, on_timer, self);
+}
+
+/* The lag is measured with reads, and also when none runs (a full window, NATS down). */
+static gboolean
+on_lag_tick (gpointer user_data)
+{
+  schedule (user_data);
+  return G_SOURCE_CONTINUE;
 }
 
 typedef struct {
@@ -151,6 +161,7 @@ on_lead (GObject *source, GAsyncResult *result, gpointer user_data)
       self->durable = r->cursor;
       self->window = pay_event_window_new (self->max_in_flight, r->cursor);
       self->lag_due_us = 0;
+      self->lag_id = g_timeout_add (PAY_EVENT_RELAY_LAG_EVERY_US / 1000, on_lag_tick, self);
       g_message ("this instance relays to stream %s, from payment_events id %" G_GINT64_FORMAT,
                  self->stream, r->cursor + 1);
     }
@@ -164,6 +175,7 @@ on_lead (GObject *source, GAsyncResult *result, gpointer user_data)
 typedef struct {
   /* in */
   PayEventOutbox *outbox;
+  gboolean        lag_only;      /* measure the lag, read nothing */
   gint64          after_id;
   guint           limit;
   gboolean        check_gap;     /* list the open transactions before reading */
@@ -217,6 +229,15 @@ read_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cance
   ReadJob *job = data;
   GError *error = NULL;
 
+  if (job->lag_only)
+    {
+      if (!pay_event_outbox_lag (job->outbox, job->lag_after, &job->lag_events,
+                                 &job->lag_oldest_ms, &error))
+        g_task_return_error (task, error);
+      else
+        g_task_return_boolean (task, TRUE);
+      return;
+    }
   if (job->check_gap && !read_open_transactions (job, &error))
     {
       g_task_return_error (task, error);
@@ -313,10 +334,15 @@ on_read (GObject *source, GAsyncResult *result, gpointer user_data)
       schedule (self);
       return;
     }
-  if (job->measure_lag)
+  if (job->measure_lag || job->lag_only)
     {
       self->lag_events = job->lag_events;
       self->lag_oldest_ms = job->lag_oldest_ms;
+    }
+  if (job->lag_only)
+    {
+      schedule (self);
+      return;
     }
   if (job->taken_trx != NULL && self->gap.missing_id != 0 && self->gap.open_trx == NULL)
     self->gap.open_trx = g_ptr_array_ref (job->taken_trx);
@@ -340,14 +366,17 @@ on_read (GObject *source, GAsyncResult *result, gpointer user_data)
   schedule (self);
 }
 
+/* A read of the next batch after the window, or with @lag_only only the lag (measured
+ * with a read whenever it is due). */
 static void
-start_read (PayEventRelay *self)
+start_read (PayEventRelay *self, gboolean lag_only)
 {
   g_autoptr(GTask) task = g_task_new (self, NULL, on_read, NULL);
   ReadJob *job = g_new0 (ReadJob, 1);
   gint64 now = g_get_monotonic_time ();
 
   job->outbox = self->outbox;
+  job->lag_only = lag_only;
   job->after_id = pay_event_window_get_last_id (self->window);
   job->limit = self->batch_size;
   job->check_gap = self->gap.missing_id != 0;
@@ -470,7 +499,9 @@ schedule (PayEventRelay *self)
     }
   if (self->timer_id == 0 && !self->stalled &&
       pay_event_window_get_length (self->window) < self->max_in_flight)
-    start_read (self);
+    start_read (self, FALSE);
+  else if (g_get_monotonic_time () >= self->lag_due_us)
+    start_read (self, TRUE);
 }
 
 /* ---- publishing ---------------------------------------------------------------------- */
@@ -606,6 +637,7 @@ pay_event_relay_stop_async (PayEventRelay       *self,
   g_task_set_source_tag (self->stop_task, pay_event_relay_stop_async);
   g_clear_handle_id (&self->timer_id, g_source_remove);
   g_clear_handle_id (&self->resume_id, g_source_remove);
+  g_clear_handle_id (&self->lag_id, g_source_remove);
   /* No ack reaches the window after this: what was acked so far is recorded below. */
   pay_event_publisher_close_async (self->publisher, on_publisher_closed, g_object_ref (self));
   /* The cursor and the disconnect run once a task in progress, if any, has ended. */
@@ -628,6 +660,7 @@ pay_event_relay_dispose (GObject *object)
 
   g_clear_handle_id (&self->timer_id, g_source_remove);
   g_clear_handle_id (&self->resume_id, g_source_remove);
+  g_clear_handle_id (&self->lag_id, g_source_remove);
   g_clear_object (&self->publisher);
   G_OBJECT_CLASS (pay_event_relay_parent_class)->dispose (object);
 }
