@@ -558,14 +558,15 @@ on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
       g_warning ("%s; no events will be relayed", error->message);
       return;
     }
-  if (c->connected && !self->connected)
-    {
-      self->connected = TRUE;
-      set_up_stream (self);
-    }
-  else if (!self->connected)
-    g_warning ("NATS at %s not reachable yet; retrying in the background",
-               self->servers[0]);
+  /* The connected callback of a connect retried in the background may have been
+   * delivered already (before the connection was stored here): either way, set up the
+   * stream once connected. */
+  if (c->connected)
+    self->connected = TRUE;
+  if (self->connected)
+    set_up_stream (self);
+  else
+    g_warning ("NATS at %s not reachable yet; retrying in the background", self->servers[0]);
   g_free (c);
 }
 

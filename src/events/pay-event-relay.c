@@ -41,7 +41,7 @@ struct _PayEventRelay
   gint64             lag_due_us;
   gint64             lag_events;
   gint64             lag_oldest_ms;
-  gboolean           stalled;       /* a row the message cannot say was logged */
+  gboolean           stalled;       /* stopped at a row the message cannot say (logged) */
 
   guint              backoff_ms;    /* 0: no failure in a row */
   gint64             paused_until_us;
@@ -283,12 +283,15 @@ note_gap (PayEventRelay *self, PayEventGapOutcome outcome, gint64 missing, gint6
 }
 
 /* Takes the first @accept rows of @job into the window, up to a row the message cannot say
- * (logged once: the relay stops there rather than skip an event). */
+ * (logged once: the relay stops there rather than skip an event, and reads it again
+ * until an operator repairs it). */
 static guint
 take_rows (PayEventRelay *self, ReadJob *job, guint accept)
 {
   guint i;
 
+  if (accept > 0 && job->payloads->pdata[0] != NULL)
+    self->stalled = FALSE;
   for (i = 0; i < accept; i++)
     {
       PayEventRow *row = job->rows->pdata[i];
@@ -296,7 +299,7 @@ take_rows (PayEventRelay *self, ReadJob *job, guint accept)
       if (job->payloads->pdata[i] == NULL)
         {
           if (!self->stalled)
-            g_critical ("payment_events id %" G_GINT64_FORMAT " (event_type '%s', status %d)"
+            g_warning ("payment_events id %" G_GINT64_FORMAT " (event_type '%s', status %d)"
                         " cannot be written as an event; relaying stops there", row->id,
                         row->event_type != NULL ? row->event_type : "", row->status);
           self->stalled = TRUE;
@@ -361,7 +364,7 @@ on_read (GObject *source, GAsyncResult *result, gpointer user_data)
   publish_sendable (self);
   /* Caught up, or at a gap: look again shortly. A full batch, or one cut short by a gap
    * further on, reads again at once (then from the gap). */
-  if (outcome == PAY_EVENT_GAP_WAIT || self->stalled || (taken == n && n < self->batch_size))
+  if (outcome == PAY_EVENT_GAP_WAIT || taken < accept || (taken == n && n < self->batch_size))
     delay (self, PAY_EVENT_RELAY_POLL_MS);
   schedule (self);
 }
@@ -497,7 +500,7 @@ schedule (PayEventRelay *self)
       start_cursor (self, cursor, FALSE);
       return;
     }
-  if (self->timer_id == 0 && !self->stalled &&
+  if (self->timer_id == 0 &&
       pay_event_window_get_length (self->window) < self->max_in_flight)
     start_read (self, FALSE);
   else if (g_get_monotonic_time () >= self->lag_due_us)

@@ -20,8 +20,6 @@ from support.rpc import RpcClient
 
 TRANSPORTS = ["rpc", "http"]
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-# MariaDB's UUID(): version 1 (time and node)
-UUID1 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
 def new_charge(service, amount=100.0, card=data.VISA, cvv=123):
@@ -442,7 +440,7 @@ def charge_events_of_order(mariadb, database, order):
 
 def test_charge_event_comes_from_the_trigger(service, mariadb, database):
     """The schema's trigger writes a charge's event: a payments row inserted straight in SQL
-    (not through the service) gets one with the row's values and MariaDB's UUID; a second
+    (not through the service) gets one with the row's values and a UUID v4; a second
     charge of that order, in SQL or through the service, is refused and adds no event."""
     new_charge(service)    # the service has set the schema up
     order, tx = data.order_id(), str(uuid.uuid4())
@@ -450,7 +448,7 @@ def test_charge_event_comes_from_the_trigger(service, mariadb, database):
     direct_insert(mariadb, database, tx, order, created_at_ms=now_ms)
     events = charge_events_of_order(mariadb, database, order)
     assert [e[1:] for e in events] == [[tx, None, "1234", "1", str(now_ms)]], events
-    assert UUID1.match(events[0][0]), events
+    assert UUID4.match(events[0][0]), events
 
     with pytest.raises(RuntimeError, match="uk_payments_order"):
         direct_insert(mariadb, database, str(uuid.uuid4()), order)
@@ -490,10 +488,9 @@ def test_zz_audit_one_event_per_committed_change(mariadb, database):
                          " ('charge', 'refund')", database) == [["0"]]
     assert mariadb.query("SELECT COUNT(DISTINCT event_id), COUNT(*) FROM payment_events",
                          database)[0][0] == str(len(payments) + len(refunds))
-    # charge events carry MariaDB's UUID() (the trigger's), refund events the service's v4
+    # every event id is a UUID v4: the trigger's (RANDOM_BYTES) and the service's
     ids = mariadb.query("SELECT event_type, event_id FROM payment_events", database)
-    assert all((UUID1 if t == "charge" else UUID4).match(i) for t, i in ids), \
-        [(t, i) for t, i in ids if not (UUID1 if t == "charge" else UUID4).match(i)][:5]
+    assert all(UUID4.match(i) for _, i in ids), [(t, i) for t, i in ids if not UUID4.match(i)][:5]
 
     # per payment: the events replay to the stored totals and status
     for tx, _, amount, refunded, status in payments:
