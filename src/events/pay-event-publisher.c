@@ -193,6 +193,7 @@ struct _PayEventPublisher
   gboolean        closing;
   GTask          *close_task;       /* waits for the tasks above to end */
   gboolean        differs_logged;
+  gboolean        stream_failure_logged;
   guint           retry_id;
 };
 
@@ -385,12 +386,20 @@ on_stream_set_up (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
-      g_debug ("%s; retrying", error->message);
+      /* Once per failure streak: a stream that cannot be made (its subjects overlap another
+       * stream's, say) needs an operator. */
+      if (!self->stream_failure_logged)
+        g_warning ("cannot set the stream up: %s; retrying every %u ms", error->message,
+                   PAY_EVENT_STREAM_RETRY_MS);
+      else
+        g_debug ("%s; retrying", error->message);
+      self->stream_failure_logged = TRUE;
       if (self->retry_id == 0)
         self->retry_id = g_timeout_add (PAY_EVENT_STREAM_RETRY_MS, on_stream_retry, self);
       return;
     }
   self->stream_ready = TRUE;
+  self->stream_failure_logged = FALSE;
   update_ready (self);
 }
 
