@@ -42,6 +42,16 @@ def kitex_client():
 
 
 @pytest.fixture(scope="session")
+def events_consumer():
+    """The events consumer example (examples/events-consumer/), built by scripts/test."""
+    path = env.EVENTS_CONSUMER
+    assert os.path.isfile(path) and os.access(path, os.X_OK), (
+        f"events consumer binary missing: {path} (scripts/test builds it with "
+        "examples/events-consumer/build.sh; PAYMENT_EVENTS_CONSUMER overrides the path)")
+    return path
+
+
+@pytest.fixture(scope="session")
 def thrift_modules(tmp_path_factory):
     """(PaymentService, ttypes) generated from idl/payment.thrift for this session."""
     return thriftgen.generate(tmp_path_factory.mktemp("gen-py"))

@@ -1,6 +1,7 @@
 """Where things are: the service binary, the source and build trees, the Kitex test vectors,
 and the devservers module from scripts/. Every path comes from the environment ctest sets
-(PAYMENT_BINARY, PAYMENT_BUILD_DIR, PAYMENT_SOURCE_DIR, PAYMENT_KITEX_CLIENT), with
+(PAYMENT_BINARY, PAYMENT_BUILD_DIR, PAYMENT_SOURCE_DIR, PAYMENT_KITEX_CLIENT,
+PAYMENT_EVENTS_CONSUMER), with
 fallbacks that make `pytest tests/integration/test_x.py` work from a source tree."""
 
 import importlib.util
@@ -15,6 +16,9 @@ BUILD_DIR = os.path.abspath(os.environ.get("PAYMENT_BUILD_DIR")
                             or os.path.join(SOURCE_DIR, "build"))
 BINARY = os.environ.get("PAYMENT_BINARY") or os.path.join(BUILD_DIR, "payment-service")
 KITEX_CLIENT = os.environ.get("PAYMENT_KITEX_CLIENT") or os.path.join(BUILD_DIR, "kitex-client")
+EVENTS_CONSUMER = (os.environ.get("PAYMENT_EVENTS_CONSUMER")
+                   or os.path.join(BUILD_DIR, "events-consumer"))
+EVENTS_SCHEMA = os.path.join(SOURCE_DIR, "docs", "events.schema.json")
 CONFIG = os.path.join(SOURCE_DIR, "conf", "payment.conf")
 IDL = os.path.join(SOURCE_DIR, "idl", "payment.thrift")
 KITEX_VECTORS = os.path.join(SOURCE_DIR, "tests", "vectors", "kitex")
