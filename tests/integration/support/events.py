@@ -7,8 +7,9 @@ Nats-Msg-Id = event_id, no card data)."""
 import datetime
 import decimal
 import json
-import os
 import subprocess
+import time
+import uuid
 
 import jsonschema
 
@@ -169,5 +170,23 @@ def assert_matches_outbox(ev, row):
     assert ev["caller"] == row["caller"], (ev, row)
 
 
-def seen_file(tmpdir, name):
-    return os.path.join(str(tmpdir), f"{name}.seen")
+def insert_backlog(mariadb, database, n, first_order, chunk=5000):
+    """Commits @n valid charge events straight into payment_events (no payments rows:
+    the relay reads only the outbox), orders @first_order .. + n - 1, amounts 0.01 ..
+    cycling; returns (first id, last id) of the rows. A backlog for the relay to drain."""
+    now_ms = int(time.time() * 1000)
+    before = int(mariadb.query("SELECT COALESCE(MAX(id), 0) FROM payment_events",
+                               database)[0][0])
+    for start in range(0, n, chunk):
+        rows = []
+        for i in range(start, min(n, start + chunk)):
+            rows.append(f"('{uuid.uuid4()}', 'charge', '{uuid.uuid4()}', {first_order + i},"
+                        f" NULL, {1 + i % 100000}, 1, {now_ms}, NULL)")
+        mariadb.query("INSERT INTO payment_events (event_id, event_type, transaction_id,"
+                      " order_id, refund_id, amount_cents, status, created_at_ms, caller)"
+                      " VALUES " + ",\n".join(rows), database)
+    first, last, count = (int(v) for v in mariadb.query(
+        f"SELECT MIN(id), MAX(id), COUNT(*) FROM payment_events WHERE id > {before}",
+        database)[0])
+    assert count == n, (count, n)
+    return first, last

@@ -13,6 +13,7 @@ import base64
 import json
 import os
 import socket
+import threading
 import time
 import uuid
 
@@ -44,6 +45,20 @@ class NatsServer(devservers._Server):
             return "error" not in info
         except (OSError, NatsError, ValueError):
             return False
+
+    def unread_bytes(self):
+        """Bytes clients sent that the server has not read yet (the kernel's receive
+        queues of its established connections, /proc/net/tcp): above 0 while the server
+        is paused and a client publishes, so a test knows publishes are waiting there."""
+        total = 0
+        with open("/proc/net/tcp") as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                local_port = int(fields[1].split(":")[1], 16)
+                if local_port == self.port and fields[3] == "01":   # ESTABLISHED
+                    total += int(fields[4].split(":")[1], 16)
+        return total
 
     @property
     def url(self):
@@ -272,6 +287,53 @@ class NatsClient:
             if m is not None:
                 out.append((seq, m))
         return out
+
+
+class WireTap:
+    """Every message published on @subject, as core NATS delivers it to a plain
+    subscriber: also the re-publishes JetStream does not store (a Nats-Msg-Id it has seen
+    within the duplicate window), which no stream consumer ever sees. A thread of its
+    own reads them into self.messages as (time.monotonic(), Msg); stop() ends it. Messages
+    published while the server is stopped never reach it (the tap does not reconnect)."""
+
+    def __init__(self, server, subject="payment.>"):
+        self.client = NatsClient(server.host, server.port, timeout=5.0, name="wiretap")
+        self.sid = self.client.subscribe(subject)
+        # A PING answered: the subscription is registered before anyone publishes.
+        self.client._send(b"PING\r\n")
+        while self.client._op()[0] != "PONG":
+            pass
+        self.messages = []
+        self.lock = threading.Lock()
+        self.closed = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            while not self.closed.is_set():
+                try:
+                    m = self.client.next_msg(self.sid, timeout=3600)
+                except socket.timeout:
+                    continue
+                with self.lock:
+                    self.messages.append((time.monotonic(), m))
+        except (OSError, NatsError, ValueError):
+            pass   # closed by stop(), or the server went away
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.messages)
+
+    def stop(self):
+        self.closed.set()
+        try:
+            self.client.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.thread.join(timeout=10)
+        self.client.close()
+        return self.snapshot()
 
 
 def parse_headers(raw):
