@@ -289,11 +289,13 @@ def test_nats_down_under_load(fresh_service, events_consumer, mariadb, setup):
 
 
 def test_relay_killed_mid_stream(fresh_service, events_consumer, mariadb, setup):
-    """SIGKILL while publishes are in flight: the NATS server is frozen (SIGSTOP) with the
-    relay's publishes unanswered in its socket, the relay killed, NATS resumed (it stores
-    what the dead relay had sent), and a new instance resumes from the cursor, publishing
-    those events again: the wire shows them twice, with the same Nats-Msg-Id each time;
-    the stream keeps one copy (duplicate window) and the consumer gets every event."""
+    """SIGKILL mid-stream: with a backlog many times what the relay publishes between two
+    looks at its metrics, the NATS server is frozen (SIGSTOP) as soon as the relay is
+    under way, and the relay killed: what it had sent and not seen acked is in NATS's
+    hands (read, or waiting in its socket) but beyond its cursor. NATS resumed stores
+    those; a new instance resumes from the cursor and publishes them again: the wire
+    shows them twice, with the same Nats-Msg-Id and body; the stream keeps one copy
+    (duplicate window) and the consumer gets every event."""
     mariadb.create_database(setup.database)
     first = fresh_service({"PAYMENT_EVENTS_NATS_URL": ""}, database_name=setup.database)
     first.stop_and_check()   # schema made; now a backlog the relay needs a while for
@@ -302,19 +304,21 @@ def test_relay_killed_mid_stream(fresh_service, events_consumer, mariadb, setup)
     tap = WireTap(setup.nats)
     try:
         a = fresh_service(setup.env(), database_name=setup.database)
-        poll(lambda: metric(a, "payment_events_published_total") >= 100, 60,
+        poll(lambda: metric(a, "payment_events_published_total") >= 1, 60, interval=0.01,
              what="relay under way")
         setup.nats.pause()
-        # The relay goes on publishing into the frozen server's socket: those publishes
-        # are in flight (sent, never acked) when it dies.
-        poll(lambda: setup.nats.unread_bytes() > 0, 30, what="publishes waiting at NATS")
         a.proc.kill()                       # SIGKILL
         a.proc.wait()
         a.proc = None
-        setup.nats.resume()
         at_kill = cursor(mariadb, setup)
+        setup.nats.resume()
         assert at_kill is not None and at_kill < last_id, (
             f"cursor {at_kill}: the relay finished before it was killed")
+        # The dead relay's publishes past its cursor reach the wire: the events the next
+        # instance has to publish again. None at all would mean the relay had nothing in
+        # flight mid-stream, or a cursor ahead of what it had published.
+        poll(lambda: any(m.json()["outbox_id"] > at_kill for _, m in tap.snapshot()), 30,
+             what=f"a publish past the killed relay's cursor ({at_kill}) on the wire")
         b = fresh_service(setup.env(), database_name=setup.database)
         wait_drained(b, timeout=300)
         assert cursor(mariadb, setup) == last_id
@@ -408,17 +412,17 @@ def published_ids(tap):
 
 
 def hold_gap_and_check(svc, mariadb, setup, tap, ending):
-    """Holds a transaction with an event open, commits 3 payments after it, shows that
-    none of them is published while it is open, then ends it with @ending (COMMIT or
+    """Holds a transaction with an event open, commits 3 payments (and their refunds)
+    after it, shows that none of their events is published while it is open, then ends it with @ending (COMMIT or
     ROLLBACK) and shows that they all are then."""
     held = HeldEvent(mariadb, setup.database)
     try:
         later = pay_many(svc, 3, threads=1)
         later_rows = events.outbox(mariadb, setup.database, f"id > {held.id}")
-        assert len(later_rows) == 3 and all(r["transaction_id"] in later for r in later_rows)
+        assert len(later_rows) >= 3 and all(r["transaction_id"] in later for r in later_rows)
         # The relay knows they are there (committed, not acked)...
-        poll(lambda: metric(svc, "payment_events_relay_lag_events") >= 3, 30,
-             what="3 committed events behind the gap")
+        poll(lambda: metric(svc, "payment_events_relay_lag_events") >= len(later_rows), 30,
+             what=f"{len(later_rows)} committed events behind the gap")
         # ...and holds them back behind the gap. What a test cannot poll for is that
         # something does NOT happen: this watches the wire for a while (several of the
         # relay's one-second rounds), failing at the first later event published.

@@ -46,20 +46,6 @@ class NatsServer(devservers._Server):
         except (OSError, NatsError, ValueError):
             return False
 
-    def unread_bytes(self):
-        """Bytes clients sent that the server has not read yet (the kernel's receive
-        queues of its established connections, /proc/net/tcp): above 0 while the server
-        is paused and a client publishes, so a test knows publishes are waiting there."""
-        total = 0
-        with open("/proc/net/tcp") as f:
-            next(f)
-            for line in f:
-                fields = line.split()
-                local_port = int(fields[1].split(":")[1], 16)
-                if local_port == self.port and fields[3] == "01":   # ESTABLISHED
-                    total += int(fields[4].split(":")[1], 16)
-        return total
-
     @property
     def url(self):
         return f"nats://{self.host}:{self.port}"
@@ -98,6 +84,9 @@ class NatsClient:
 
     def __init__(self, host, port, timeout=5.0, name="payment-tests"):
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        # A request is three small writes (SUB, PUB, UNSUB): without this, Nagle's
+        # algorithm holds each reply back by the peer's delayed ACK.
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.timeout = timeout
         # A timeout leaves the reader's buffer undefined: a client whose wait timed out
         # is closed, not used again.
