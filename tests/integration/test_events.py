@@ -21,6 +21,7 @@ Each test has a database, a NATS server and a lock name of its own, so what a te
 in the stream is exactly what its database holds. Waiting is polling with deadlines."""
 
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -289,14 +290,64 @@ def test_nats_down_under_load(fresh_service, events_consumer, mariadb, setup):
     assert lag_seen >= 20 and len(rows) > lag_seen
 
 
+def freeze(svc):
+    """SIGSTOP @svc; returns once every thread of it has stopped (the signal is delivered
+    asynchronously, and a thread still running could send one more publish)."""
+    svc.proc.send_signal(signal.SIGSTOP)
+
+    def stopped():
+        task_dir = f"/proc/{svc.proc.pid}/task"
+        for tid in os.listdir(task_dir):
+            try:
+                with open(f"{task_dir}/{tid}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] not in ("T", "t"):
+                        return False
+            except (OSError, IndexError):
+                continue    # the thread exited
+        return True
+    poll(stopped, 30, interval=0.005, what="every thread stopped")
+
+
+def mysql_idle(mariadb, setup):
+    """True when no statement runs on the test's database but this query: a frozen
+    relay's last cursor UPDATE has landed."""
+    return mariadb.query("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE"
+                         f" DB = '{setup.database}' AND ID <> CONNECTION_ID()"
+                         " AND COMMAND <> 'Sleep'")[0][0] == "0"
+
+
+def past(tap, cursor_id):
+    return [m for _, m in tap.snapshot() if m.json()["outbox_id"] > cursor_id]
+
+
+def freeze_with_publishes_past_cursor(svc, mariadb, setup, tap):
+    """Freezes the relaying @svc at a moment when NATS has stored events it published
+    past its durable cursor (publishes it had sent, acked or not, that its cursor does not
+    cover yet): with NATS running, the frozen relay's last publishes are processed at
+    once. A relay caught between two runs (all acked, cursor written) is thawed, allowed
+    one more PubAck, and frozen again. Returns the cursor, which cannot move any more."""
+    for _ in range(50):
+        freeze(svc)
+        poll(lambda: mysql_idle(mariadb, setup), 30, what="the frozen relay's SQL done")
+        at = cursor(mariadb, setup)
+        try:
+            poll(lambda: past(tap, at), 2, what="publishes past the cursor")
+            return at
+        except AssertionError:
+            svc.proc.send_signal(signal.SIGCONT)
+            before = metric(svc, "payment_events_published_total")
+            poll(lambda: metric(svc, "payment_events_published_total") > before, 30,
+                 what="the relay publishing again")
+    raise AssertionError("the relay was never frozen with a publish past its cursor")
+
+
 def test_relay_killed_mid_stream(fresh_service, events_consumer, mariadb, setup):
-    """SIGKILL mid-stream: with a backlog many times what the relay publishes between two
-    looks at its metrics, the NATS server is frozen (SIGSTOP) as soon as the relay is
-    under way, and the relay killed: what it had sent and not seen acked is in NATS's
-    hands (read, or waiting in its socket) but beyond its cursor. NATS resumed stores
-    those; a new instance resumes from the cursor and publishes them again: the wire
-    shows them twice, with the same Nats-Msg-Id and body; the stream keeps one copy
-    (duplicate window) and the consumer gets every event."""
+    """SIGKILL mid-stream with publishes in flight: the relaying instance is frozen
+    (SIGSTOP) at a moment when NATS has stored events it published past its durable
+    cursor, and killed (SIGKILL). A new instance resumes from the cursor and publishes
+    those events again: the wire shows them twice, with the same Nats-Msg-Id and body;
+    the stream keeps one copy (duplicate window), nothing is lost, and the consumer gets
+    every event."""
     mariadb.create_database(setup.database)
     first = fresh_service({"PAYMENT_EVENTS_NATS_URL": ""}, database_name=setup.database)
     first.stop_and_check()   # schema made; now a backlog the relay needs a while for
@@ -307,19 +358,13 @@ def test_relay_killed_mid_stream(fresh_service, events_consumer, mariadb, setup)
         a = fresh_service(setup.env(), database_name=setup.database)
         poll(lambda: metric(a, "payment_events_published_total") >= 1, 60, interval=0.01,
              what="relay under way")
-        setup.nats.pause()
+        at_kill = freeze_with_publishes_past_cursor(a, mariadb, setup, tap)
         a.proc.kill()                       # SIGKILL
         a.proc.wait()
         a.proc = None
-        at_kill = cursor(mariadb, setup)
-        setup.nats.resume()
+        assert cursor(mariadb, setup) == at_kill
         assert at_kill is not None and at_kill < last_id, (
             f"cursor {at_kill}: the relay finished before it was killed")
-        # The dead relay's publishes past its cursor reach the wire: the events the next
-        # instance has to publish again. None at all would mean the relay had nothing in
-        # flight mid-stream, or a cursor ahead of what it had published.
-        poll(lambda: any(m.json()["outbox_id"] > at_kill for _, m in tap.snapshot()), 30,
-             what=f"a publish past the killed relay's cursor ({at_kill}) on the wire")
         b = fresh_service(setup.env(), database_name=setup.database)
         wait_drained(b, mariadb, setup, timeout=300)
     finally:
