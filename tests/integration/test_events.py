@@ -284,7 +284,7 @@ def test_nats_down_under_load(fresh_service, events_consumer, mariadb, setup):
         setup.nats.start()
     wait_events_health(svc, "up")
     wait_drained(svc, mariadb, setup)
-    assert metric(svc, "payment_events_relay_lag_seconds") == 0
+    poll(lambda: metric(svc, "payment_events_relay_lag_seconds") == 0, 30, what="lag 0 s")
     rows, lines = check_delivery(events_consumer, mariadb, setup, "ledger",
                                  exactly_once=False)
     assert lag_seen >= 20 and len(rows) > lag_seen
