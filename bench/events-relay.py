@@ -16,12 +16,13 @@ nats-server installed (scripts/install-deps). It
   3. commits --events valid charge events straight into payment_events (multi-row
      INSERTs; the relay reads only the outbox);
   4. starts the service with events.nats_url set, and polls /metrics every 20 ms until
-     payment_events_relay_lag_events is 0 with every event published;
+     payment_events_published_total (PubAcks) counts every event, then until
+     payment_events_relay_lag_events says 0;
   5. prints events/s: the events published divided by the time from the first sample
-     that shows a published event to the first that shows the lag at 0 (the relay's
-     drain rate, without the service's start-up and the relay's election), and the
-     time from the service's start as well; checks that the stream holds one message
-     per event.
+     that shows a published event to the first that shows them all (the relay's drain
+     rate, without the service's start-up and the relay's election; the lag gauge is
+     refreshed once a second, too coarse to time by), and the time from the service's
+     start as well; checks that the stream holds one message per event.
 Exit status 0 when it measured, 1 when something did not work. Keeps the servers' and
 the service's logs in BUILD_DIR/test-logs/events-relay/ and nothing else."""
 
@@ -79,6 +80,7 @@ def main():
         mariadb.create_database(database)
         schema = Service(mariadb, redis, database, name="schema",
                          extra_env={"PAYMENT_EVENTS_NATS_URL": ""}).start()
+        events.wait_schema(mariadb, database)
         schema.stop_and_check()
 
         t = time.monotonic()
@@ -95,16 +97,16 @@ def main():
         started = time.monotonic()
         svc = Service(mariadb, redis, database, name="relay", extra_env=env).start()
 
-        samples = []     # (time, published, lag)
+        samples = []     # (time, published)
 
-        def drained():
-            text = metrics.scrape(svc).raw
-            published = metrics.value(text, "payment_events_published_total")
-            lag = metrics.value(text, "payment_events_relay_lag_events")
-            samples.append((time.monotonic(), published, lag))
-            return published >= args.events and lag == 0
+        def all_published():
+            published = metrics.value(metrics.scrape(svc).raw, "payment_events_published_total")
+            samples.append((time.monotonic(), published))
+            return published >= args.events
 
-        poll(drained, args.timeout, interval=0.02, what="the backlog drained (lag 0)")
+        # The end is timed by the PubAck counter, which moves with each ack; the lag gauge
+        # is refreshed on the relay's own schedule (every second), too coarse to time by.
+        poll(all_published, args.timeout, interval=0.02, what="every event published")
         t_end = samples[-1][0]
         first_seen = next(s for s in samples if s[1] > 0)
         published = samples[-1][1]
@@ -113,6 +115,10 @@ def main():
         # their time is not: a few hundred of 100,000, at the relay's pace.
         rate = (published - first_seen[1]) / drain_s if drain_s > 0 else float("inf")
         total_s = t_end - started
+        poll(lambda: metrics.value(metrics.scrape(svc).raw,
+                                   "payment_events_relay_lag_events") == 0, 30,
+             what="the lag at 0")
+        lag_zero_s = time.monotonic() - started
         with nats.client() as c:
             info = c.stream_info(events.STREAM)
         stored = info["state"]["messages"] if info else 0
@@ -120,13 +126,12 @@ def main():
             print(f"events-relay: the stream holds {stored} messages, not {args.events}",
                   file=sys.stderr)
             return 1
-        peak_lag = max(s[2] for s in samples)
         result = {"events": args.events, "events_per_second": round(rate),
                   "drain_seconds": round(drain_s, 3),
                   "seconds_from_service_start": round(total_s, 3),
+                  "lag_zero_seen_after_seconds": round(lag_zero_s, 3),
                   "republished": metrics.value(metrics.scrape(svc).raw,
                                                "payment_events_republished_total"),
-                  "peak_lag_events": peak_lag,
                   "max_in_flight": args.max_in_flight, "batch_size": args.batch_size}
         print(f"events relayed: {args.events} in {drain_s:.2f} s = {rate:.0f} events/s "
               f"({total_s:.2f} s from the service's start; stream holds {stored})")

@@ -350,6 +350,7 @@ def test_relay_killed_mid_stream(fresh_service, events_consumer, mariadb, setup)
     every event."""
     mariadb.create_database(setup.database)
     first = fresh_service({"PAYMENT_EVENTS_NATS_URL": ""}, database_name=setup.database)
+    events.wait_schema(mariadb, setup.database)
     first.stop_and_check()   # schema made; now a backlog the relay needs a while for
     _, last_id = events.insert_backlog(mariadb, setup.database, 20000,
                                        data.order_id(block=20000))

@@ -14,6 +14,7 @@ import uuid
 import jsonschema
 
 from . import env
+from .service import poll
 
 STREAM = "PAYMENT_EVENTS"
 SUBJECTS = {"charge": "payment.charged", "refund": "payment.refunded"}
@@ -168,6 +169,15 @@ def assert_matches_outbox(ev, row):
     assert ev["status"] == STATUS_NAMES[row["status"]], (ev, row)
     assert ev["occurred_at_ms"] == row["created_at_ms"], (ev, row)
     assert ev["caller"] == row["caller"], (ev, row)
+
+
+def wait_schema(mariadb, database, timeout=30):
+    """Polls until the service has made payment_events in @database (it sets up the
+    schema at start, not necessarily before /health first answers)."""
+    poll(lambda: mariadb.query("SELECT COUNT(*) FROM information_schema.TABLES WHERE"
+                               f" TABLE_SCHEMA = '{database}'"
+                               " AND TABLE_NAME = 'payment_events'")[0][0] == "1",
+         timeout, what=f"payment_events in {database}")
 
 
 def insert_backlog(mariadb, database, n, first_order, chunk=5000):
