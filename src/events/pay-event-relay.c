@@ -17,6 +17,9 @@
 /* The pause after a failed publish, doubled per failure in a row up to the maximum. */
 #define PAY_EVENT_RELAY_BACKOFF_MIN_MS 250
 #define PAY_EVENT_RELAY_BACKOFF_MAX_MS 8000
+/* How long the relaying instance keeps the lock while it cannot reach NATS: past it, it
+ * records its cursor and lets the lock go, for an instance that can reach NATS. */
+#define PAY_EVENT_RELAY_HANDOVER_US   (10 * G_TIME_SPAN_SECOND)
 
 struct _PayEventRelay
 {
@@ -31,6 +34,7 @@ struct _PayEventRelay
   PayEventPublisher *publisher;
 
   gboolean           nats_ready;
+  gint64             nats_down_since_us;   /* 0: NATS is ready */
   gboolean           leader;
   PayEventWindow    *window;        /* while leader */
   gint64             durable;       /* the cursor as last written */
@@ -442,7 +446,8 @@ on_cursor (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       drop_window (self);
       maybe_finish_stop (self);
-      return;
+      if (self->stopping)
+        return;
     }
   schedule (self);
 }
@@ -495,6 +500,15 @@ schedule (PayEventRelay *self)
       return;
     }
   cursor = pay_event_window_advance (self->window);
+  if (!self->nats_ready && self->nats_down_since_us != 0 &&
+      g_get_monotonic_time () - self->nats_down_since_us >= PAY_EVENT_RELAY_HANDOVER_US)
+    {
+      /* Another instance may reach NATS: the lock goes with the connection. */
+      g_warning ("NATS unreachable for %d s: recording the cursor and letting the relay "
+                 "lock go", (int) (PAY_EVENT_RELAY_HANDOVER_US / G_TIME_SPAN_SECOND));
+      start_cursor (self, cursor > self->durable ? cursor : -1, TRUE);
+      return;
+    }
   if (cursor > self->durable)
     {
       start_cursor (self, cursor, FALSE);
@@ -593,8 +607,11 @@ on_ready_changed (gboolean ready, gpointer user_data)
   PayEventRelay *self = user_data;
 
   self->nats_ready = ready;
+  if (!ready && self->nats_down_since_us == 0)
+    self->nats_down_since_us = g_get_monotonic_time ();
   if (ready)
     {
+      self->nats_down_since_us = 0;
       self->backoff_ms = 0;
       self->paused_until_us = 0;
       g_clear_handle_id (&self->resume_id, g_source_remove);

@@ -423,6 +423,38 @@ def test_two_instances_one_relays_and_the_other_takes_over(fresh_service, events
     print(f"takeover after SIGKILL of the leader: {took:.2f} s")
 
 
+def test_leader_without_nats_hands_the_lock_over(fresh_service, events_consumer, mariadb,
+                                                setup, servers_dir):
+    """The relaying instance that cannot reach NATS lets the lock go (after 10 s, the
+    cursor recorded first) to an instance that can: here each instance has a NATS server of
+    its own, and the leader's is stopped."""
+    mariadb.create_database(setup.database)
+    a = fresh_service(setup.env(), database_name=setup.database)
+    poll(lambda: metric(a, "payment_events_relay_leader") == 1, 30, what="a leads")
+    other_nats = NatsServer(os.path.join(servers_dir, "nats-handover-b"))
+    other_nats.start()
+    try:
+        env_b = setup.env()
+        env_b["PAYMENT_EVENTS_NATS_URL"] = other_nats.url
+        b = fresh_service(env_b, database_name=setup.database)
+        wait_events_health(b, "up")
+        pay_many(a, 10, threads=2)
+        wait_drained(a, mariadb, setup)
+        before = len(events.outbox(mariadb, setup.database))
+        assert metric(b, "payment_events_relay_leader") == 0
+        setup.nats.stop()
+        wait_events_health(a, "down")
+        pay_many(a, 10, threads=2)
+        poll(lambda: metric(b, "payment_events_relay_leader") == 1, 60, what="b takes over")
+        assert metric(a, "payment_events_relay_leader") == 0
+        wait_drained(b, mariadb, setup)
+        # b published what a had not: the events after a's cursor, each once
+        after = len(events.outbox(mariadb, setup.database))
+        assert metric(b, "payment_events_published_total") == after - before
+    finally:
+        other_nats.stop()
+
+
 class HeldEvent:
     """A mariadb client session that inserted a payment_events row in a transaction it
     keeps open (BEGIN, INSERT, no COMMIT): the id is taken, the row not visible."""
