@@ -33,6 +33,14 @@
 static const gchar *const charge_event_trigger_v4[] = {
   "DROP TRIGGER IF EXISTS " PAY_SCHEMA_CHARGE_EVENT_TRIGGER,
   CHARGE_EVENT_TRIGGER_SQL,
+  /* The charge events it made keep no version-1 id (host and time) either: no relay has
+   * published them yet, so each gets a UUID v4 of its own (random per row: every
+   * RANDOM_BYTES() call is evaluated per row, unlike a subquery a server may cache). */
+  "UPDATE " PAY_SCHEMA_EVENTS_TABLE " SET event_id = LOWER(CONCAT("
+  "HEX(RANDOM_BYTES(4)), '-', HEX(RANDOM_BYTES(2)), '-4', SUBSTR(HEX(RANDOM_BYTES(2)), 2), "
+  "'-', HEX(8 | (ASCII(RANDOM_BYTES(1)) & 3)), SUBSTR(HEX(RANDOM_BYTES(2)), 2), '-', "
+  "HEX(RANDOM_BYTES(6))))"
+  " WHERE event_type = '" PAY_SCHEMA_EVENT_CHARGE "' AND SUBSTR(event_id, 15, 1) = '1'",
   "UNLOCK TABLES",
   NULL,
 };

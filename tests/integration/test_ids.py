@@ -5,9 +5,11 @@ case: UUIDs are case-insensitive on input (RFC 9562), so a transaction id in upp
 lower-cased where it comes in, and what is stored and answered is the lower-case form.
 A database made before this gets its id columns converted at start-up, once."""
 
+import re
+
 import pytest
 
-from support import data
+from support import data, httpapi
 from support.refunds import event_rows, query, refund, refund_rows
 from support.rpc import RpcClient
 from support.service import poll
@@ -110,4 +112,39 @@ def test_an_older_database_gets_binary_ids(start_service, mariadb):
         res = query("rpc", svc, tx=tx)
         assert res[0] == "ok" and res[1]["refunded_amount"] == 1.0, res
         assert query("rpc", svc, tx=tx + " ")[:2] == ("error", 4004004)
+        svc.stop_and_check()
+
+
+OLD_TRIGGER = """CREATE TRIGGER payments_charge_event
+  AFTER INSERT ON payments FOR EACH ROW
+  INSERT INTO payment_events
+    (event_id, event_type, transaction_id, order_id, refund_id, amount_cents, status,
+     created_at_ms)
+  VALUES (UUID(), 'charge', NEW.transaction_id, NEW.order_id, NULL,
+          NEW.amount_cents, NEW.status,
+          COALESCE(NEW.created_at_ms, ROUND(UNIX_TIMESTAMP(CURRENT_TIMESTAMP(3)) * 1000)))"""
+
+
+def test_an_older_database_gets_uuid_v4_charge_events(start_service, mariadb):
+    """A database whose trigger took UUID() (version 1: the host and the time) gets the v4
+    trigger at start, once, and its charge events made before get v4 ids of their own."""
+    db = "payment_it_ids_v1_events"
+    svc = start_service(database_name=db)
+    svc.stop_and_check()
+    mariadb.query("DROP TRIGGER payments_charge_event", db)
+    mariadb.query(OLD_TRIGGER, db)
+    for i in range(3):
+        mariadb.query("INSERT INTO payments (transaction_id, order_id, user_id, amount_cents,"
+                      f" status) VALUES (UUID(), {data.order_id()}, 1, 100, 1)", db)
+    versions = [r[0] for r in mariadb.query(
+        "SELECT SUBSTR(event_id, 15, 1) FROM payment_events", db)]
+    assert versions == ["1"] * 3, versions
+    for start in range(2):
+        svc = start_service(database_name=db)
+        httpapi.charge(svc.http_port, data.charge(amount=5.0))
+        ids = [r[0] for r in mariadb.query("SELECT event_id FROM payment_events", db)]
+        assert len(ids) == 4 + start and len(set(ids)) == len(ids), ids
+        for i in ids:
+            assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
+                                r"[0-9a-f]{12}", i), i
         svc.stop_and_check()
