@@ -6,7 +6,8 @@ path of; registered with a fake Consul agent), then
 SIGTERM: no definite leak, no memory error, exit status 0. Then the same for HTTPS (a
 second service with a certificate): 200 requests over TLS, plain HTTP and TLS 1.1 refused,
 handshakes cut at the deadline or dropped, one still silent at SIGTERM. A third run has API
-keys on, with every verdict and SIGHUP reloads. Not registered for the
+keys on, with every verdict and SIGHUP reloads. A fourth has the events relay on, through
+a NATS outage and its return. Not registered for the
 sanitized build (valgrind cannot run an ASan binary)."""
 
 import collections
@@ -478,5 +479,51 @@ def test_no_leaks_under_valgrind_with_tls(start_service, capsys, tmp_path):
     with connect(svc.http_port, 120) as pending:
         pending.sendall(b"\x16\x03\x01")
         status = svc.stop()
+    problems = valgrind_problems(svc, vg_log, status, counts, errors, capsys)
+    assert not problems, "\n\n".join(problems)
+
+
+def test_events_relay_under_valgrind(start_service, mariadb, servers_dir, capsys):
+    """The events relay on (a real nats-server -js), through charges and refunds, a NATS
+    outage and its return, until every event is acked; then SIGTERM while NATS is up: the
+    relay's connections, libnats and the window are freed, no memory error."""
+    from support.nats import NatsServer
+    nats = NatsServer(os.path.join(servers_dir, "nats-valgrind"))
+    nats.start()
+    db = "payment_it_valgrind_events"
+    vg_log = os.path.join(env.log_dir(), f"valgrind-events-{os.getpid()}.log")
+    try:
+        svc = start_service(extra_env={"G_SLICE": "always-malloc", "G_DEBUG": "gc-friendly",
+                                       "PAYMENT_EVENTS_NATS_URL": nats.url},
+                            database_name=db, wrapper=valgrind_wrapper(vg_log),
+                            name="valgrind-events", ready_timeout=240.0, stop_timeout=300.0)
+        counts, errors = {}, []
+
+        def pay(n):
+            for i in range(n):
+                outcome, tx = httpapi.charge(svc.http_port, data.charge(amount=9.99))[:2]
+                if outcome != "ok":
+                    errors.append(f"charge: {tx}")
+                    continue
+                r = refunds.http_refund(svc.http_port, tx, f"vg-{i}", amount=1.5)
+                if r[0] != "ok":
+                    errors.append(f"refund: {r[1]}")
+                    continue
+                counts["pay"] = counts.get("pay", 0) + 1
+
+        def drained():
+            last = mariadb.query("SELECT COALESCE(MAX(id), 0) FROM payment_events", db)[0][0]
+            rows = mariadb.query("SELECT last_id FROM payment_events_relay", db)
+            return bool(rows) and int(rows[0][0]) == int(last)
+
+        pay(20)
+        poll(drained, 120, what="the relay acked the first events")
+        nats.stop()
+        pay(20)
+        nats.start()
+        poll(drained, 240, what="the backlog relayed after NATS came back")
+        status = svc.stop()
+    finally:
+        nats.stop()
     problems = valgrind_problems(svc, vg_log, status, counts, errors, capsys)
     assert not problems, "\n\n".join(problems)
