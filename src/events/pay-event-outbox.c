@@ -16,7 +16,8 @@
 #define ID_BYTES      40
 #define TYPE_BYTES    20
 #define CALLER_BYTES  100
-/* information_schema.INNODB_TRX.trx_id is at most 20 digits. */
+/* An open transaction's id: INNODB_TRX.trx_id, or TiDB's CLUSTER_TIDB_TRX.ID, at most 20
+ * digits. */
 #define TRX_ID_BYTES  24
 
 static const gchar get_lock_sql[] = "SELECT GET_LOCK(?, 0)";
@@ -31,9 +32,6 @@ static const gchar read_events_sql[] =
   "SELECT id, event_id, event_type, transaction_id, order_id, refund_id, amount_cents,"
   " status, created_at_ms, caller FROM " PAY_SCHEMA_EVENTS_TABLE
   " WHERE id > ? ORDER BY id LIMIT ?";
-static const gchar open_trx_sql[] =
-  "SELECT trx_id FROM information_schema.INNODB_TRX"
-  " WHERE trx_mysql_thread_id <> CONNECTION_ID()";
 static const gchar lag_sql[] =
   "SELECT COUNT(*), COALESCE(MIN(created_at_ms), 0) FROM " PAY_SCHEMA_EVENTS_TABLE
   " WHERE id > ?";
@@ -45,7 +43,7 @@ struct _PayEventOutbox
   PayMysqlConn  *conn;          /* NULL: not connected */
   gchar         *stream;
   gchar         *lock_name;
-  gboolean       trx_refused;   /* INNODB_TRX was refused once (logged) */
+  gboolean       trx_refused;   /* the open transactions' list was refused once (logged) */
 };
 
 PayEventOutbox *
@@ -276,15 +274,18 @@ pay_event_outbox_open_transactions (PayEventOutbox *outbox, GError **error)
     return NULL;
   memset (&result, 0, sizeof result);
   pay_mysql_bind_result_string (&result, b.trx_id, sizeof b.trx_id, &b.length, &b.is_null);
-  if (pay_mysql_stmt_run_rows (outbox->conn, open_trx_sql, NULL, &result, take_trx, &b,
-                               &server_errno, &local))
+  /* Where the server lists them differs (pay_mysql_server_open_transactions_sql()). */
+  if (pay_mysql_stmt_run_rows (outbox->conn,
+                               pay_mysql_server_open_transactions_sql (
+                                 pay_mysql_conn_get_server (outbox->conn)),
+                               NULL, &result, take_trx, &b, &server_errno, &local))
     return g_steal_pointer (&ids);
 
   if (server_errno == ER_SPECIFIC_ACCESS_DENIED_ERROR || server_errno == ER_ACCESS_DENIED_ERROR ||
       server_errno == ER_TABLEACCESS_DENIED_ERROR)
     {
       if (!outbox->trx_refused)
-        g_warning ("information_schema.INNODB_TRX refused (MySQL error %u): the "
+        g_warning ("the list of open transactions refused (MySQL error %u): the "
                    "service's MySQL user needs the PROCESS privilege to pass a gap in "
                    "payment_events ids early; gaps are waited on for events.gap_wait_seconds",
                    server_errno);

@@ -29,6 +29,7 @@ struct _PayMysqlConn
   guint         generation;  /* the pool's generation when this connection was opened */
   gint64        last_used_us;
   gboolean      broken;
+  PayMysqlServer server;     /* told once at connect (pay-mysql-server.h) */
   gpointer       attachment;          /* see pay_mysql_conn_set_attachment() */
   GDestroyNotify attachment_destroy;
 };
@@ -258,12 +259,14 @@ conn_connect (PayMysqlPool *pool, gboolean use_database, guint *server_errno, GE
                                             (GDestroyNotify) pay_mysql_stmt_free);
   conn->last_used_us = g_get_monotonic_time ();
 
-  /* No CLIENT_MULTI_STATEMENTS: the service sends one statement per query, so the server
-   * refuses a text that would smuggle a second one in. */
+  /* CLIENT_MULTI_STATEMENTS: a group of charges is one text of several statements, its
+   * whole transaction in one round trip (pay-repository-charge.c). Every value in a text
+   * the service sends is escaped (mysql_real_escape_string()) or a number it printed, and
+   * everything else runs as prepared statements, which never take more than one. */
   if (mysql_real_connect (mysql, host, s->user, s->password,
                           use_database ? s->database : NULL,
                           s->port, s->socket != NULL && s->socket[0] != '\0' ? s->socket : NULL,
-                          0) == NULL)
+                          CLIENT_MULTI_STATEMENTS) == NULL)
     {
       if (server_errno != NULL)
         *server_errno = mysql_errno (mysql);
@@ -274,28 +277,28 @@ conn_connect (PayMysqlPool *pool, gboolean use_database, guint *server_errno, GE
 
   /* Every session states what the code relies on instead of taking the server's
    * defaults, in one round trip:
-   * - autocommit=1: a charge is one autocommitted INSERT (its trigger writes the event in
-   *   the same implicit transaction) and is answered as committed once it returns; with a
-   *   server default of autocommit=0 it would stay uncommitted, invisible to other
-   *   sessions, and be lost when the connection closed. Refunds use explicit
-   *   transactions (pay_mysql_transaction()).
+   * - autocommit=1: a statement outside an explicit transaction commits on its own;
+   *   with a server default of autocommit=0 the relay's cursor and the schema's
+   *   statements would stay uncommitted, invisible to other sessions, and be lost when
+   *   the connection closed. Charges and refunds use explicit transactions (START
+   *   TRANSACTION ... COMMIT).
    * - READ COMMITTED: locking reads take no gap locks, so refunds of different payments
    *   never block each other, and no transaction pays a round trip to set its level. The
-   *   variable is tx_isolation on MariaDB (before 11.1 its only name) and
-   *   transaction_isolation on MySQL (8.0 dropped tx_isolation); SET TRANSACTION ISOLATION
-   *   LEVEL would take a statement of its own.
+   *   variable's name differs by server (pay_mysql_server_isolation_variable()); SET
+   *   TRANSACTION ISOLATION LEVEL would take a statement of its own. TiDB accepts READ
+   *   COMMITTED in its (default) pessimistic mode, and every other setting here.
    * - sql_mode: a value that does not fit its column is an error, never a silently
    *   truncated or clipped one.
-   * - time_zone +00:00: the charge trigger's fallback time (UNIX_TIMESTAMP of
-   *   CURRENT_TIMESTAMP) then converts without the session zone's DST ambiguity.
+   * - time_zone +00:00: any time the server computes (UNIX_TIMESTAMP of
+   *   CURRENT_TIMESTAMP) converts without the session zone's DST ambiguity.
    * - innodb_lock_wait_timeout: from the configuration. */
+  conn->server = pay_mysql_server_detect (mysql_get_server_info (mysql));
   session_sql = g_strdup_printf ("SET SESSION autocommit = 1, "
                                  "%s = 'READ-COMMITTED', "
                                  "sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', "
                                  "time_zone = '+00:00', "
                                  "innodb_lock_wait_timeout = %u",
-                                 mariadb_connection (mysql) ? "tx_isolation"
-                                                            : "transaction_isolation",
+                                 pay_mysql_server_isolation_variable (conn->server),
                                  s->lock_wait_timeout_seconds);
   if (!pay_mysql_conn_query (conn, session_sql, server_errno, error))
     {
@@ -351,6 +354,14 @@ pay_mysql_conn_get_attachment (PayMysqlConn *conn)
 {
   g_return_val_if_fail (conn != NULL, NULL);
   return conn->attachment;
+}
+
+PayMysqlServer
+pay_mysql_conn_get_server (PayMysqlConn *conn)
+{
+  g_return_val_if_fail (conn != NULL, PAY_MYSQL_SERVER_MYSQL);
+
+  return conn->server;
 }
 
 MYSQL *

@@ -8,6 +8,7 @@
 #include <mysql.h>
 
 #include "core/pay-config.h"
+#include "storage/pay-mysql-server.h"
 
 G_BEGIN_DECLS
 
@@ -89,6 +90,9 @@ PayMysqlConn *pay_mysql_conn_open (PayMysqlPool *pool, gboolean use_database, GE
 /* Closes @conn and its cached statements. Only for connections from
  * pay_mysql_conn_open(); pooled ones go back with pay_mysql_pool_checkin(). */
 void pay_mysql_conn_close (PayMysqlConn *conn);
+
+/* The server @conn speaks to, told at connect (pay-mysql-server.h). */
+PayMysqlServer pay_mysql_conn_get_server (PayMysqlConn *conn);
 
 /* The client handle, owned by @conn. */
 MYSQL *pay_mysql_conn_get_handle (PayMysqlConn *conn);

@@ -3,6 +3,7 @@
 
 #include "storage/pay-mysql-stmt.h"
 
+#include <errmsg.h>
 #include <mysqld_error.h>
 #include <string.h>
 
@@ -216,6 +217,15 @@ pay_mysql_transaction (PayMysqlConn    *conn,
  * MYSQL_OPT_RECONNECT is off); a hang-up seen while idle takes the socket out of the
  * poll set until the next execution, or the loop would spin on it. The timeout is
  * computed in prepare(), which the loop calls before every poll. */
+/* The steps of an execution: a prepared statement; or a text batch (its first result, the
+ * next ones, the ROLLBACK after a failure). */
+typedef enum {
+  EXEC_STMT,
+  EXEC_BATCH_QUERY,
+  EXEC_BATCH_NEXT,
+  EXEC_BATCH_ROLLBACK,
+} ExecStep;
+
 typedef struct {
   GSource          source;
   GPollFD          pfd;
@@ -223,9 +233,13 @@ typedef struct {
   gboolean         polling;       /* pfd is in the source's poll set */
   gboolean         active;        /* an execution is waiting */
   gint64           deadline_us;   /* monotonic; -1: none */
-  MYSQL_STMT      *stmt;
+  ExecStep         step;          /* what the library is doing for us */
+  MYSQL_STMT      *stmt;          /* EXEC_STMT */
   int              ret;
-  PayMysqlExecFunc done;
+  PayMysqlExecFunc done;          /* EXEC_STMT */
+  PayMysqlBatchFunc batch_done;   /* the EXEC_BATCH_ steps */
+  guint            batch_errno;   /* the batch's failure, kept across its ROLLBACK */
+  gchar           *batch_message;
   gpointer         user_data;
 } ExecSource;
 
@@ -255,6 +269,9 @@ exec_idle (ExecSource *exec)
   exec->deadline_us = -1;
   exec->stmt = NULL;
   exec->done = NULL;
+  exec->batch_done = NULL;
+  exec->batch_errno = 0;
+  g_clear_pointer (&exec->batch_message, g_free);
   exec->user_data = NULL;
 }
 
@@ -295,6 +312,8 @@ exec_check (GSource *source)
          || exec_timed_out (exec);
 }
 
+static void batch_continue (ExecSource *exec, int ready);
+
 static gboolean
 exec_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
@@ -323,6 +342,11 @@ exec_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
   if (ready == 0)
     ready = MYSQL_WAIT_TIMEOUT;   /* the deadline passed */
 
+  if (exec->step != EXEC_STMT)
+    {
+      batch_continue (exec, ready);
+      return G_SOURCE_CONTINUE;
+    }
   status = mysql_stmt_execute_cont (&exec->ret, exec->stmt, ready);
   if (status != 0)
     {
@@ -349,6 +373,7 @@ exec_source_free (gpointer data)
 {
   GSource *source = data;
 
+  g_clear_pointer (&((ExecSource *) source)->batch_message, g_free);
   g_source_destroy (source);
   g_source_unref (source);
 }
@@ -378,6 +403,22 @@ exec_source_for (PayMysqlConn *conn, GMainContext *context)
   return exec;
 }
 
+/* @conn's source, attached to @context, polling and waiting for an execution. */
+static ExecSource *
+exec_activate (PayMysqlConn *conn, GMainContext *context)
+{
+  ExecSource *exec = exec_source_for (conn, context);
+
+  g_warn_if_fail (!exec->active);
+  if (!exec->polling)
+    {
+      g_source_add_poll (&exec->source, &exec->pfd);
+      exec->polling = TRUE;
+    }
+  exec->active = TRUE;
+  return exec;
+}
+
 void
 pay_mysql_stmt_execute_async (PayMysqlConn     *conn,
                               MYSQL_STMT       *stmt,
@@ -397,16 +438,165 @@ pay_mysql_stmt_execute_async (PayMysqlConn     *conn,
       done (conn, stmt, ret, user_data);
       return;
     }
-  exec = exec_source_for (conn, context);
-  g_return_if_fail (!exec->active);
-  if (!exec->polling)
-    {
-      g_source_add_poll (&exec->source, &exec->pfd);
-      exec->polling = TRUE;
-    }
-  exec->active = TRUE;
+  exec = exec_activate (conn, context);
+  exec->step = EXEC_STMT;
   exec->stmt = stmt;
   exec->done = done;
   exec->user_data = user_data;
   exec_wait (exec, status);
+}
+
+/* ---- a transaction as one multi-statement text -------------------------------------------- */
+
+/* Whether the batch's failure @err leaves the session usable after a ROLLBACK: a server's
+ * refusal does; a client-side error (CR_*: connection lost, timeout) does not, and the
+ * outcome is then unknown. */
+static gboolean
+batch_error_is_server (guint err)
+{
+  return err > 0 && err < CR_MIN_ERROR;
+}
+
+gboolean
+pay_mysql_batch_run (PayMysqlConn          *conn,
+                     const gchar           *sql,
+                     gsize                  length,
+                     PayMysqlDuplicateFunc  on_duplicate,
+                     guint                 *server_errno,
+                     GError               **error)
+{
+  MYSQL *mysql = pay_mysql_conn_get_handle (conn);
+  int rc;
+
+  *server_errno = 0;
+  rc = mysql_real_query (mysql, sql, length);
+  /* Every statement's result (none has rows); the server stops at the first failure. */
+  while (rc == 0 && mysql_more_results (mysql))
+    rc = mysql_next_result (mysql);   /* -1: no more (not expected after more_results) */
+  if (rc <= 0)
+    return TRUE;
+
+  *server_errno = mysql_errno (mysql);
+  {
+    g_autofree gchar *message = g_strdup (mysql_error (mysql));
+    guint err = *server_errno;
+
+    if (batch_error_is_server (err))
+      pay_mysql_conn_rollback (conn);   /* retires @conn when it fails */
+    else
+      pay_mysql_conn_retire (conn);
+    if (err == ER_DUP_ENTRY && on_duplicate != NULL)
+      return on_duplicate (message, error);
+    return pay_mysql_conn_fail (conn, err, message, error);
+  }
+}
+
+/* The batch is over (@err 0: committed): @exec idle, then its callback. */
+static void
+batch_finish (ExecSource *exec, guint err, const gchar *message)
+{
+  PayMysqlBatchFunc done = exec->batch_done;
+  gpointer done_data = exec->user_data;
+  g_autofree gchar *owned = g_strdup (message);
+
+  exec_idle (exec);
+  done (exec->conn, err, owned, done_data);
+}
+
+/* The step that follows the outcome @rc of the current one (with the library done with
+ * it); waits, or finishes the batch. */
+static void
+batch_next (ExecSource *exec, int rc)
+{
+  MYSQL *mysql = pay_mysql_conn_get_handle (exec->conn);
+  int status;
+
+  for (;;)
+    {
+      if (exec->step == EXEC_BATCH_ROLLBACK)
+        {
+          if (rc != 0)
+            {
+              g_debug ("MySQL ROLLBACK failed: %s (error %u); dropping the connection",
+                       mysql_error (mysql), mysql_errno (mysql));
+              pay_mysql_conn_retire (exec->conn);
+            }
+          batch_finish (exec, exec->batch_errno, exec->batch_message);
+          return;
+        }
+      if (rc != 0)
+        {
+          /* The server stopped at this statement: the transaction is still open. */
+          exec->batch_errno = mysql_errno (mysql);
+          exec->batch_message = g_strdup (mysql_error (mysql));
+          if (!batch_error_is_server (exec->batch_errno))
+            {
+              pay_mysql_conn_retire (exec->conn);
+              batch_finish (exec, exec->batch_errno, exec->batch_message);
+              return;
+            }
+          exec->step = EXEC_BATCH_ROLLBACK;
+          status = mysql_real_query_start (&exec->ret, mysql, "ROLLBACK", strlen ("ROLLBACK"));
+        }
+      else if (mysql_more_results (mysql))
+        {
+          exec->step = EXEC_BATCH_NEXT;
+          status = mysql_next_result_start (&exec->ret, mysql);
+        }
+      else
+        {
+          batch_finish (exec, 0, NULL);
+          return;
+        }
+      if (status != 0)
+        {
+          exec_wait (exec, status);
+          return;
+        }
+      rc = MAX (exec->ret, 0);
+    }
+}
+
+/* The socket is ready for the current step (or its deadline passed). */
+static void
+batch_continue (ExecSource *exec, int ready)
+{
+  MYSQL *mysql = pay_mysql_conn_get_handle (exec->conn);
+  int status = exec->step == EXEC_BATCH_NEXT
+               ? mysql_next_result_cont (&exec->ret, mysql, ready)
+               : mysql_real_query_cont (&exec->ret, mysql, ready);
+
+  if (status != 0)
+    {
+      exec_wait (exec, status);
+      return;
+    }
+  /* mysql_next_result()'s -1 is "no more results", not a failure. */
+  batch_next (exec, MAX (exec->ret, 0));
+}
+
+void
+pay_mysql_batch_run_async (PayMysqlConn      *conn,
+                           const gchar       *sql,
+                           gsize              length,
+                           GMainContext      *context,
+                           PayMysqlBatchFunc  done,
+                           gpointer           user_data)
+{
+  ExecSource *exec;
+  int status;
+
+  g_return_if_fail (conn != NULL && sql != NULL && done != NULL);
+
+  exec = exec_activate (conn, context);
+  exec->step = EXEC_BATCH_QUERY;
+  exec->batch_done = done;
+  exec->user_data = user_data;
+  status = mysql_real_query_start (&exec->ret, pay_mysql_conn_get_handle (conn), sql, length);
+  if (status != 0)
+    {
+      exec_wait (exec, status);
+      return;
+    }
+  batch_next (exec, exec->ret);
 }

@@ -107,4 +107,38 @@ void pay_mysql_stmt_execute_async (PayMysqlConn     *conn,
                                    PayMysqlExecFunc  done,
                                    gpointer          user_data);
 
+/* ---- a transaction sent as one multi-statement text ---------------------------------- */
+
+/* Runs @sql (@length bytes): statements separated by ';' that open a transaction and end
+ * with COMMIT (the connection has CLIENT_MULTI_STATEMENTS), in ONE round trip, and reads
+ * every result. The server stops at the first statement that fails and leaves the
+ * transaction open: it is then rolled back on @conn before this returns, so @conn goes
+ * back to the pool with no transaction open (it is retired when the ROLLBACK fails, or
+ * after a client-side error, CR_*: the outcome is then unknown). Fails as
+ * pay_mysql_stmt_run() does (a duplicate key to @on_duplicate). Values in @sql must be
+ * escaped by the caller (mysql_real_escape_string() on @conn's handle). */
+gboolean pay_mysql_batch_run (PayMysqlConn          *conn,
+                              const gchar           *sql,
+                              gsize                  length,
+                              PayMysqlDuplicateFunc  on_duplicate,
+                              guint                 *server_errno,
+                              GError               **error);
+
+/* The outcome of pay_mysql_batch_run_async(): @server_errno 0 when every statement ran
+ * (the transaction committed); otherwise MySQL's error number and message (@message
+ * borrowed for the call) of the statement that failed, the transaction rolled back (or
+ * @conn retired) already. */
+typedef void (*PayMysqlBatchFunc) (PayMysqlConn *conn, guint server_errno,
+                                   const gchar *message, gpointer user_data);
+
+/* pay_mysql_batch_run() without blocking, on @context's thread, as
+ * pay_mysql_stmt_execute_async() does: the ROLLBACK after a failure is sent the same way,
+ * before @done runs. @sql must live until @done runs. */
+void pay_mysql_batch_run_async (PayMysqlConn      *conn,
+                                const gchar       *sql,
+                                gsize              length,
+                                GMainContext      *context,
+                                PayMysqlBatchFunc  done,
+                                gpointer           user_data);
+
 G_END_DECLS

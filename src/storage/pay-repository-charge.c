@@ -22,7 +22,9 @@
 
 #include <errmsg.h>
 #include <mysqld_error.h>
+#include <stdarg.h>
 #include <string.h>
+#include <uuid/uuid.h>
 
 #include "core/pay-error.h"
 #include "storage/pay-charge-batch.h"
@@ -32,15 +34,20 @@
 #include "storage/pay-repository-private.h"
 #include "storage/pay-schema.h"
 
-/* One charge's row; insert_sql[n] has n of them. Prepared once per connection and size
- * (lazily, on a worker thread: preparing is a round trip); prepared, a statement costs the
- * server less CPU than as literal SQL text. The event row comes from the schema's trigger,
- * so a charge stays one statement (an explicit transaction with a second INSERT costs a
- * round trip and a statement more; BENCHMARKS.md). */
-static const gchar insert_payment_sql[] =
-  "INSERT INTO " PAY_SCHEMA_PAYMENTS_TABLE " (" PAY_PAYMENT_ROW_COLUMNS ")"
-  " VALUES " PAY_PAYMENT_ROW_VALUES;
-#define MORE_ROW_SQL ", " PAY_PAYMENT_ROW_VALUES
+/* A group of n charges is ONE text of four statements, sent in one round trip:
+ *   START TRANSACTION; INSERT INTO payments ... (n rows); INSERT INTO payment_events ...
+ *   (n rows); COMMIT
+ * so each charge's event is written by the service in the charge's own transaction (no
+ * trigger: TiDB has none, and a trigger needs privileges an operator may not grant). A
+ * text, not prepared statements: a prepared statement is one statement, and an explicit
+ * transaction of prepared ones costs four round trips instead of one. Strings are
+ * escaped with the connection's mysql_real_escape_string(), numbers printed in decimal. */
+#define INSERT_PAYMENTS_SQL \
+  "START TRANSACTION;INSERT INTO " PAY_SCHEMA_PAYMENTS_TABLE " (" PAY_PAYMENT_ROW_COLUMNS ") VALUES "
+#define INSERT_EVENTS_SQL \
+  ";INSERT INTO " PAY_SCHEMA_EVENTS_TABLE \
+  " (event_id, event_type, transaction_id, order_id, amount_cents, status, created_at_ms) VALUES "
+#define COMMIT_SQL ";COMMIT"
 
 /* The most rows in one INSERT: the policy's. */
 #define MAX_ROWS PAY_CHARGE_BATCH_MAX_ROWS
@@ -49,7 +56,6 @@ struct _PayRepositoryCharges
 {
   PayRepository *repository;             /* owner, not a reference */
   PayMysqlPool  *pool;                   /* the repository's */
-  gchar         *insert_sql[MAX_ROWS + 1];  /* [n]: the INSERT of n rows ([1] is static) */
 
   /* Loop only, but for n_waiting (the pool's returned hook reads it on any thread). */
   GMainContext  *loop;                   /* the waiters' context; set before n_waiting rises */
@@ -65,59 +71,136 @@ struct _PayRepositoryCharges
 /* One charge: its GTask's data. */
 typedef struct {
   PayPayment    payment;
-  PayPaymentParams params;   /* points into payment */
   gint64        queued_us;    /* while waiting for a statement: since when, */
   gint64        deadline_us;  /* and until when */
 } InsertOp;
 
-/* One statement: @n charges, their rows' parameters side by side. */
+/* One statement group: @n charges. */
 typedef struct {
   PayRepositoryCharges *charges;
   guint                 n;
   guint                 server_errno;   /* worker-thread runs: MySQL's error number */
+  GString              *sql;            /* the text, while it runs */
   GTask                *tasks[MAX_ROWS];
-  MYSQL_BIND            bind[];         /* n × PAY_PAYMENT_ROW_N_COLUMNS */
 } InsertBatch;
 
 static void charges_resume (PayRepositoryCharges *charges);
 
-/* ---- one statement ---------------------------------------------------------------------- */
+/* ---- one statement group ------------------------------------------------------------------ */
 
-/* A statement for the @n charges in @tasks (taken). */
+/* A group for the @n charges in @tasks (taken). */
 static InsertBatch *
 batch_new (PayRepositoryCharges *charges, GTask **tasks, guint n)
 {
-  InsertBatch *batch = g_malloc (sizeof *batch + n * PAY_PAYMENT_ROW_N_COLUMNS * sizeof (MYSQL_BIND));
+  InsertBatch *batch = g_new0 (InsertBatch, 1);
 
   batch->charges = charges;
   batch->n = n;
-  batch->server_errno = 0;
-  for (guint i = 0; i < n; i++)
-    {
-      InsertOp *op = g_task_get_task_data (tasks[i]);
-
-      batch->tasks[i] = tasks[i];
-      memcpy (&batch->bind[i * PAY_PAYMENT_ROW_N_COLUMNS], op->params.bind, sizeof op->params.bind);
-    }
+  memcpy (batch->tasks, tasks, n * sizeof *tasks);
   return batch;
+}
+
+static void
+batch_free (InsertBatch *batch)
+{
+  if (batch->sql != NULL)
+    g_string_free (batch->sql, TRUE);
+  g_free (batch);
+}
+
+/* Appends @value as a quoted SQL string literal, escaped for @mysql's character set. */
+static void
+append_string (GString *sql, MYSQL *mysql, const gchar *value)
+{
+  gsize len = strlen (value);
+  gsize at;
+
+  g_string_append_c (sql, '\'');
+  at = sql->len;
+  g_string_set_size (sql, at + 2 * len + 1);
+  g_string_truncate (sql, at + mysql_real_escape_string (mysql, sql->str + at, value, len));
+  g_string_append_c (sql, '\'');
+}
+
+/* Appends one row of VALUES, "(v, ...)" (",(v, ...)" unless @first), a value per
+ * character of @kinds: 's' a string (const gchar *, quoted and escaped), 'i' a number
+ * (gint64), 'r' a literal taken as it is (const gchar *, made by the service). */
+static void
+append_row (GString *sql, MYSQL *mysql, gboolean first, const gchar *kinds, ...)
+{
+  va_list ap;
+
+  g_string_append (sql, first ? "(" : ",(");
+  va_start (ap, kinds);
+  for (const gchar *k = kinds; *k != '\0'; k++)
+    {
+      if (k != kinds)
+        g_string_append_c (sql, ',');
+      if (*k == 's')
+        append_string (sql, mysql, va_arg (ap, const gchar *));
+      else if (*k == 'i')
+        g_string_append_printf (sql, "%" G_GINT64_FORMAT, va_arg (ap, gint64));
+      else
+        g_string_append (sql, va_arg (ap, const gchar *));
+    }
+  va_end (ap);
+  g_string_append_c (sql, ')');
+}
+
+/* The group's text for @mysql (the connection it runs on: escaping depends on its
+ * character set and sql_mode). Each charge event gets a new UUID v4 (libuuid), as refund
+ * events do. */
+static void
+batch_build_sql (InsertBatch *batch, MYSQL *mysql)
+{
+  GString *sql = batch->sql;
+
+  if (sql == NULL)
+    sql = batch->sql = g_string_sized_new (512 * batch->n);
+  g_string_assign (sql, INSERT_PAYMENTS_SQL);
+  for (guint i = 0; i < batch->n; i++)
+    {
+      const PayPayment *p = &((InsertOp *) g_task_get_task_data (batch->tasks[i]))->payment;
+
+      /* PAY_PAYMENT_ROW_COLUMNS, in order */
+      append_row (sql, mysql, i == 0, "siiiiisssii", p->transaction_id, p->order_id,
+                  p->user_id, p->amount_cents, p->refunded_cents, (gint64) p->status,
+                  p->payment_method, p->card_brand, p->card_last4, p->created_at_ms,
+                  p->updated_at_ms);
+    }
+  g_string_append (sql, INSERT_EVENTS_SQL);
+  for (guint i = 0; i < batch->n; i++)
+    {
+      const PayPayment *p = &((InsertOp *) g_task_get_task_data (batch->tasks[i]))->payment;
+      uuid_t uuid;
+      gchar event_id[UUID_STR_LEN + 2] = "'";
+
+      uuid_generate_random (uuid);
+      uuid_unparse_lower (uuid, event_id + 1);   /* hex digits and dashes */
+      strcat (event_id, "'");
+      append_row (sql, mysql, i == 0, "rrsiiii", event_id, "'" PAY_SCHEMA_EVENT_CHARGE "'",
+                  p->transaction_id, p->order_id, p->amount_cents, (gint64) p->status,
+                  p->created_at_ms);
+    }
+  g_string_append (sql, COMMIT_SQL);
 }
 
 static void batch_start (PayRepositoryCharges *charges, InsertBatch *batch, PayMysqlConn *conn);
 
-/* The statement's outcome (@error taken; NULL: committed), on the loop. */
+/* The group's outcome (@error taken; NULL: committed), on the loop. */
 static void
 batch_complete (InsertBatch *batch, guint server_errno, GError *error)
 {
   PayRepositoryCharges *charges = batch->charges;
 
   pay_charge_batch_completed (&charges->batch, batch->n);
-  /* The next statement first: MariaDB works on it while the replies go out. */
+  /* The next group first: MariaDB works on it while the replies go out. */
   charges_resume (charges);
 
-  /* The server refused the statement (a unique key, a lock wait timeout, a table gone
-   * missing...): nothing of it was kept, and the reason may be one row's. Each charge
-   * again, alone (on a worker thread: this is rare), for its own outcome. Never after a
-   * client-side error (CR_*, from 2000: connection lost, timeout): the statement may
+  /* The server refused a statement (a unique key, a lock wait timeout, a table gone
+   * missing...): the transaction was rolled back, and the reason may be one row's. Each
+   * charge again, alone (on a worker thread: this is rare), for its own outcome. Never
+   * after a client-side error (CR_*, from 2000: connection lost, timeout): the group may
    * have committed. */
   if (error != NULL && batch->n > 1 && server_errno > 0 && server_errno < CR_MIN_ERROR)
     {
@@ -134,22 +217,21 @@ batch_complete (InsertBatch *batch, guint server_errno, GError *error)
           g_task_return_error (batch->tasks[i], i + 1 < batch->n ? g_error_copy (error) : error);
         g_object_unref (batch->tasks[i]);
       }
-  g_free (batch);
+  batch_free (batch);
 }
 
-/* pay_mysql_stmt_execute_async()'s outcome, on the loop. */
+/* pay_mysql_batch_run_async()'s outcome, on the loop (a failed group rolled back). */
 static void
-batch_executed (PayMysqlConn *conn, MYSQL_STMT *stmt, int ret, gpointer user_data)
+batch_executed (PayMysqlConn *conn, guint server_errno, const gchar *message, gpointer user_data)
 {
   InsertBatch *batch = user_data;
   PayRepositoryCharges *charges = batch->charges;
-  guint server_errno = ret == 0 ? 0 : mysql_stmt_errno (stmt);
   GError *error = NULL;
 
   if (server_errno == ER_DUP_ENTRY)
-    pay_repository_duplicate_error (mysql_stmt_error (stmt), &error);
-  else if (ret != 0)
-    pay_mysql_conn_fail (conn, server_errno, mysql_stmt_error (stmt), &error);
+    pay_repository_duplicate_error (message, &error);
+  else if (server_errno != 0)
+    pay_mysql_conn_fail (conn, server_errno, message, &error);
   pay_mysql_pool_checkin (charges->pool, conn);
   if (pay_repository_schema_gone (server_errno))
     {
@@ -165,15 +247,16 @@ batch_executed (PayMysqlConn *conn, MYSQL_STMT *stmt, int ret, gpointer user_dat
   batch_complete (batch, server_errno, error);
 }
 
-/* Runs a statement on a pooled connection, blocking (a PayRepositoryWork). */
+/* Runs a group on a pooled connection, blocking (a PayRepositoryWork). */
 static gboolean
 batch_work (PayMysqlConn *conn, gpointer data, guint *server_errno, GError **error)
 {
   InsertBatch *batch = data;
   gboolean ok;
 
-  ok = pay_mysql_stmt_run (conn, batch->charges->insert_sql[batch->n], batch->bind,
-                           NULL, NULL, NULL, pay_repository_duplicate_error, server_errno, error);
+  batch_build_sql (batch, pay_mysql_conn_get_handle (conn));
+  ok = pay_mysql_batch_run (conn, batch->sql->str, batch->sql->len,
+                            pay_repository_duplicate_error, server_errno, error);
   batch->server_errno = *server_errno;
   return ok;
 }
@@ -200,30 +283,26 @@ batch_thread_done (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 /* Runs @batch (taken) on @conn (taken) from the loop; on a worker thread when @conn is
- * NULL or lacks the prepared statement (first use, schema set-up, reconnects). */
+ * NULL (first use, schema set-up, reconnects). */
 static void
 batch_start (PayRepositoryCharges *charges, InsertBatch *batch, PayMysqlConn *conn)
 {
-  const gchar *sql = charges->insert_sql[batch->n];
-  MYSQL_STMT *stmt = conn != NULL ? pay_mysql_conn_get_prepared (conn, sql) : NULL;
-
   pay_charge_batch_started (&charges->batch, batch->n);
   g_atomic_pointer_add (&charges->statements, 1);
   g_atomic_pointer_add (&charges->rows, batch->n);
-  if (stmt == NULL || mysql_stmt_bind_param (stmt, batch->bind) != 0)
+  if (conn == NULL)
     {
       GTask *task = g_task_new (charges->repository, NULL, batch_thread_done, batch);
 
-      if (conn != NULL)
-        pay_mysql_pool_checkin (charges->pool, conn);
       g_task_set_source_tag (task, batch_start);
       g_task_set_task_data (task, batch, NULL);
       g_task_run_in_thread (task, batch_in_thread);
       g_object_unref (task);
       return;
     }
-  pay_mysql_stmt_execute_async (conn, stmt, g_main_context_get_thread_default (),
-                                batch_executed, batch);
+  batch_build_sql (batch, pay_mysql_conn_get_handle (conn));
+  pay_mysql_batch_run_async (conn, batch->sql->str, batch->sql->len,
+                             g_main_context_get_thread_default (), batch_executed, batch);
 }
 
 /* ---- charges waiting for a statement ---------------------------------------------------- */
@@ -365,9 +444,6 @@ pay_repository_charges_new (PayRepository *repository, PayMysqlPool *pool)
   charges->pool = pool;
   pay_charge_batch_init (&charges->batch, pay_mysql_pool_get_settings (pool)->pool_size);
   g_queue_init (&charges->waiting);
-  charges->insert_sql[1] = (gchar *) insert_payment_sql;
-  for (guint n = 2; n <= MAX_ROWS; n++)
-    charges->insert_sql[n] = g_strconcat (charges->insert_sql[n - 1], MORE_ROW_SQL, NULL);
   pay_mysql_pool_set_returned_func (pool, on_connection_returned, charges);
   return charges;
 }
@@ -387,8 +463,6 @@ void
 pay_repository_charges_free (PayRepositoryCharges *charges)
 {
   g_assert (g_queue_is_empty (&charges->waiting));
-  for (guint n = 2; n <= MAX_ROWS; n++)
-    g_free (charges->insert_sql[n]);
   g_clear_pointer (&charges->loop, g_main_context_unref);
   g_free (charges);
 }
@@ -423,7 +497,6 @@ pay_repository_insert_payment_async (PayRepository       *self,
   g_task_set_source_tag (task, pay_repository_insert_payment_async);
   op = g_new0 (InsertOp, 1);
   op->payment = *payment;
-  pay_payment_row_bind_params (&op->params, &op->payment);
   g_task_set_task_data (task, op, g_free);
 
   /* At once on the caller's loop when the policy lets a lone charge go and a warm connection with the

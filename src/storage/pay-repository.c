@@ -37,7 +37,6 @@ struct _PayRepository
   GCond         schema_done;
   SchemaState   schema_state;
   GError       *schema_error;   /* outcome of the last failed attempt */
-  gint          trigger_warned; /* atomic: a failed CREATE TRIGGER was logged once */
 
   GMutex        ping_lock;
   PayMysqlConn *ping_conn;      /* NULL until the first ping, or after a failure */
@@ -138,53 +137,6 @@ quote_identifier (const gchar *name)
   return g_string_free (g_steal_pointer (&quoted), FALSE);
 }
 
-#define CREATE_TRIGGER_PREFIX "CREATE TRIGGER IF NOT EXISTS "
-
-static const gchar select_trigger_sql[] =
-  "SELECT 1 FROM information_schema.TRIGGERS"
-  " WHERE TRIGGER_SCHEMA = DATABASE() AND TRIGGER_NAME = ?";
-
-/* Runs one schema statement on @conn, the schema connection. A trigger that exists already
- * is not created again: with binary logging on, the server refuses even CREATE TRIGGER IF
- * NOT EXISTS to a user without SUPER (or log_bin_trust_function_creators), so a service
- * whose operator created the schema needs no SUPER (TRIGGER lets it see the trigger). */
-static gboolean
-run_schema_statement (PayRepository *self, PayMysqlConn *conn, const gchar *sql, GError **error)
-{
-  g_autofree gchar *trigger = NULL;
-  MYSQL_BIND param, result;
-  unsigned long length = 0;
-  my_bool is_null = 0;
-  gint64 one = 0;
-  gboolean found = FALSE;
-  guint server_errno = 0;
-
-  if (!g_str_has_prefix (sql, CREATE_TRIGGER_PREFIX))
-    return pay_mysql_conn_query (conn, sql, NULL, error);
-
-  trigger = g_strndup (sql + strlen (CREATE_TRIGGER_PREFIX),
-                       strcspn (sql + strlen (CREATE_TRIGGER_PREFIX), " \n"));
-  memset (&param, 0, sizeof param);
-  memset (&result, 0, sizeof result);
-  pay_mysql_bind_string (&param, trigger, &length);
-  pay_mysql_bind_result_int64 (&result, &one, &is_null);
-  if (!pay_mysql_stmt_run (conn, select_trigger_sql, &param, &result, &found, NULL, NULL,
-                           &server_errno, error))
-    return FALSE;
-  if (found)
-    return TRUE;
-
-  if (pay_mysql_conn_query (conn, sql, &server_errno, error))
-    return TRUE;
-  /* Without the trigger a charge would have no event: no charge is taken until it exists. */
-  if (!g_atomic_int_exchange (&self->trigger_warned, TRUE))
-    g_warning ("cannot create trigger %s (MySQL error %u): the service's MySQL user needs "
-               "the TRIGGER privilege, and with binary logging also SUPER or "
-               "log_bin_trust_function_creators=1; or create it from schema.sql as an "
-               "administrator", trigger, server_errno);
-  return FALSE;
-}
-
 /* Runs @migration's change when its check finds the database needs it. */
 static gboolean
 run_migration (PayMysqlConn *conn, const PaySchemaMigration *migration, GError **error)
@@ -251,7 +203,7 @@ run_schema (PayRepository *self, GError **error)
     }
 
   for (guint i = 0; ok && pay_schema_statements[i] != NULL; i++)
-    ok = run_schema_statement (self, conn, pay_schema_statements[i], error);
+    ok = pay_mysql_conn_query (conn, pay_schema_statements[i], NULL, error);
   for (guint i = 0; ok && pay_schema_migrations[i].sql != NULL; i++)
     ok = run_migration (conn, &pay_schema_migrations[i], error);
 

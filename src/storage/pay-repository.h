@@ -22,18 +22,18 @@ void pay_repository_library_init (void);
 /* @settings is copied. No connection is made until first use. */
 PayRepository *pay_repository_new (const PayMysqlSettings *settings);
 
-/* Creates the database named in the settings, the tables and the charge-event trigger
- * when missing (idempotent; SQL in src/storage/schema.sql). Success is remembered, so later
+/* Creates the database named in the settings and the tables when missing, and drops the
+ * charge-event trigger older versions made (idempotent; SQL in src/storage/schema.sql). Success is remembered, so later
  * calls cost nothing; threads arriving while another runs it share that attempt's outcome.
  * PAY_ERROR_STORAGE_UNAVAILABLE when MySQL cannot be reached. Thread-safe, blocking. */
 gboolean pay_repository_ensure_schema (PayRepository *self, GError **error);
 
-/* Inserts a new payment, without blocking the caller's main loop: an autocommitted
- * INSERT, whose trigger in the schema writes the payment's "charge" payment_events row in
- * the same implicit transaction (running pay_repository_ensure_schema() first until it
- * has succeeded once). Charges that arrive while another charge statement runs are
- * grouped into one multi-row INSERT (pay-repository-charge.c); each is answered once its
- * row is committed. Uniqueness of order_id is the database's job: a
+/* Inserts a new payment, without blocking the caller's main loop: one transaction that
+ * INSERTs the payment and its "charge" payment_events row, sent as one multi-statement
+ * text in one round trip (running pay_repository_ensure_schema() first until it has
+ * succeeded once). Charges that arrive while another charge group runs are grouped, two
+ * multi-row INSERTs in one transaction (pay-repository-charge.c); each is answered once
+ * its rows are committed. Uniqueness of order_id is the database's job: a
  * duplicate order gives PAY_ERROR_ORDER_ALREADY_PAID, a duplicate transaction id
  * PAY_ERROR_ID_GENERATION (neither writes an event), any connection failure or timeout
  * PAY_ERROR_STORAGE_UNAVAILABLE (then the outcome may be unknown when the reply was

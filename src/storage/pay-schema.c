@@ -4,44 +4,17 @@
 
 #include "storage/pay-schema.h"
 
-/* The UUID v4 of a charge event: 16 random bytes as 32 hex digits, the version nibble set
- * to 4 and the variant nibble to 10xx (8, 9, a or b), in the 8-4-4-4-12 form, lower case.
- * Should the server evaluate h once per use instead of once, each part is still random
- * and the two fixed nibbles still set: a valid v4 either way. */
-#define CHARGE_EVENT_ID_SQL \
-  "(SELECT LOWER(CONCAT(SUBSTR(h, 1, 8), '-', SUBSTR(h, 9, 4), '-4', SUBSTR(h, 14, 3), '-',\n" \
-  "                        HEX(8 | (CONV(SUBSTR(h, 17, 1), 16, 10) & 3)), SUBSTR(h, 18, 3), '-',\n" \
-  "                        SUBSTR(h, 21, 12)))\n" \
-  "             FROM (SELECT HEX(RANDOM_BYTES(16)) AS h) AS r)"
-
-#define CHARGE_EVENT_TRIGGER_SQL \
-  "CREATE TRIGGER IF NOT EXISTS " PAY_SCHEMA_CHARGE_EVENT_TRIGGER "\n" \
-  "  AFTER INSERT ON " PAY_SCHEMA_PAYMENTS_TABLE " FOR EACH ROW\n" \
-  "  INSERT INTO " PAY_SCHEMA_EVENTS_TABLE "\n" \
-  "    (event_id, event_type, transaction_id, order_id, refund_id, amount_cents, status,\n" \
-  "     created_at_ms)\n" \
-  "  VALUES (" CHARGE_EVENT_ID_SQL ",\n" \
-  "          '" PAY_SCHEMA_EVENT_CHARGE "', NEW.transaction_id, NEW.order_id, NULL,\n" \
-  "          NEW.amount_cents, NEW.status,\n" \
-  "          COALESCE(NEW.created_at_ms, ROUND(UNIX_TIMESTAMP(CURRENT_TIMESTAMP(3)) * 1000)))"
-
-/* Databases made when the trigger took UUID() get the new one. DROP and CREATE run with
- * both tables write-locked, so no charge commits between them without its event (and no
- * charge can see two triggers): the lock is released by UNLOCK TABLES, or by the server
- * when this connection drops half-way (then the next start creates the trigger, which
- * CREATE TRIGGER IF NOT EXISTS in the statements above does before any migration). */
-static const gchar *const charge_event_trigger_v4[] = {
-  "DROP TRIGGER IF EXISTS " PAY_SCHEMA_CHARGE_EVENT_TRIGGER,
-  CHARGE_EVENT_TRIGGER_SQL,
-  /* The charge events it made keep no version-1 id (host and time) either: no relay has
-   * published them yet, so each gets a UUID v4 of its own (random per row: every
-   * RANDOM_BYTES() call is evaluated per row, unlike a subquery a server may cache). */
+/* Databases made when the schema had a trigger writing each charge's event (the service
+ * writes it now, in the charge's transaction): the trigger is dropped, or every charge
+ * would get two events. Its charge events that still carry a UUID() (version 1: host and
+ * time) id get a UUID v4 each: no relay has published them yet (random per row: every
+ * RANDOM_BYTES() call is evaluated per row, unlike a subquery a server may cache). */
+static const gchar *const charge_event_trigger_drop[] = {
   "UPDATE " PAY_SCHEMA_EVENTS_TABLE " SET event_id = LOWER(CONCAT("
   "HEX(RANDOM_BYTES(4)), '-', HEX(RANDOM_BYTES(2)), '-4', SUBSTR(HEX(RANDOM_BYTES(2)), 2), "
   "'-', HEX(8 | (ASCII(RANDOM_BYTES(1)) & 3)), SUBSTR(HEX(RANDOM_BYTES(2)), 2), '-', "
   "HEX(RANDOM_BYTES(6))))"
   " WHERE event_type = '" PAY_SCHEMA_EVENT_CHARGE "' AND SUBSTR(event_id, 15, 1) = '1'",
-  "UNLOCK TABLES",
   NULL,
 };
 
@@ -99,9 +72,11 @@ const gchar *const pay_schema_statements[] = {
   "  CONSTRAINT ck_refunds_status CHECK (status IN (2, 3))\n"
   ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
 
-  /* The audit trail and outbox: one row per charge and per refund, written in the same
-   * transaction as the change (a charge's by the trigger below); id gives consumers the
-   * commit order per payment. */
+  /* The audit trail and outbox: one row per charge and per refund, written by the service
+   * in the same transaction as the change; id gives consumers the commit order per
+   * payment. The relay takes id order as allocation order: TiDB allocates AUTO_INCREMENT
+   * values in batches per TiDB server unless AUTO_ID_CACHE=1 (then centrally, in order),
+   * a table option in a comment TiDB executes and MariaDB/MySQL ignore. */
   "CREATE TABLE IF NOT EXISTS " PAY_SCHEMA_EVENTS_TABLE " (\n"
   "  id             BIGINT      NOT NULL AUTO_INCREMENT,\n"
   "  event_id       VARBINARY(36) NOT NULL,\n"
@@ -116,15 +91,7 @@ const gchar *const pay_schema_statements[] = {
   "  PRIMARY KEY (id),\n"
   "  UNIQUE KEY uk_events_event (event_id),\n"
   "  KEY ix_events_tx (transaction_id)\n"
-  ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
-
-  /* A charge's event is written by the database, in the INSERT's own implicit transaction:
-   * a charge is one row of an autocommitted statement (half the cost of an explicit
-   * transaction with two inserts), and a payment row inserted by anyone gets its event.
-   * Every event_id is a UUID v4, as the service's refund events are (UUID() is version 1,
-   * which carries the host and the time). A payment row without created_at_ms gets its
-   * event stamped with the current time. */
-  CHARGE_EVENT_TRIGGER_SQL,
+  ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 /*T![auto_id_cache] AUTO_ID_CACHE=1 */",
 
   /* The event relay's progress (src/events/): every event with id <= last_id has reached
    * the stream `name`. */
@@ -170,12 +137,11 @@ const PaySchemaMigration pay_schema_migrations[] = {
     " AND COLUMN_NAME = 'caller')",
     "ALTER TABLE " PAY_SCHEMA_EVENTS_TABLE " ADD COLUMN caller " PAY_SCHEMA_CALLER_COLUMN
     " AFTER created_at_ms" },
-  /* Charge events took UUID() (version 1) before: the trigger is replaced once, while
-   * its body still calls it. */
+  /* A charge's event was written by a trigger before: it is dropped once, while it
+   * exists (never on TiDB, which has no triggers). */
   { "SELECT 1 FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()"
-    " AND TRIGGER_NAME = '" PAY_SCHEMA_CHARGE_EVENT_TRIGGER "'"
-    " AND ACTION_STATEMENT LIKE '%UUID()%'",
-    "LOCK TABLES " PAY_SCHEMA_PAYMENTS_TABLE " WRITE, " PAY_SCHEMA_EVENTS_TABLE " WRITE",
-    charge_event_trigger_v4 },
+    " AND TRIGGER_NAME = '" PAY_SCHEMA_CHARGE_EVENT_TRIGGER "'",
+    "DROP TRIGGER IF EXISTS " PAY_SCHEMA_CHARGE_EVENT_TRIGGER,
+    charge_event_trigger_drop },
   { NULL, NULL, NULL },
 };

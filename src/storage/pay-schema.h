@@ -20,7 +20,8 @@ G_BEGIN_DECLS
   "VARBINARY(96)  NULL COMMENT 'who asked: key:<key id>, http:<peer address> or rpc:<peer address>," \
   " NULL: charges, and refunds made before this column'"
 
-/* The AFTER INSERT trigger on payments that writes each charge's payment_events row. */
+/* The AFTER INSERT trigger on payments that wrote each charge's payment_events row before
+ * the service wrote it itself: dropped where it still exists (pay_schema_migrations). */
 #define PAY_SCHEMA_CHARGE_EVENT_TRIGGER "payments_charge_event"
 
 /* The event relay's cursor, one row per stream (src/events/pay-event-outbox.c). */
@@ -30,8 +31,8 @@ G_BEGIN_DECLS
 #define PAY_SCHEMA_EVENT_CHARGE "charge"
 #define PAY_SCHEMA_EVENT_REFUND "refund"
 
-/* The schema, one statement per element (no trailing ';', none inside either: the
- * trigger's body is a single statement), NULL-terminated: the tables, then the trigger.
+/* The schema, one statement per element (no trailing ';', none inside either),
+ * NULL-terminated: the tables; no trigger and no stored procedure (TiDB has neither).
  * Every statement is idempotent (CREATE ... IF NOT EXISTS), so running them all again on
  * an existing database changes nothing. Static strings. */
 extern const gchar *const pay_schema_statements[];

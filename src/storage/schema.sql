@@ -8,17 +8,15 @@
 -- Tables: payments (the truth), refunds (one row per refund, with the reply it got),
 -- payment_events (audit trail and outbox: one row per charge and per refund),
 -- payment_events_relay (the event relay's cursor per NATS stream, README "Events").
--- Trigger payments_charge_event writes a charge's payment_events row, in the INSERT's own
--- implicit transaction: the service sends a charge as one row of an autocommitted INSERT
--- into payments (alone, or with other charges that arrived together; an explicit
--- transaction with a second INSERT costs a round trip and a statement more; BENCHMARKS.md
--- has the figures), and a payment row
--- inserted by anyone gets its event, exactly when the row commits.
--- Every event_id is a UUID v4: charge events take one made from RANDOM_BYTES(16) by the
--- trigger (a database whose trigger still calls UUID(), version 1, gets the new trigger at
--- start-up, under LOCK TABLES); refund events carry the service's. Creating the trigger
--- needs the TRIGGER privilege, and with binary logging on also SUPER or
--- log_bin_trust_function_creators=1 (README, "Storage"); replacing it also LOCK TABLES.
+-- No trigger and no stored procedure (the same schema serves MariaDB/MySQL and TiDB): the
+-- service writes a charge's payment_events row itself, in the charge's transaction (one
+-- round trip: START TRANSACTION; INSERT INTO payments ...; INSERT INTO payment_events ...;
+-- COMMIT, for one charge or a group that arrived together; BENCHMARKS.md, "Issue 18").
+-- A database made when a trigger (payments_charge_event) wrote charge events has it
+-- dropped at start-up (pay_schema_migrations; needs the TRIGGER privilege once), and the
+-- events it made with UUID() (version 1) get v4 ids. Every event_id is a UUID v4.
+-- The CHECK constraints document the rules; nothing depends on them (TiDB ignores them
+-- unless tidb_enable_check_constraint is on): the service checks every value itself.
 
 CREATE TABLE IF NOT EXISTS payments (
   id             BIGINT      NOT NULL AUTO_INCREMENT,
@@ -74,20 +72,7 @@ CREATE TABLE IF NOT EXISTS payment_events (
   PRIMARY KEY (id),
   UNIQUE KEY uk_events_event (event_id),
   KEY ix_events_tx (transaction_id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
-
-CREATE TRIGGER IF NOT EXISTS payments_charge_event
-  AFTER INSERT ON payments FOR EACH ROW
-  INSERT INTO payment_events
-    (event_id, event_type, transaction_id, order_id, refund_id, amount_cents, status,
-     created_at_ms)
-  VALUES ((SELECT LOWER(CONCAT(SUBSTR(h, 1, 8), '-', SUBSTR(h, 9, 4), '-4', SUBSTR(h, 14, 3), '-',
-                        HEX(8 | (CONV(SUBSTR(h, 17, 1), 16, 10) & 3)), SUBSTR(h, 18, 3), '-',
-                        SUBSTR(h, 21, 12)))
-             FROM (SELECT HEX(RANDOM_BYTES(16)) AS h) AS r),
-          'charge', NEW.transaction_id, NEW.order_id, NULL,
-          NEW.amount_cents, NEW.status,
-          COALESCE(NEW.created_at_ms, ROUND(UNIX_TIMESTAMP(CURRENT_TIMESTAMP(3)) * 1000)));
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 /*T![auto_id_cache] AUTO_ID_CACHE=1 */;
 
 CREATE TABLE IF NOT EXISTS payment_events_relay (
   name           VARCHAR(64) NOT NULL COMMENT 'the stream name',

@@ -37,11 +37,11 @@ def column_types(mariadb, database):
 
 
 def test_id_columns_are_binary(service, mariadb, database):
+    tx, _ = charge(service)   # the schema is set up by then (/health does not wait for it)
     types = column_types(mariadb, database)
     for table, columns in ID_COLUMNS.items():
         for column in columns:
             assert types[(table, column)] == "varbinary", (table, column, types[(table, column)])
-    tx, _ = charge(service)
     for other in (tx.upper(), tx + " "):
         n = mariadb.query(f"SELECT COUNT(*) FROM payments WHERE transaction_id = '{other}'",
                           database)
@@ -126,12 +126,12 @@ OLD_TRIGGER = """CREATE TRIGGER payments_charge_event
 
 
 def test_an_older_database_gets_uuid_v4_charge_events(start_service, mariadb):
-    """A database whose trigger took UUID() (version 1: the host and the time) gets the v4
-    trigger at start, once, and its charge events made before get v4 ids of their own."""
+    """A database whose trigger took UUID() (version 1: the host and the time) has it
+    dropped at start, once (the service writes charge events itself: with the trigger a
+    charge would get two), and its charge events made before get v4 ids of their own."""
     db = "payment_it_ids_v1_events"
     svc = start_service(database_name=db)
     svc.stop_and_check()
-    mariadb.query("DROP TRIGGER payments_charge_event", db)
     mariadb.query(OLD_TRIGGER, db)
     for i in range(3):
         mariadb.query("INSERT INTO payments (transaction_id, order_id, user_id, amount_cents,"
@@ -144,6 +144,8 @@ def test_an_older_database_gets_uuid_v4_charge_events(start_service, mariadb):
         httpapi.charge(svc.http_port, data.charge(amount=5.0))
         ids = [r[0] for r in mariadb.query("SELECT event_id FROM payment_events", db)]
         assert len(ids) == 4 + start and len(set(ids)) == len(ids), ids
+        assert mariadb.query("SELECT COUNT(*) FROM information_schema.TRIGGERS"
+                             " WHERE TRIGGER_SCHEMA = DATABASE()", db) == [["0"]]
         for i in ids:
             assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
                                 r"[0-9a-f]{12}", i), i

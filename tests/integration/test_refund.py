@@ -2,8 +2,8 @@
 (partial, several, the rest, over the balance, after a full refund), idempotency by
 refund_request_id, the cache kept in step with refunds, races on one database from one and
 from two service processes, and, last, the audit table: the charge event written by the
-schema's trigger (also for a row inserted straight in SQL), and exactly one payment_events
-row per committed charge and refund of the whole run."""
+service in the charge's transaction (no trigger), and exactly one payment_events row per
+committed charge and refund of the whole run."""
 
 import collections
 import re
@@ -420,15 +420,6 @@ def test_many_payments_refunded_at_once(service, second_service, mariadb, databa
 
 # ---- the audit trail, after everything above ----
 
-def direct_insert(mariadb, database, tx, order, amount_cents=1234, created_at_ms=None):
-    """Inserts a payments row straight in SQL, as another program would."""
-    ms = "NULL" if created_at_ms is None else int(created_at_ms)
-    mariadb.query("INSERT INTO payments (transaction_id, order_id, user_id, amount_cents,"
-                  " status, payment_method, created_at_ms, updated_at_ms)"
-                  f" VALUES ('{tx}', {int(order)}, 7, {int(amount_cents)}, 1, 'credit_card',"
-                  f" {ms}, {ms})", database)
-
-
 def charge_events_of_order(mariadb, database, order):
     """(event_id, transaction_id, refund_id, amount_cents, status, created_at_ms) of the
     charge events of @order."""
@@ -438,33 +429,29 @@ def charge_events_of_order(mariadb, database, order):
                          database)
 
 
-def test_charge_event_comes_from_the_trigger(service, mariadb, database):
-    """The schema's trigger writes a charge's event: a payments row inserted straight in SQL
-    (not through the service) gets one with the row's values and a UUID v4; a second
-    charge of that order, in SQL or through the service, is refused and adds no event."""
-    new_charge(service)    # the service has set the schema up
-    order, tx = data.order_id(), str(uuid.uuid4())
-    now_ms = int(time.time() * 1000)
-    direct_insert(mariadb, database, tx, order, created_at_ms=now_ms)
+def test_charge_event_is_written_by_the_service(service, mariadb, database):
+    """The service writes a charge's event in the charge's transaction (there is no
+    trigger): exactly one, with the payment row's values and a UUID v4; a second charge of
+    that order is refused, adds no event, and leaves no transaction open behind it."""
+    tx, req = new_charge(service, amount=12.34)
+    order = req["order_id"]
+    row = mariadb.query("SELECT transaction_id, amount_cents, status, created_at_ms"
+                        f" FROM payments WHERE order_id = {int(order)}", database)
     events = charge_events_of_order(mariadb, database, order)
-    assert [e[1:] for e in events] == [[tx, None, "1234", "1", str(now_ms)]], events
+    assert [e[1:] for e in events] == [[tx, None, "1234", "1", row[0][3]]], (events, row)
     assert UUID4.match(events[0][0]), events
+    assert mariadb.query("SELECT COUNT(*) FROM information_schema.TRIGGERS"
+                         " WHERE TRIGGER_SCHEMA = DATABASE()", database) == [["0"]]
 
-    with pytest.raises(RuntimeError, match="uk_payments_order"):
-        direct_insert(mariadb, database, str(uuid.uuid4()), order)
     with RpcClient(service.rpc_port) as c:
         assert c.charge(data.charge(order=order))[:2] == ("error", 4005002)
     assert httpapi.charge(service.http_port, data.charge(order=order))[:2] == ("error", 4005002)
     assert charge_events_of_order(mariadb, database, order) == events
-
-    # a row without created_at_ms: the event is stamped with the time of the insert
-    order2, tx2 = data.order_id(), str(uuid.uuid4())
-    before_ms = int(time.time() * 1000)
-    direct_insert(mariadb, database, tx2, order2)
-    after_ms = int(time.time() * 1000)
-    events2 = charge_events_of_order(mariadb, database, order2)
-    assert [e[1:5] for e in events2] == [[tx2, None, "1234", "1"]], events2
-    assert before_ms - 1000 <= int(events2[0][5]) <= after_ms + 1000, (events2, before_ms)
+    # the refused statement's transaction was rolled back before the reply: no session of
+    # the service holds one (it would keep the duplicate key's lock)
+    open_trx = mariadb.query("SELECT COUNT(*) FROM information_schema.INNODB_TRX"
+                             " WHERE trx_mysql_thread_id <> CONNECTION_ID()", database)
+    assert open_trx == [["0"]], open_trx
 
 
 def test_zz_audit_one_event_per_committed_change(mariadb, database):

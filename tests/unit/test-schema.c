@@ -58,39 +58,34 @@ test_schema_idempotent (void)
   g_assert_nonnull (pay_schema_statements[0]);
   for (guint i = 0; pay_schema_statements[i] != NULL; i++)
     {
-      g_assert_true (g_str_has_prefix (pay_schema_statements[i], "CREATE TABLE IF NOT EXISTS ") ||
-                     g_str_has_prefix (pay_schema_statements[i], "CREATE TRIGGER IF NOT EXISTS "));
+      g_assert_true (g_str_has_prefix (pay_schema_statements[i], "CREATE TABLE IF NOT EXISTS "));
       /* Each element is sent as one statement, and schema.sql is split at ';'. */
       g_assert_null (strchr (pay_schema_statements[i], ';'));
     }
 }
 
-/* The charge's event comes from the trigger (the repository inserts only the payment): it
- * must exist, fire after an insert into payments, write a charge event, and come after the
- * two tables it names. */
+/* No trigger and no stored procedure (TiDB has neither): the service writes a charge's
+ * event itself. payment_events allocates its ids in order on TiDB too (AUTO_ID_CACHE=1, in
+ * a comment only TiDB executes): the relay takes id order as allocation order. */
 static void
-test_schema_charge_event_trigger (void)
+test_schema_no_trigger (void)
 {
-  const gchar *trigger = NULL;
-  guint n = 0, events_table = 0, trigger_index = 0;
+  gboolean events_table = FALSE;
 
-  for (; pay_schema_statements[n] != NULL; n++)
+  for (guint i = 0; pay_schema_statements[i] != NULL; i++)
     {
-      if (g_str_has_prefix (pay_schema_statements[n], "CREATE TRIGGER IF NOT EXISTS "
-                                                      PAY_SCHEMA_CHARGE_EVENT_TRIGGER))
-        {
-          trigger = pay_schema_statements[n];
-          trigger_index = n;
-        }
-      if (g_str_has_prefix (pay_schema_statements[n], "CREATE TABLE IF NOT EXISTS "
+      g_assert_null (strstr (pay_schema_statements[i], "TRIGGER"));
+      g_assert_null (strstr (pay_schema_statements[i], "PROCEDURE"));
+      g_assert_null (strstr (pay_schema_statements[i], "FUNCTION"));
+      if (g_str_has_prefix (pay_schema_statements[i], "CREATE TABLE IF NOT EXISTS "
                                                       PAY_SCHEMA_EVENTS_TABLE " "))
-        events_table = n;
+        {
+          events_table = TRUE;
+          g_assert_true (g_str_has_suffix (pay_schema_statements[i],
+                                           " /*T![auto_id_cache] AUTO_ID_CACHE=1 */"));
+        }
     }
-  g_assert_nonnull (trigger);
-  g_assert_cmpuint (trigger_index, >, events_table);
-  g_assert_nonnull (strstr (trigger, "AFTER INSERT ON " PAY_SCHEMA_PAYMENTS_TABLE " FOR EACH ROW"));
-  g_assert_nonnull (strstr (trigger, "INSERT INTO " PAY_SCHEMA_EVENTS_TABLE));
-  g_assert_nonnull (strstr (trigger, "'" PAY_SCHEMA_EVENT_CHARGE "'"));
+  g_assert_true (events_table);
 }
 
 static void
@@ -138,7 +133,7 @@ test_schema_binary_ids (void)
       if (strstr (pay_schema_migrations[i].sql, " ADD COLUMN ") != NULL)
         continue;   /* test_schema_caller */
       if (strstr (pay_schema_migrations[i].check_sql, "information_schema.TRIGGERS") != NULL)
-        continue;   /* test_schema_event_id_v4 */
+        continue;   /* test_schema_trigger_dropped */
       g_assert_true (g_str_has_prefix (pay_schema_migrations[i].check_sql, "SELECT 1 FROM information_schema.COLUMNS"));
       g_assert_nonnull (strstr (pay_schema_migrations[i].check_sql, "DATA_TYPE <> 'varbinary'"));
       g_assert_true (g_str_has_prefix (pay_schema_migrations[i].sql, "ALTER TABLE "));
@@ -176,41 +171,26 @@ test_schema_caller (void)
     }
 }
 
-/* Charge events get UUID v4 ids (RANDOM_BYTES, version and variant nibbles set), never
- * UUID() (version 1); a database with the old trigger has it replaced by a migration that
- * runs only while the trigger still calls UUID(), under a write lock on both tables, and
- * creates the same trigger as the schema. */
+/* A database made when a trigger wrote charge events has it dropped by a migration that
+ * runs while the trigger exists; the charge events it made with UUID() (version 1) get v4
+ * ids (RANDOM_BYTES, version and variant nibbles set). */
 static void
-test_schema_event_id_v4 (void)
+test_schema_trigger_dropped (void)
 {
-  const gchar *trigger = NULL;
   const PaySchemaMigration *migration = NULL;
-
-  for (guint i = 0; pay_schema_statements[i] != NULL; i++)
-    if (g_str_has_prefix (pay_schema_statements[i], "CREATE TRIGGER IF NOT EXISTS "))
-      trigger = pay_schema_statements[i];
-  g_assert_nonnull (trigger);
-  g_assert_null (strstr (trigger, "UUID()"));
-  g_assert_nonnull (strstr (trigger, "RANDOM_BYTES(16)"));
-  g_assert_nonnull (strstr (trigger, "'-4'"));
-  g_assert_nonnull (strstr (trigger, "HEX(8 | (CONV(SUBSTR(h, 17, 1), 16, 10) & 3))"));
 
   for (guint i = 0; pay_schema_migrations[i].sql != NULL; i++)
     if (strstr (pay_schema_migrations[i].check_sql, "information_schema.TRIGGERS") != NULL)
       migration = &pay_schema_migrations[i];
   g_assert_nonnull (migration);
   g_assert_nonnull (strstr (migration->check_sql, "TRIGGER_NAME = '" PAY_SCHEMA_CHARGE_EVENT_TRIGGER "'"));
-  g_assert_nonnull (strstr (migration->check_sql, "LIKE '%UUID()%'"));
-  g_assert_true (g_str_has_prefix (migration->sql, "LOCK TABLES " PAY_SCHEMA_PAYMENTS_TABLE " WRITE, "
-                                   PAY_SCHEMA_EVENTS_TABLE " WRITE"));
+  g_assert_null (strstr (migration->check_sql, "LIKE"));   /* any body */
+  g_assert_cmpstr (migration->sql, ==, "DROP TRIGGER IF EXISTS " PAY_SCHEMA_CHARGE_EVENT_TRIGGER);
   g_assert_nonnull (migration->then);
-  g_assert_cmpstr (migration->then[0], ==, "DROP TRIGGER IF EXISTS " PAY_SCHEMA_CHARGE_EVENT_TRIGGER);
-  g_assert_cmpstr (migration->then[1], ==, trigger);
-  /* the events the old trigger made get v4 ids, in the same lock */
-  g_assert_true (g_str_has_prefix (migration->then[2], "UPDATE " PAY_SCHEMA_EVENTS_TABLE " SET event_id"));
-  g_assert_nonnull (strstr (migration->then[2], "SUBSTR(event_id, 15, 1) = '1'"));
-  g_assert_cmpstr (migration->then[3], ==, "UNLOCK TABLES");
-  g_assert_null (migration->then[4]);
+  g_assert_true (g_str_has_prefix (migration->then[0], "UPDATE " PAY_SCHEMA_EVENTS_TABLE " SET event_id"));
+  g_assert_nonnull (strstr (migration->then[0], "SUBSTR(event_id, 15, 1) = '1'"));
+  g_assert_nonnull (strstr (migration->then[0], "'-4'"));
+  g_assert_null (migration->then[1]);
 }
 
 /* The relay's cursor table: one row per stream name. */
@@ -239,10 +219,10 @@ main (int argc, char *argv[])
   g_test_add_func ("/payment/schema/file-matches", test_schema_file_matches);
   g_test_add_func ("/payment/schema/idempotent", test_schema_idempotent);
   g_test_add_func ("/payment/schema/key-names", test_schema_key_names);
-  g_test_add_func ("/payment/schema/charge-event-trigger", test_schema_charge_event_trigger);
+  g_test_add_func ("/payment/schema/no-trigger", test_schema_no_trigger);
   g_test_add_func ("/payment/schema/binary-ids", test_schema_binary_ids);
   g_test_add_func ("/payment/schema/caller", test_schema_caller);
-  g_test_add_func ("/payment/schema/event-id-v4", test_schema_event_id_v4);
+  g_test_add_func ("/payment/schema/trigger-dropped", test_schema_trigger_dropped);
   g_test_add_func ("/payment/schema/relay-table", test_schema_relay_table);
 
   return g_test_run ();
