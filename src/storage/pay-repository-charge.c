@@ -1,21 +1,21 @@
 /* pay-repository-charge.c: charges, the hot path. A charge is one row INSERTed into
- * payments, autocommitted: the schema's trigger (PAY_SCHEMA_CHARGE_EVENT_TRIGGER) writes
- * its payment_events row in the same implicit transaction, and the charge is answered
- * once the row is committed. Uniqueness of order_id is the database's (a unique key).
+ * payments and its event row INSERTed into payment_events, in one transaction sent as one
+ * text (below), and the charge is answered once both are committed. There is no trigger:
+ * the service writes the event. Uniqueness of order_id is the database's (a unique key).
  *
- * Grouped commits. Charges that arrive while a charge statement runs wait on the loop,
- * and go out together, up to MAX_ROWS of them as ONE multi-row INSERT: one statement and
- * one commit (one redo-log flush) for them all, which costs the server far less per row
- * than single-row INSERTs (BENCHMARKS.md). When they go, and how many, is the policy of
- * pay-charge-batch.h (a lone charge is never held back; beside running statements only
- * as a group as big as theirs on average, up to max_statements; after a wait tick on
- * another pooled connection); this file asks it at each chance (a charge arrives, a
- * statement completes, a connection comes back, a tick) and does the I/O. The statement
- * is atomic: when the server refuses it, for instance because one of its rows violates a
- * unique key (an order charged already, or twice in the same group), nothing of it is
- * kept, and each of its charges runs again alone for its own outcome. Nothing of this is
- * needed across instances: each commits its own rows, and the unique keys decide between
- * them. */
+ * Grouped commits. Charges that arrive while a charge group runs wait on the loop, and go
+ * out together, up to MAX_ROWS of them in ONE transaction of two multi-row INSERTs: one
+ * round trip and one commit (one redo-log flush) for them all, which costs the server far
+ * less per row than one transaction each (BENCHMARKS.md). When they go, and how many, is
+ * the policy of pay-charge-batch.h (a lone charge is never held back; beside running
+ * groups only as a group as big as theirs on average, up to max_statements; after a wait
+ * tick on another pooled connection); this file asks it at each chance (a charge
+ * arrives, a group completes, a connection comes back, a tick) and does the I/O. The
+ * transaction is atomic: when the server refuses a statement of it, for instance because
+ * one of its rows violates a unique key (an order charged already, or twice in the same
+ * group), it is rolled back, and each of its charges runs again alone for its own
+ * outcome. Nothing of this is needed across instances: each commits its own rows, and the
+ * unique keys decide between them. */
 #define G_LOG_DOMAIN "payment-storage"
 
 #include "storage/pay-repository.h"
