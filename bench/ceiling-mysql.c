@@ -1,23 +1,22 @@
 /* ceiling-mysql: the storage ceiling for charge-ok. N threads, each with its own MariaDB
- * connection set up like the service's (READ COMMITTED, strict sql_mode), run what the
- * service sends MariaDB for a lone charge (src/storage/pay-repository-charge.c batch_work
- * with one row; concurrent charges share a multi-row INSERT): ONE
- * prepared INSERT into payments, autocommitted, into a scratch database holding the
+ * connection set up like the service's (READ COMMITTED, strict sql_mode,
+ * CLIENT_MULTI_STATEMENTS), run what the service sends MariaDB for a lone charge
+ * (src/storage/pay-repository-charge.c batch_build_sql with one row; concurrent charges
+ * share the transaction): ONE text, START TRANSACTION; INSERT into payments; INSERT into
+ * payment_events; COMMIT, in one round trip, into a scratch database holding the
  * service's own schema (src/storage/schema.sql, passed with --schema), for a fixed
  * duration:
  *
- *   --mode insert       (default) the service's charge INSERT into the shipped schema, whose
- *                       trigger payments_charge_event writes the charge's payment_events
- *                       row: the raw insert ceiling, the same INSERT the service does
- *   --mode insert-bare  the same INSERT with the trigger dropped from the scratch database:
- *                       a payments row alone, a more demanding reference
- *   --mode insert-grouped  the service's INSERT with --rows rows (8 unless given) per
- *                       statement, as the service sends charges that arrive together
+ *   --mode insert       (default) the service's charge transaction: the raw insert ceiling
+ *   --mode insert-bare  a prepared, autocommitted INSERT into payments alone (no event): a
+ *                       more demanding reference
+ *   --mode insert-grouped  the service's transaction with --rows rows (8 unless given) in
+ *                       each INSERT, as the service sends charges that arrive together
  *                       (pay-repository-charge.c): what MariaDB gives a client that groups;
  *                       a reference, requests/s counts rows
  *
- * Reports requests/s and latency like payment-bench (same JSON line). Keep the statement
- * below identical to the service's; scripts/bench compares it (--print-statement) with
+ * Reports requests/s and latency like payment-bench (same JSON line). Keep the statements
+ * below identical to the service's; scripts/bench compares them (--print-statement) with
  * pay-repository-charge.c and warns when they have drifted apart. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,8 +38,16 @@
   " payment_method, card_brand, card_last4, created_at_ms, updated_at_ms)" \
   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
-/* pay-schema.h PAY_SCHEMA_CHARGE_EVENT_TRIGGER: dropped in --mode insert-bare. */
-#define TRIGGER "payments_charge_event"
+/* pay-repository-charge.c INSERT_PAYMENTS_SQL, INSERT_EVENTS_SQL and COMMIT_SQL: the
+ * text's parts, the rows' values between them. */
+#define TXN_PAYMENTS \
+  "START TRANSACTION;INSERT INTO payments" \
+  " (transaction_id, order_id, user_id, amount_cents, refunded_cents, status," \
+  " payment_method, card_brand, card_last4, created_at_ms, updated_at_ms) VALUES "
+#define TXN_EVENTS \
+  ";INSERT INTO payment_events" \
+  " (event_id, event_type, transaction_id, order_id, amount_cents, status, created_at_ms) VALUES "
+#define TXN_COMMIT ";COMMIT"
 
 /* The session the service sets up on each pooled connection (pay-mysql-pool.c). */
 #define SESSION_SQL \
@@ -151,18 +158,40 @@ prepare_database (void)
           free (text);
         }
     }
-  if (ok && opt.bare)
-    ok = run_sql (m, "DROP TRIGGER IF EXISTS " TRIGGER);
   if (m)
     mysql_close (m);
   return ok;
+}
+
+/* The service's charge text for opt.rows rows into @buf: payments rows, then their events
+ * (event ids unique per worker and row, v4-shaped), as batch_build_sql writes it. */
+static size_t
+txn_text (char *buf, size_t size, MYSQL *m, char txid[][40], const long long *order_id,
+          long long user_id, long long amount, long long ts, uint64_t seq, int wid)
+{
+  size_t n = 0;
+  (void) m;
+  n += (size_t) snprintf (buf + n, size - n, "%s", TXN_PAYMENTS);
+  for (int r = 0; r < opt.rows; r++)
+    n += (size_t) snprintf (buf + n, size - n,
+                            "%s('%s',%lld,%lld,%lld,0,1,'credit_card','visa','1111',%lld,%lld)",
+                            r ? "," : "", txid[r], order_id[r], user_id, amount, ts, ts);
+  n += (size_t) snprintf (buf + n, size - n, "%s", TXN_EVENTS);
+  for (int r = 0; r < opt.rows; r++)
+    n += (size_t) snprintf (buf + n, size - n,
+                            "%s('%08x-0001-4000-8000-%012llx','charge','%s',%lld,%lld,1,%lld)",
+                            r ? "," : "", (unsigned) wid,
+                            (unsigned long long) (seq * (uint64_t) opt.rows + (uint64_t) r),
+                            txid[r], order_id[r], amount, ts);
+  n += (size_t) snprintf (buf + n, size - n, "%s", TXN_COMMIT);
+  return n;
 }
 
 static void *
 worker_main (void *arg)
 {
   Worker *w = arg;
-  MYSQL *m = connect_db (opt.database, 0);
+  MYSQL *m = connect_db (opt.database, CLIENT_MULTI_STATEMENTS);
   MYSQL_STMT *stmt;
   if (m == NULL)
     {
@@ -181,7 +210,7 @@ worker_main (void *arg)
   for (int r = 1; r < opt.rows; r++)
     strcat (sql, MORE_ROW);
   stmt = mysql_stmt_init (m);
-  if (mysql_stmt_prepare (stmt, sql, strlen (sql)) != 0)
+  if (opt.bare && mysql_stmt_prepare (stmt, sql, strlen (sql)) != 0)
     {
       fprintf (stderr, "ceiling-mysql: prepare: %s\n", mysql_stmt_error (stmt));
       w->failed = true;
@@ -211,6 +240,8 @@ worker_main (void *arg)
       b[10].buffer_type = MYSQL_TYPE_LONGLONG; b[10].buffer = &ts;
     }
 
+  static __thread char txt[MAX_ROWS * 512 + 1024];
+
   for (uint64_t seq = 0;; seq++)
     {
       uint64_t t0 = bench_now_ns ();
@@ -226,9 +257,27 @@ worker_main (void *arg)
       ts = (long long) time (NULL) * 1000;
       unsigned err = 0;
       bool ok;
-      ok = mysql_stmt_bind_param (stmt, binds) == 0 && mysql_stmt_execute (stmt) == 0;
-      if (!ok)
-        err = mysql_stmt_errno (stmt);
+      if (opt.bare)
+        {
+          ok = mysql_stmt_bind_param (stmt, binds) == 0 && mysql_stmt_execute (stmt) == 0;
+          if (!ok)
+            err = mysql_stmt_errno (stmt);
+        }
+      else
+        {
+          /* the service's text: values printed in, as batch_build_sql does */
+          size_t len = txn_text (txt, sizeof txt, m, txid, order_id, user_id, amount, ts, seq, w->id);
+          int rc = mysql_real_query (m, txt, len);
+          while (rc == 0 && mysql_more_results (m))
+            rc = mysql_next_result (m);
+          ok = rc <= 0;
+          if (!ok)
+            {
+              err = mysql_errno (m);
+              if (err < 2000)
+                mysql_query (m, "ROLLBACK");
+            }
+        }
       uint64_t t1 = bench_now_ns ();
       if (t0 < t_measure)
         continue;
@@ -279,7 +328,7 @@ main (int argc, char **argv)
       case 'D': opt.duration = atof (optarg); break;
       case 'w': opt.warmup = atof (optarg); break;
       case 'j': opt.json = true; break;
-      case 'S': puts (STATEMENT); puts (TRIGGER); return 0;
+      case 'S': puts (TXN_PAYMENTS); puts (TXN_EVENTS); puts (TXN_COMMIT); return 0;
       case 'm':
         if (strcmp (optarg, "insert") == 0) opt.bare = false;
         else if (strcmp (optarg, "insert-bare") == 0) opt.bare = true;
