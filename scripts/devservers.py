@@ -14,8 +14,9 @@ Command line (run with /usr/bin/python3):
   devservers.py down --dir DIR
       stops a running `up` for DIR (via DIR/state.json).
 
-As a module: MariaDB(dir), Redis(dir), each with start(), stop(), env(), and the small
-clients mysql_query(), mysql_dump() and RedisClient for the tests.
+As a module: MariaDB(dir), TiDB(dir, binary) and Redis(dir), each with start(), stop(),
+env(); MariaDB and TiDB share the small MySQL client the tests use (query(), dump(),
+create_database(), client_args()), Redis has RedisClient.
 """
 
 import argparse
@@ -214,13 +215,74 @@ class _Server:
 # MariaDB
 
 
-class MariaDB(_Server):
+class _MySQLServer(_Server):
+    """A server that speaks the MySQL protocol, as root@127.0.0.1 with an empty password,
+    and the small client API the tests use on it (the mariadb command-line client)."""
+
+    user = "root"
+    password = ""
+
+    def __init__(self, directory, port=None):
+        super().__init__(directory, port)
+        self.client = _find("mariadb", "mysql")
+
+    def _ready(self):
+        r = subprocess.run(self.client_args() + ["-e", "SELECT 1"],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        return r.returncode == 0 and r.stdout.strip() == b"1"
+
+    def client_args(self, database=None, timeout=5):
+        """argv prefix for the mariadb client on TCP, batch mode, no column names."""
+        a = [self.client, "--no-defaults", "--protocol=TCP", f"--host={self.host}",
+             f"--port={self.port}", f"--user={self.user}", f"--connect-timeout={timeout}",
+             "--batch", "--skip-column-names"]
+        if self.password:
+            a.append(f"--password={self.password}")
+        if database:
+            a.append(f"--database={database}")
+        return a
+
+    def query(self, sql, database=None):
+        """Runs @sql; returns the rows as lists of strings (None for NULL).
+        Raises RuntimeError with the client's message on failure."""
+        r = subprocess.run(self.client_args(database), input=sql.encode(),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if r.returncode != 0:
+            raise RuntimeError(f"{self.name}: {r.stderr.decode(errors='replace').strip()}")
+        rows = []
+        for line in r.stdout.decode().splitlines():
+            rows.append([None if c == "NULL" else _unescape(c) for c in line.split("\t")])
+        return rows
+
+    def create_database(self, name):
+        self.query(f"CREATE DATABASE IF NOT EXISTS `{name}`")
+
+    def dump(self, database):
+        """mariadb-dump of @database (schema and data) as text."""
+        dump = _find("mariadb-dump", "mysqldump")
+        r = subprocess.run([dump, "--no-defaults", "--protocol=TCP", f"--host={self.host}",
+                            f"--port={self.port}", f"--user={self.user}",
+                            "--skip-extended-insert", "--complete-insert", database],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        if r.returncode != 0:
+            raise RuntimeError(f"mariadb-dump: {r.stderr.decode(errors='replace').strip()}")
+        return r.stdout.decode(errors="replace")
+
+    def env(self, database=None):
+        e = {"PAYMENT_MYSQL_HOST": self.host, "PAYMENT_MYSQL_PORT": str(self.port),
+             "PAYMENT_MYSQL_USER": self.user, "PAYMENT_MYSQL_PASSWORD": self.password}
+        if database:
+            e["PAYMENT_MYSQL_DATABASE"] = database
+        return e
+
+
+class MariaDB(_MySQLServer):
     """A private mariadbd: root@127.0.0.1 with an empty password, over TCP.
     @server_args are extra mariadbd options (such as "--autocommit=0"), after ours."""
 
     name = "mariadb"
-    user = "root"
-    password = ""
 
     def __init__(self, directory, port=None, server_args=()):
         super().__init__(directory, port)
@@ -231,7 +293,6 @@ class MariaDB(_Server):
         # Private temporary directory: concurrent installs sharing /tmp collide on the
         # names of their temporary tables.
         self.tmpdir = os.path.join(self.dir, "tmp")
-        self.client = _find("mariadb", "mysql")
 
     def _root_args(self):
         return ["--user=root"] if os.geteuid() == 0 else []
@@ -265,56 +326,44 @@ class MariaDB(_Server):
                 "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci",
                 f"--log-error={self.log_path}"] + self._root_args() + self.server_args
 
-    def _ready(self):
-        r = subprocess.run(self.client_args() + ["-e", "SELECT 1"],
-                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE)
-        return r.returncode == 0 and r.stdout.strip() == b"1"
 
-    def client_args(self, database=None, timeout=5):
-        """argv prefix for the mariadb client on TCP, batch mode, no column names."""
-        a = [self.client, "--no-defaults", "--protocol=TCP", f"--host={self.host}",
-             f"--port={self.port}", f"--user={self.user}", f"--connect-timeout={timeout}",
-             "--batch", "--skip-column-names"]
-        if self.password:
-            a.append(f"--password={self.password}")
-        if database:
-            a.append(f"--database={database}")
-        return a
+class TiDB(_MySQLServer):
+    """A private tidb-server: TiDB's SQL layer over unistore, its embedded stand-in for
+    TiKV, in one process; root@127.0.0.1 with an empty password, over TCP. @binary is the
+    tidb-server that scripts/build-tidb prints. The status port (HTTP) is picked like the
+    SQL port and kept across restarts as well."""
 
-    def query(self, sql, database=None):
-        """Runs @sql; returns the rows as lists of strings (None for NULL).
-        Raises RuntimeError with the client's message on failure."""
-        r = subprocess.run(self.client_args(database), input=sql.encode(),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        if r.returncode != 0:
-            raise RuntimeError(f"mariadb: {r.stderr.decode(errors='replace').strip()}")
-        rows = []
-        for line in r.stdout.decode().splitlines():
-            rows.append([None if c == "NULL" else _unescape(c) for c in line.split("\t")])
-        return rows
+    name = "tidb"
+    # A fresh store bootstraps TiDB's system tables before it answers: tens of seconds on
+    # an idle machine, more on a loaded one.
+    START_TIMEOUT = 240.0
 
-    def create_database(self, name):
-        self.query(f"CREATE DATABASE IF NOT EXISTS `{name}`")
+    def __init__(self, directory, binary, port=None):
+        super().__init__(directory, port)
+        self.binary = binary
+        self.datadir = os.path.join(self.dir, "data")
+        self.pidfile = os.path.join(self.dir, "tidb.pid")
+        self.status_port = None
 
-    def dump(self, database):
-        """mariadb-dump of @database (schema and data) as text."""
-        dump = _find("mariadb-dump", "mysqldump")
-        r = subprocess.run([dump, "--no-defaults", "--protocol=TCP", f"--host={self.host}",
-                            f"--port={self.port}", f"--user={self.user}",
-                            "--skip-extended-insert", "--complete-insert", database],
-                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE)
-        if r.returncode != 0:
-            raise RuntimeError(f"mariadb-dump: {r.stderr.decode(errors='replace').strip()}")
-        return r.stdout.decode(errors="replace")
+    def start(self, timeout=START_TIMEOUT):
+        super().start(timeout)
+        # tidb-server writes no pid file: ours lets a later run stop a server left over
+        # from a crashed one (_prepare).
+        with open(self.pidfile, "w") as f:
+            f.write(f"{self.proc.pid}\n")
 
-    def env(self, database=None):
-        e = {"PAYMENT_MYSQL_HOST": self.host, "PAYMENT_MYSQL_PORT": str(self.port),
-             "PAYMENT_MYSQL_USER": self.user, "PAYMENT_MYSQL_PASSWORD": self.password}
-        if database:
-            e["PAYMENT_MYSQL_DATABASE"] = database
-        return e
+    def _prepare(self):
+        _kill_stale(self.pidfile, self.datadir)
+        os.makedirs(self.datadir, exist_ok=True)
+        if self.status_port is None:
+            self.status_port = free_port()
+
+    def _command(self):
+        return [self.binary, "-store", "unistore", "-path", self.datadir,
+                "-host", self.host, "-P", str(self.port),
+                "-status-host", self.host, "-status", str(self.status_port),
+                # The log goes to stdout, which _Server sends to tidb.log.
+                "-L", "warn"]
 
 
 def _unescape(s):

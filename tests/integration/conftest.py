@@ -1,7 +1,8 @@
-"""Shared fixtures of the integration suites: per session a private MariaDB and Redis
-(scripts/devservers.py) and the Python Thrift code generated from the IDL; a factory that
-starts payment-service processes on free ports and, at teardown, asserts they exit 0 on
-SIGTERM with no sanitizer report in their log; and a default service per module."""
+"""Shared fixtures of the integration suites: per session a private MariaDB (or TiDB, see
+support/backends.py) and Redis (scripts/devservers.py) and the Python Thrift code
+generated from the IDL; a factory that starts payment-service processes on free ports
+and, at teardown, asserts they exit 0 on SIGTERM with no sanitizer report in their log;
+and a default service per module."""
 
 import os
 import shutil
@@ -12,7 +13,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from support import env, thriftgen  # noqa: E402
+from support import backends, env, thriftgen  # noqa: E402
 from support.env import devservers  # noqa: E402
 from support.service import Service  # noqa: E402
 
@@ -21,7 +22,44 @@ DATABASE = "payment_it"
 
 def pytest_report_header(config):
     return [f"payment-service: {env.BINARY}", f"source: {env.SOURCE_DIR}",
-            f"logs: {env.log_dir()}"]
+            f"logs: {env.log_dir()}", f"SQL server: {env.BACKEND}"]
+
+
+def pytest_configure(config):
+    assert env.BACKEND in backends.DESELECTED, (
+        f"PAYMENT_IT_BACKEND={env.BACKEND!r}: expected one of {sorted(backends.DESELECTED)}")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Deselects, on this backend, the tests support/backends.py lists with the reason
+    they cannot apply there; the reasons are printed at the end of the run. A listed test
+    that no longer exists fails the run, so the list cannot rot."""
+    listed = backends.DESELECTED[env.BACKEND]
+    files = {backends.key(item.nodeid).split("::")[0] for item in items}
+    matched, keep, drop = set(), [], []
+    for item in items:
+        key = backends.key(item.nodeid)
+        if key in listed:
+            matched.add(key)
+            drop.append(item)
+        else:
+            keep.append(item)
+    stale = [k for k in listed if k.split("::")[0] in files and k not in matched]
+    if stale:
+        raise pytest.UsageError(f"support/backends.py deselects tests that do not exist "
+                                f"on {env.BACKEND}: {stale}")
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+        config._payment_deselected = sorted({backends.key(i.nodeid) for i in drop})
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    keys = getattr(config, "_payment_deselected", [])
+    if keys:
+        terminalreporter.section(f"deselected on {env.BACKEND} (support/backends.py)")
+        for k in keys:
+            terminalreporter.write_line(f"{k}: {backends.DESELECTED[env.BACKEND][k]}")
 
 
 @pytest.fixture(scope="session")
@@ -66,9 +104,13 @@ def servers_dir():
 
 @pytest.fixture(scope="session")
 def mariadb(servers_dir):
-    """The session's private MariaDB (root@127.0.0.1, no password). Tests that stop it
-    must start it again (start() keeps port and data)."""
-    m = devservers.MariaDB(os.path.join(servers_dir, "mariadb"))
+    """The session's private MySQL-protocol server (root@127.0.0.1, no password): a
+    MariaDB, or a TiDB (unistore) when PAYMENT_IT_BACKEND=tidb, with the same client API.
+    Tests that stop it must start it again (start() keeps port and data)."""
+    if env.BACKEND == "tidb":
+        m = devservers.TiDB(os.path.join(servers_dir, "tidb"), env.tidb_server())
+    else:
+        m = devservers.MariaDB(os.path.join(servers_dir, "mariadb"))
     m.start()
     yield m
     m.stop()

@@ -23,6 +23,10 @@ CONFIG = os.path.join(SOURCE_DIR, "conf", "payment.conf")
 IDL = os.path.join(SOURCE_DIR, "idl", "payment.thrift")
 KITEX_VECTORS = os.path.join(SOURCE_DIR, "tests", "vectors", "kitex")
 CONSUL_BINARY = os.environ.get("PAYMENT_CONSUL_BINARY") or ""
+# The SQL server the session's `mariadb` fixture runs: "mariadb" (the default) or "tidb"
+# (ctest's integration-tidb/<suite> entries set it; see conftest.py).
+BACKEND = os.environ.get("PAYMENT_IT_BACKEND") or "mariadb"
+TIDB_SERVER = os.environ.get("PAYMENT_TIDB_SERVER") or ""
 SANITIZED = os.environ.get("PAYMENT_SANITIZED", "0") in ("1", "ON", "TRUE", "true", "yes")
 
 
@@ -38,12 +42,26 @@ def consul_binary():
     return out.strip().splitlines()[-1]
 
 
+def tidb_server():
+    """tidb-server for the TiDB backend: $PAYMENT_TIDB_SERVER (ctest sets it from the
+    build, see scripts/test), else what scripts/build-tidb prints (it builds or finds the
+    cached binary)."""
+    if TIDB_SERVER:
+        return TIDB_SERVER
+    import subprocess
+    out = subprocess.run([os.path.join(SOURCE_DIR, "scripts", "build-tidb")], check=True,
+                         capture_output=True, text=True, timeout=3600).stdout
+    return out.strip().splitlines()[-1]
+
+
 def suite_name():
-    """Name of the running suite (the test file), for log directories."""
+    """Name of the running suite (the test file, with "-tidb" on the TiDB backend, whose
+    run may go on beside the MariaDB one), for log directories."""
+    suffix = "" if BACKEND == "mariadb" else f"-{BACKEND}"
     for arg in sys.argv[1:]:
         if arg.endswith(".py"):
-            return os.path.splitext(os.path.basename(arg))[0]
-    return "pytest"
+            return os.path.splitext(os.path.basename(arg))[0] + suffix
+    return "pytest" + suffix
 
 
 def log_dir():
