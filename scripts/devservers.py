@@ -233,10 +233,12 @@ class _MySQLServer(_Server):
         return r.returncode == 0 and r.stdout.strip() == b"1"
 
     def client_args(self, database=None, timeout=5):
-        """argv prefix for the mariadb client on TCP, batch mode, no column names."""
+        """argv prefix for the mariadb client on TCP, batch mode, no column names, comments
+        sent to the server (the client strips them by default, TiDB's /*T![...] ... */
+        feature comments too, which TiDB executes)."""
         a = [self.client, "--no-defaults", "--protocol=TCP", f"--host={self.host}",
              f"--port={self.port}", f"--user={self.user}", f"--connect-timeout={timeout}",
-             "--batch", "--skip-column-names"]
+             "--batch", "--skip-column-names", "--comments"]
         if self.password:
             a.append(f"--password={self.password}")
         if database:
@@ -326,6 +328,11 @@ class MariaDB(_MySQLServer):
                 "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci",
                 f"--log-error={self.log_path}"] + self._root_args() + self.server_args
 
+    def open_transactions(self, database):
+        """How many transactions other sessions have open (InnoDB's list)."""
+        return int(self.query("SELECT COUNT(*) FROM information_schema.INNODB_TRX"
+                              " WHERE trx_mysql_thread_id <> CONNECTION_ID()", database)[0][0])
+
 
 class TiDB(_MySQLServer):
     """A private tidb-server: TiDB's SQL layer over unistore, its embedded stand-in for
@@ -364,6 +371,14 @@ class TiDB(_MySQLServer):
                 "-status-host", self.host, "-status", str(self.status_port),
                 # The log goes to stdout, which _Server sends to tidb.log.
                 "-L", "warn"]
+
+    def open_transactions(self, database):
+        """How many transactions other sessions using @database have open. TiDB has no
+        INNODB_TRX; TIDB_TRX lists this server's transactions, the service's pooled
+        sessions among them (their database is @database; the health probe's has none)."""
+        return int(self.query("SELECT COUNT(*) FROM information_schema.TIDB_TRX"
+                              " WHERE SESSION_ID <> CONNECTION_ID() AND DB = DATABASE()",
+                              database)[0][0])
 
 
 def _unescape(s):

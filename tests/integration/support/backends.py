@@ -9,6 +9,23 @@ parametrization."""
 DESELECTED = {
     "mariadb": {},
     "tidb": {
+        # These hold charges inside MySQL with LOCK TABLES payments WRITE (support/
+        # tablelock.py), which TiDB accepts and ignores without enable-table-lock
+        # (test_sql_servers.py shows it): the charges are never held, so what they show
+        # (grouping, back-pressure) cannot be set up. What they test is the service's, the
+        # same on either server, and they run on MariaDB.
+        "test_concurrency.py::test_charges_waiting_together_share_one_insert":
+            "holds the charges with LOCK TABLES, which TiDB ignores (no enable-table-lock)",
+        "test_concurrency.py::test_a_refused_group_gives_each_charge_its_own_outcome":
+            "holds the charges with LOCK TABLES, which TiDB ignores (no enable-table-lock);"
+            " a multi-row INSERT with a duplicate failing whole on TiDB is in"
+            " test_sql_servers.py",
+        "test_concurrency.py::test_a_connection_reads_nothing_while_its_call_is_with_the_service":
+            "holds the first charge with LOCK TABLES, which TiDB ignores (no"
+            " enable-table-lock)",
+        "test_ids.py::test_an_older_database_gets_uuid_v4_charge_events":
+            "the older database it upgrades has the trigger payments_charge_event, made by"
+            " hand in the test: TiDB has no triggers, so no such database can exist there",
     },
 }
 
