@@ -129,14 +129,14 @@ def pay_many(svc, n, threads=8):
     payment i gets i % 3 refunds. Returns the transaction ids; fails on any error."""
     errors, txs = [], []
     lock = threading.Lock()
-    todo = list(range(n))
+    pending = list(range(n))
 
     def worker():
         while True:
             with lock:
-                if not todo:
+                if not pending:
                     return
-                i = todo.pop()
+                i = pending.pop()
             tx = pay(svc, CARDS[i % len(CARDS)], i % 3, errors)
             with lock:
                 txs.append(tx)
